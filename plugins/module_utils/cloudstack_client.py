@@ -1,0 +1,219 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one CloudStack façade: the only file that imports ``cs``.
+
+A method per API command. Errors come out as domain exceptions whose message says
+what failed, with ids. Reads retry transient failures (connection errors, 429, 5xx)
+with a capped backoff; mutating commands are never retried here: the caller gives
+them a ``customjobid`` and looks the job up before any second submission.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    CloudStackApiError,
+    ConnectionFailed,
+    InvalidInput,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff
+
+try:
+    from cs import CloudStack, CloudStackApiException, CloudStackException
+    from cs.client import read_config_from_ini
+    import requests
+    HAS_CS = True
+    CS_IMPORT_ERROR = None
+except ImportError as import_error:  # reported by the module with missing_required_lib
+    HAS_CS = False
+    CS_IMPORT_ERROR = import_error
+
+CS_LIBRARY = "cs"
+PARAM_ERROR = 431
+UNAUTHORIZED = 401
+# 5xx that say "this request is wrong for you", not "try again later".
+NOT_TRANSIENT_5XX = (531, 532, 535, 536, 537)
+
+
+class ApiFailure:
+    """What one failed call told us, classified."""
+
+    def __init__(self, status=None, errortext=None, connection=False):
+        self.status = status
+        self.errortext = errortext
+        self.connection = connection
+
+    @property
+    def transient(self):
+        if self.connection:
+            return True
+        if self.status is None:
+            return False
+        return self.status == 429 or (500 <= self.status < 600 and self.status not in NOT_TRANSIENT_5XX)
+
+
+def classify(exc):
+    """Turn an exception raised by ``cs``/``requests`` into an ``ApiFailure`` (None: not an API failure)."""
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        # str(exc) may carry the signed URL (api key): keep only the exception's kind.
+        return ApiFailure(errortext="connection failed (%s)" % type(exc).__name__, connection=True)
+    if isinstance(exc, CloudStackApiException):
+        error = exc.error if isinstance(exc.error, dict) else {}
+        status = _status_of(exc) or error.get("errorcode")
+        return ApiFailure(status=status, errortext=error.get("errortext") or "HTTP %s" % status)
+    if isinstance(exc, CloudStackException):
+        status = _status_of(exc)
+        return ApiFailure(status=status, errortext=str(exc.args[0]) if exc.args else "HTTP %s" % status)
+    return None
+
+
+def _status_of(exc):
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+class CloudStackClient:
+    """A method per CloudStack command used by the collection."""
+
+    def __init__(self, api, endpoint=None, read_attempts=4, backoff=None, sleep=time.sleep):
+        self._api = api
+        self._endpoint = endpoint
+        self._read_attempts = read_attempts
+        self._backoff = backoff or Backoff(first=0.5, factor=2.0, cap=5.0)
+        self._sleep = sleep
+
+    # ---- reads -------------------------------------------------------------------------------
+    def list_volumes(self, **filters):
+        return self._read("list volumes", "listVolumes", listall=True, fetch_list=True, **filters)
+
+    def get_volume(self, volume_id):
+        return self._get_one("read volume %s" % volume_id, "listVolumes", id=volume_id, listall=True)
+
+    def list_storage_pools(self, **filters):
+        return self._read("list storage pools", "listStoragePools", fetch_list=True, **filters)
+
+    def get_storage_pool(self, pool_id):
+        return self._get_one("read storage pool %s" % pool_id, "listStoragePools", id=pool_id)
+
+    def find_storage_pools_for_migration(self, volume_id):
+        return self._read("find storage pools for the migration of volume %s" % volume_id,
+                          "findStoragePoolsForMigration", id=volume_id, fetch_list=True)
+
+    def list_virtual_machines(self, **filters):
+        return self._read("list virtual machines", "listVirtualMachines", listall=True, fetch_list=True, **filters)
+
+    def get_virtual_machine(self, vm_id):
+        return self._get_one("read virtual machine %s" % vm_id, "listVirtualMachines", id=vm_id, listall=True)
+
+    def list_zones(self, **filters):
+        return self._read("list zones", "listZones", fetch_list=True, **filters)
+
+    def query_job(self, job_id):
+        """The job's record, or None when CloudStack does not know the job id."""
+        try:
+            return self._read("query job %s" % job_id, "queryAsyncJobResult", jobid=job_id)
+        except CloudStackApiError as error:
+            if error.facts.get("errorcode") == PARAM_ERROR:
+                return None
+            raise
+
+    # ---- mutations (never retried) -------------------------------------------------------------
+    def migrate_volume(self, volume_id, pool_id, job_id, live=False):
+        """Submit migrateVolume with a caller-chosen job id; return the job id CloudStack answered."""
+        params = dict(volumeid=volume_id, storageid=pool_id, customjobid=job_id)
+        if live:
+            params["livemigrate"] = True
+        answer = self._call("migrate volume %s to storage pool %s" % (volume_id, pool_id), "migrateVolume", params)
+        return answer.get("jobid", job_id)
+
+    def update_volume(self, volume_id, job_id, storage_id=None, path=None, state=None):
+        """Submit updateVolume (a record-only change) with a caller-chosen job id; return its job id (None: done at once)."""
+        params = dict(id=volume_id, customjobid=job_id, storageid=storage_id, path=path, state=state)
+        params = {key: value for key, value in params.items() if value is not None}
+        answer = self._call("update the record of volume %s" % volume_id, "updateVolume", params)
+        return answer.get("jobid")
+
+    # ---- plumbing ------------------------------------------------------------------------------
+    def _get_one(self, what, command, **params):
+        try:
+            found = self._read(what, command, fetch_list=True, **params)
+        except CloudStackApiError as error:
+            # An unknown UUID fails parameter processing with 431: it is "not found".
+            if error.facts.get("errorcode") == PARAM_ERROR:
+                return None
+            raise
+        return found[0] if found else None
+
+    def _read(self, what, command, **params):
+        delays = self._backoff.delays()
+        attempt = 1
+        while True:
+            try:
+                return self._call(what, command, params)
+            except (CloudStackApiError, ConnectionFailed) as error:
+                if not getattr(error, "transient", False) or attempt >= self._read_attempts:
+                    raise
+            attempt += 1
+            self._sleep(next(delays))
+
+    def _call(self, what, command, params):
+        try:
+            return getattr(self._api, command)(**params)
+        except Exception as exc:  # translated below; anything unknown propagates
+            failure = classify(exc)
+            if failure is None:
+                raise
+            raise self._translate(what, command, failure) from None
+
+    def _translate(self, what, command, failure):
+        error = self._domain_error(what, command, failure)
+        error.transient = failure.transient
+        return error
+
+    def _domain_error(self, what, command, failure):
+        facts = dict(command=command, errorcode=failure.status)
+        if failure.connection:
+            return ConnectionFailed("Failed to %s: cannot reach CloudStack at %s: %s"
+                                    % (what, self._endpoint or "the configured api_url", failure.errortext), **facts)
+        if failure.status == UNAUTHORIZED:
+            return ConnectionFailed("Failed to %s: CloudStack refused the credentials (%s); check api_key and api_secret"
+                                    % (what, failure.errortext), **facts)
+        return CloudStackApiError("Failed to %s: %s" % (what, failure.errortext), **facts)
+
+
+def resolve_settings(settings, ini_reader=None):
+    """Complete the settings from cloudstack.ini when the options and environment leave gaps."""
+    if not settings.missing():
+        return settings
+    reader = ini_reader or read_config_from_ini
+    try:
+        ini = reader(settings.region)
+    except (SystemExit, OSError, ValueError, KeyError):
+        # No ini file, or no such region: the check below names what is missing.
+        ini = {}
+    merged = settings.merged_with_ini(ini or {})
+    if merged.missing():
+        raise InvalidInput(
+            "CloudStack connection incomplete: missing %s. Set the options, the CLOUDSTACK_* environment "
+            "variables or a cloudstack.ini section [%s]" % (", ".join(merged.missing()), settings.region),
+            missing=merged.missing(),
+        )
+    return merged
+
+
+def connect(settings, **client_options):
+    """A ``CloudStackClient`` for the given settings (completed from cloudstack.ini when needed)."""
+    settings = resolve_settings(settings)
+    verify = settings.tls_verify()
+    api = CloudStack(
+        endpoint=settings.endpoint,
+        key=settings.key,
+        secret=settings.secret,
+        timeout=int(settings.timeout or settings.DEFAULT_TIMEOUT),
+        method=(settings.method or settings.DEFAULT_METHOD).lower(),
+        verify=verify if verify is not False else None,
+        dangerous_no_tls_verify=verify is False,
+        retry=0,
+    )
+    return CloudStackClient(api, endpoint=settings.endpoint, **client_options)

@@ -1,0 +1,71 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vCenter connection options, shared by every module that talks to vCenter.
+
+The option names and environment fallbacks are the ones users of the VMware
+collections know (``hostname``, ``username``, ``password``, ``port``,
+``validate_certs`` and the ``VMWARE_*`` variables), plus ``ca_cert`` for a
+private CA and ``datacenter`` to scope inventory reads.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+
+DEFAULT_PORT = 443
+
+
+def vcenter_argument_spec():
+    """The argument spec of the vCenter connection options (a fresh dict each call)."""
+    return dict(
+        hostname=dict(type="str", fallback=(env_fallback, ["VMWARE_HOST"])),
+        username=dict(type="str", aliases=["user", "admin"], fallback=(env_fallback, ["VMWARE_USER"])),
+        password=dict(type="str", aliases=["pass", "pwd"], no_log=True, fallback=(env_fallback, ["VMWARE_PASSWORD"])),
+        port=dict(type="int", default=DEFAULT_PORT, fallback=(env_fallback, ["VMWARE_PORT"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
+        ca_cert=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_CERT"])),
+        datacenter=dict(type="str", aliases=["datacenter_name"]),
+    )
+
+
+class VCenterSettings:
+    """How to reach vCenter. The password never appears in ``repr`` or ``public_facts``."""
+
+    def __init__(self, hostname=None, username=None, password=None, port=DEFAULT_PORT, validate_certs=True,
+                 ca_cert=None, datacenter=None):
+        self.hostname = hostname
+        self.username = username
+        self.password = password
+        self.port = port or DEFAULT_PORT
+        self.validate_certs = validate_certs
+        self.ca_cert = ca_cert
+        self.datacenter = datacenter
+
+    @classmethod
+    def from_params(cls, params):
+        """Build the settings from a module's validated parameters."""
+        validate = params.get("validate_certs")
+        return cls(
+            hostname=params.get("hostname"),
+            username=params.get("username"),
+            password=params.get("password"),
+            port=params.get("port"),
+            validate_certs=True if validate is None else bool(validate),
+            ca_cert=params.get("ca_cert"),
+            datacenter=params.get("datacenter"),
+        )
+
+    def missing(self):
+        """Names of the required options that are unset (neither given nor in the environment)."""
+        required = (("hostname", "VMWARE_HOST", self.hostname), ("username", "VMWARE_USER", self.username),
+                    ("password", "VMWARE_PASSWORD", self.password))
+        return ["%s (or %s)" % (name, env) for name, env, value in required if not value]
+
+    def public_facts(self):
+        """What may be shown to a user: no password."""
+        return {"hostname": self.hostname, "port": self.port, "username": self.username,
+                "validate_certs": self.validate_certs, "ca_cert": self.ca_cert}
+
+    def __repr__(self):
+        return "VCenterSettings(hostname=%r, port=%r, username=%r, validate_certs=%r)" % (
+            self.hostname, self.port, self.username, self.validate_certs)

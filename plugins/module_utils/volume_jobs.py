@@ -1,0 +1,61 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waiting for CloudStack async jobs, through the collection's one waiter."""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError, WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff, wait_for
+
+JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}
+MAX_POLL_DELAY = 30.0
+
+
+def job_status_name(status):
+    return JOB_STATUS_NAMES.get(status, "unknown to CloudStack" if status is None else str(status))
+
+
+def job_error_text(job):
+    """CloudStack's error text of a failed job (reference section 2.2: only errorcode and errortext)."""
+    result = job.get("jobresult")
+    if isinstance(result, dict):
+        return result.get("errortext") or "error code %s" % result.get("errorcode", job.get("jobresultcode"))
+    return str(result) if result else "no error text (job status %s)" % job_status_name(job.get("jobstatus"))
+
+
+class JobRunner:
+    """Polls a job until it ends, with the task's timeout and a capped backoff."""
+
+    def __init__(self, cloudstack, options, clock=time.monotonic, sleep=time.sleep):
+        self._cs = cloudstack
+        self._options = options
+        self._clock = clock
+        self._sleep = sleep
+
+    def backoff(self):
+        first = float(self._options.poll_interval)
+        return Backoff(first=first, factor=1.5, cap=max(first, min(MAX_POLL_DELAY, first * 8)))
+
+    def wait(self, job_id, what, **facts):
+        """The ended job's record. On timeout or lost contact: the outcome is unknown, say how to resume."""
+        try:
+            return wait_for(
+                poll=lambda: self._cs.query_job(job_id) or {"jobid": job_id, "jobstatus": None},
+                is_done=lambda job: job.get("jobstatus") in (1, 2, 3),
+                timeout=self._options.job_timeout, backoff=self.backoff(), what=what,
+                clock=self._clock, sleep=self._sleep,
+            )
+        except WaitTimeout as timeout:
+            last = timeout.facts.get("last_state") or {}
+            raise WaitTimeout(
+                "Timed out after %s s waiting for %s (last state: %s); the outcome is unknown. The job id is in the "
+                "journal: run the task again to resume waiting for the same job (no second submission)"
+                % (timeout.facts.get("elapsed"), what, job_status_name(last.get("jobstatus"))),
+                job_id=job_id, job_status=last.get("jobstatus"), elapsed=timeout.facts.get("elapsed"),
+                timeout=self._options.job_timeout, **facts) from None
+        except SafeMigrationError as error:
+            raise type(error)(
+                "%s while waiting for %s; the outcome is unknown. Run the task again to resume waiting for the same job"
+                % (error.message, what), **dict(error.facts, job_id=job_id, **facts)) from None

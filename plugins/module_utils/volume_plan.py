@@ -1,0 +1,267 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan and preflight of one volume migration: read-only, computed before any change.
+
+Resolves the volume, its VM and the destination pool in CloudStack, locates the
+volume's disk in vCenter, and lists every blocker with what to do about it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    InvalidInput,
+    PreflightFailed,
+    UnsafeOperation,
+)
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MIGRATABLE_VM_STATES = ("Stopped", "Running", "Shutdown")
+NFS_POOL_TYPES = ("NetworkFilesystem",)
+LIVE_OPTION = "allow_live_migration"
+
+
+def is_uuid(value):
+    return bool(value) and bool(UUID_RE.match(str(value)))
+
+
+def pool_datastores(pool):
+    """Datastore identities (name or cloud.uuid) that back a pool (reference section 4.3)."""
+    pool_id = pool["id"]
+    identities = [pool_id.replace("-", ""), pool_id]
+    path = (pool.get("path") or "").rstrip("/")
+    if pool.get("type") not in NFS_POOL_TYPES and path:
+        identities.append(path.rsplit("/", 1)[-1])
+    return identities
+
+
+class Blocker:
+    """One reason not to migrate, with what to do about it."""
+
+    def __init__(self, code, message):
+        self.code = code
+        self.message = message
+
+    def as_dict(self):
+        return {"code": self.code, "message": self.message}
+
+
+class MigrationPlan:
+    """Everything known before a change: the facts, the action and the blockers."""
+
+    def __init__(self, volume, vm, source_pool, destination, live, disk, blockers):
+        self.volume = volume
+        self.vm = vm
+        self.source_pool = source_pool
+        self.destination = destination
+        self.live = live
+        self.disk = disk
+        self.blockers = blockers
+
+    @property
+    def already_there(self):
+        return self.volume.get("storageid") == self.destination["id"]
+
+    @property
+    def action(self):
+        if self.blockers:
+            return "none"
+        return "verify_only" if self.already_there else "migrate"
+
+    def essentials(self):
+        """What verification and restore need, as stored in the journal before submission."""
+        return {
+            "volume_id": self.volume["id"],
+            "volume_name": self.volume.get("name"),
+            "zone_id": self.volume.get("zoneid"),
+            "instance_name": (self.vm or {}).get("instancename"),
+            "source": {"pool_id": (self.source_pool or {}).get("id") or self.volume.get("storageid"),
+                       "pool_name": self.volume.get("storage"),
+                       "path": self.volume.get("path"),
+                       "datastores": pool_datastores(self.source_pool) if self.source_pool else [],
+                       "datastore_path": self.disk.file if self.disk else None},
+            "destination": {"pool_id": self.destination["id"], "pool_name": self.destination.get("name"),
+                            "datastores": pool_datastores(self.destination)},
+            "live": self.live,
+        }
+
+    def as_dict(self):
+        plan = self.essentials()
+        plan.update({
+            "action": self.action,
+            "volume_state": self.volume.get("state"),
+            "vm": {"id": (self.vm or {}).get("id"), "name": (self.vm or {}).get("name"),
+                   "state": (self.vm or {}).get("state")} if self.vm else None,
+            "vcenter": self.disk.as_dict() if self.disk else None,
+            "blockers": [blocker.as_dict() for blocker in self.blockers],
+        })
+        return plan
+
+    def raise_blockers(self):
+        """Stop before any change when something blocks the migration."""
+        if not self.blockers:
+            return
+        facts = dict(volume_id=self.volume["id"], blockers=[blocker.as_dict() for blocker in self.blockers], plan=self.as_dict())
+        text = "; ".join(blocker.message for blocker in self.blockers)
+        if all(blocker.code == "live_migration_not_allowed" for blocker in self.blockers):
+            raise UnsafeOperation(text, **facts)
+        raise PreflightFailed("Preflight of volume %s failed, nothing was changed: %s" % (_label(self.volume), text), **facts)
+
+
+class Planner:
+    """Builds a ``MigrationPlan`` from CloudStack and vCenter reads; never changes anything."""
+
+    def __init__(self, cloudstack, vcenter, allow_live_migration=False):
+        self._cs = cloudstack
+        self._vcenter = vcenter
+        self._allow_live = allow_live_migration
+
+    def resolve(self, request):
+        """The volume record and the destination pool named by a request."""
+        volume = self._resolve_volume(request)
+        destination = self._resolve_pool(request.destination, volume.get("zoneid"))
+        return volume, destination
+
+    def plan(self, volume, destination):
+        vm = self._cs.get_virtual_machine(volume["virtualmachineid"]) if volume.get("virtualmachineid") else None
+        source_pool = self._cs.get_storage_pool(volume["storageid"]) if volume.get("storageid") else None
+        live = bool(vm and vm.get("state") == "Running")
+        if volume.get("storageid") == destination["id"]:
+            # Idempotence: the service compares this record with vCenter; nothing is planned.
+            disk = self._locate(vm, volume, destination) if vm and volume.get("path") else None
+            return MigrationPlan(volume, vm, source_pool, destination, live, disk, [])
+        blockers = self._volume_blockers(volume) + self._vm_blockers(volume, vm, live)
+        disk = None
+        if vm and source_pool and not blockers:
+            disk = self._locate(vm, volume, source_pool)
+            blockers += self._disk_blockers(disk)
+        if not blockers:
+            blockers += self._pool_blockers(volume, destination)
+        return MigrationPlan(volume, vm, source_pool, destination, live, disk, blockers)
+
+    def _locate(self, vm, volume, pool):
+        return self._vcenter.locate(vm.get("instancename"), volume.get("path"), pool_datastores(pool))
+
+    # ---- resolution ----------------------------------------------------------------------------
+    def _resolve_volume(self, request):
+        if is_uuid(request.volume):
+            volume = self._cs.get_volume(request.volume)
+            if volume is None:
+                raise PreflightFailed("Volume %s was not found in CloudStack; check the volume id" % request.volume,
+                                      volume=request.volume)
+            return volume
+        candidates = [vol for vol in self._cs.list_volumes(name=request.volume) if vol.get("name") == request.volume]
+        candidates = [vol for vol in candidates if _matches(vol, request)]
+        if not candidates:
+            raise PreflightFailed("No volume named %s%s was found in CloudStack" % (request.volume, _scope_text(request)),
+                                  volume=request.volume)
+        if len(candidates) > 1:
+            listed = ", ".join("%s (vm %s, zone %s, account %s)" % (vol["id"], vol.get("vmname") or "-", vol.get("zonename"),
+                                                                  vol.get("account")) for vol in candidates)
+            raise InvalidInput("Volume name %s is ambiguous: %d volumes match: %s. Give the volume's UUID, or vm, zone or "
+                               "account to choose one" % (request.volume, len(candidates), listed),
+                               volume=request.volume, candidates=[vol["id"] for vol in candidates])
+        return candidates[0]
+
+    def _resolve_pool(self, reference, zone_id):
+        if is_uuid(reference):
+            pool = self._cs.get_storage_pool(reference)
+            if pool is None:
+                raise PreflightFailed("Destination storage pool %s was not found in CloudStack" % reference, destination=reference)
+            return pool
+        pools = [pool for pool in self._cs.list_storage_pools(name=reference) if pool.get("name") == reference]
+        in_zone = [pool for pool in pools if pool.get("zoneid") == zone_id]
+        pools = in_zone or pools
+        if not pools:
+            raise PreflightFailed("Destination storage pool %s was not found in CloudStack" % reference, destination=reference)
+        if len(pools) > 1:
+            raise InvalidInput("Destination storage pool name %s is ambiguous: %s; give the pool's UUID"
+                               % (reference, ", ".join(pool["id"] for pool in pools)),
+                               destination=reference, candidates=[pool["id"] for pool in pools])
+        return pools[0]
+
+    # ---- checks --------------------------------------------------------------------------------
+    def _volume_blockers(self, volume):
+        blockers = []
+        if volume.get("jobid") and volume.get("jobstatus") in (0, "0", None):
+            blockers.append(Blocker("job_pending", "CloudStack job %s is still running on the volume; wait for it to end"
+                                    % volume["jobid"]))
+        if volume.get("state") == "Migrating":
+            blockers.append(Blocker("already_migrating", "the volume is already migrating; wait for that migration to end"))
+        elif volume.get("state") != "Ready":
+            blockers.append(Blocker("volume_not_ready", "the volume is %s, not Ready" % volume.get("state")))
+        if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
+            blockers.append(Blocker("not_vmware", "the volume is on %s, not VMware" % volume["hypervisor"]))
+        if not volume.get("virtualmachineid"):
+            blockers.append(Blocker("detached", "the volume is not attached to a VM, so vCenter cannot confirm where its disk "
+                                    "is; attach it to its VM first"))
+        if not volume.get("path"):
+            blockers.append(Blocker("no_path", "CloudStack has no path for the volume (an earlier false success?); repair "
+                                    "the record first"))
+        return blockers
+
+    def _vm_blockers(self, volume, vm, live):
+        if vm is None:
+            return []
+        if vm.get("state") not in MIGRATABLE_VM_STATES:
+            return [Blocker("vm_state", "VM %s is %s; migration needs it Stopped, Running or Shutdown" % (vm.get("name"), vm.get("state")))]
+        if live and not self._allow_live:
+            return [Blocker("live_migration_not_allowed", "Volume %s is attached to running VM %s: set %s=true to migrate it "
+                            "live, or stop the VM" % (_label(volume), vm.get("name"), LIVE_OPTION))]
+        return []
+
+    def _disk_blockers(self, disk):
+        return [Blocker("vcenter", "vCenter: %s" % problem) for problem in disk.problems]
+
+    def _pool_blockers(self, volume, destination):
+        name = destination.get("name")
+        blockers = []
+        if destination.get("state") != "Up":
+            blockers.append(Blocker("pool_not_up", "destination pool %s is %s, not Up; choose another pool or end its "
+                                    "maintenance" % (name, destination.get("state"))))
+        if volume.get("zoneid") and destination.get("zoneid") and destination["zoneid"] != volume["zoneid"]:
+            blockers.append(Blocker("other_zone", "destination pool %s is in zone %s, the volume in zone %s"
+                                    % (name, destination.get("zonename"), volume.get("zonename"))))
+        if blockers:
+            return blockers
+        candidates = {pool["id"]: pool for pool in self._cs.find_storage_pools_for_migration(volume["id"])}
+        candidate = candidates.get(destination["id"])
+        if candidate is None or not _truthy(candidate.get("suitableformigration", True)):
+            blockers.append(Blocker("pool_unsuitable", "CloudStack does not report pool %s as suitable for this volume "
+                                    "(findStoragePoolsForMigration); choose a suitable pool" % name))
+        free = _free_bytes(destination)
+        if free is not None and volume.get("size") and free < int(volume["size"]):
+            blockers.append(Blocker("pool_full", "destination pool %s has %d bytes free, the volume needs %s"
+                                    % (name, free, volume["size"])))
+        return blockers
+
+
+def _free_bytes(pool):
+    total = pool.get("disksizetotal")
+    if total is None:
+        return None
+    used = max(int(pool.get("disksizeallocated") or 0), int(pool.get("disksizeused") or 0))
+    return int(float(total) * float(pool.get("overprovisionfactor") or 1)) - used
+
+
+def _truthy(value):
+    return value is True or str(value).lower() == "true"
+
+
+def _matches(volume, request):
+    if request.vm and request.vm not in (volume.get("virtualmachineid"), volume.get("vmname")):
+        return False
+    if request.zone and request.zone not in (volume.get("zoneid"), volume.get("zonename")):
+        return False
+    return not request.account or request.account == volume.get("account")
+
+
+def _scope_text(request):
+    scope = [("vm", request.vm), ("zone", request.zone), ("account", request.account)]
+    given = ["%s %s" % (name, value) for name, value in scope if value]
+    return " (%s)" % ", ".join(given) if given else ""
+
+
+def _label(volume):
+    return "%s (%s)" % (volume.get("name"), volume["id"]) if volume.get("name") else volume["id"]

@@ -1,0 +1,193 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Verification after a migration job, drift detection, and the opt-in record restore.
+
+Success needs both sides: CloudStack's record (Ready, on the destination pool, with a
+path) and vCenter (the VM's disk on the destination datastore, file present). When
+they disagree, vCenter is the truth about where the disk is; with
+``on_false_success=restore`` the CloudStack record is put back to that truth with
+``updateVolume`` and re-read to check that it took.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    DriftDetected,
+    JobFailed,
+    VerificationFailed,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_SUBMITTING
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import pool_datastores
+
+RESTORE_POLICY = "restore"
+POLICY_OPTION = "on_false_success"
+
+
+def record_facts(volume):
+    """The fields of a volume record that verification compares."""
+    volume = volume or {}
+    return {"state": volume.get("state"), "pool_id": volume.get("storageid"), "pool_name": volume.get("storage"),
+            "path": volume.get("path")}
+
+
+class Verifier:
+    """Compares CloudStack's record with vCenter after a job, and repairs the record when asked to."""
+
+    def __init__(self, cloudstack, vcenter, journal, jobs, options, new_job_id):
+        self._cs = cloudstack
+        self._vcenter = vcenter
+        self._journal = journal
+        self._jobs = jobs
+        self._options = options
+        self._new_job_id = new_job_id
+
+    # ---- after the job -------------------------------------------------------------------------
+    def after_success(self, essentials, job):
+        """The job says success: check both sides; return the result, or raise on a false success."""
+        verification = self.verify(essentials)
+        self._journal.record(essentials["volume_id"], "verification", verification=verification)
+        if verification["ok"]:
+            return dict(status="migrated", changed=True, failed=False, job_id=job.get("jobid"), job_status=1,
+                        verification=verification)
+        return self._false_success(essentials, job, verification, "CloudStack's migrateVolume job %s reported success"
+                                   % job.get("jobid"))
+
+    def after_failure(self, essentials, job):
+        """The job failed: report CloudStack's error, after checking that the record was left alone."""
+        record = self._cs.get_volume(essentials["volume_id"])
+        source = essentials["source"]
+        unchanged = _unchanged(record, source)
+        error_text = job_error_text(job)
+        if not unchanged:
+            verification = self.verify(essentials, record)
+            return self._false_success(essentials, job, verification, "CloudStack's migrateVolume job %s failed (%s) but "
+                                       "changed the volume record" % (job.get("jobid"), error_text))
+        raise JobFailed(
+            "CloudStack's migrateVolume job %s for volume %s failed: %s. The volume record is unchanged (pool %s, path %s); "
+            "nothing was migrated" % (job.get("jobid"), essentials["volume_id"], error_text, source["pool_name"], source["path"]),
+            volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), error_text=error_text,
+            plan=essentials, verification={"cloudstack": record_facts(record)},
+        )
+
+    def verify(self, essentials, record=None):
+        """Both sides' facts about the volume after the job, and whether they agree on the destination."""
+        record = record or self._cs.get_volume(essentials["volume_id"])
+        destination = essentials["destination"]
+        facts = record_facts(record)
+        cloudstack_ok = facts["state"] == "Ready" and facts["pool_id"] == destination["pool_id"] and bool(facts["path"])
+        disk = self._vcenter.locate(essentials["instance_name"], facts["path"] or essentials["source"]["path"],
+                                    destination["datastores"])
+        return {"ok": cloudstack_ok and disk.ok and disk.exists is not False, "cloudstack": facts, "cloudstack_ok": cloudstack_ok,
+                "vcenter": disk.as_dict(), "vcenter_ok": disk.ok}
+
+    # ---- already on the destination -------------------------------------------------------------
+    def confirm_in_place(self, plan, reference):
+        """The record says destination: ok only when vCenter agrees; otherwise the drift is an error."""
+        volume = plan.volume
+        base = dict(volume=reference, volume_id=volume["id"], volume_name=volume.get("name"), plan=plan.as_dict())
+        verification = {"cloudstack": record_facts(volume), "vcenter": plan.disk.as_dict() if plan.disk else None}
+        if plan.disk is not None and plan.disk.ok and volume.get("state") == "Ready":
+            return dict(base, status="unchanged", changed=False, failed=False, verification=dict(verification, ok=True))
+        essentials = self._journaled_plan(volume["id"], plan.destination["id"]) or plan.essentials()
+        truth = self.find_truth(essentials)
+        restore = self._restore_if_asked(essentials, truth)
+        raise DriftDetected(
+            "CloudStack says volume %s is on pool %s with path %s, but vCenter shows %s: an earlier migration reported a "
+            "false success. %s" % (volume["id"], volume.get("storage"), volume.get("path"), _where(truth, plan.disk),
+                                   _restore_text(restore)),
+            volume_id=volume["id"], plan=plan.as_dict(), verification=dict(verification, ok=False), truth=truth,
+            restore=restore, false_success=True, changed=bool(restore and restore.get("submitted")),
+        )
+
+    # ---- false success ---------------------------------------------------------------------------
+    def _false_success(self, essentials, job, verification, claim):
+        truth = self.find_truth(essentials)
+        restore = self._restore_if_asked(essentials, truth)
+        cloudstack = verification["cloudstack"]
+        raise VerificationFailed(
+            "False success: %s, and CloudStack now says volume %s is %s on pool %s with path %s, but vCenter shows %s. %s"
+            % (claim, essentials["volume_id"], cloudstack["state"], cloudstack["pool_name"] or cloudstack["pool_id"],
+               cloudstack["path"], _where(truth, None, verification["vcenter"]), _restore_text(restore)),
+            volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), plan=essentials,
+            verification=verification, truth=truth, restore=restore, false_success=True,
+            changed=bool(restore and restore.get("submitted")),
+        )
+
+    def find_truth(self, essentials):
+        """Where vCenter says the disk really is: {pool_id, pool_name, path, datastore, file}, or None if unknown."""
+        path = essentials["source"]["path"]
+        for side in (essentials["source"], essentials["destination"]):
+            if side.get("pool_id"):
+                disk = self._vcenter.locate(essentials["instance_name"], path, side["datastores"])
+                if disk.ok:
+                    return _truth(side["pool_id"], side.get("pool_name"), path, disk)
+        return self._truth_from_any_pool(essentials, path)
+
+    def _truth_from_any_pool(self, essentials, path):
+        """Find the disk on any datastore, then the pool of the zone that this datastore backs."""
+        disk = self._vcenter.locate(essentials["instance_name"], path, None)
+        if not disk.ok or not disk.datastore:
+            return None
+        for pool in self._cs.list_storage_pools(zoneid=essentials.get("zone_id")):
+            if disk.datastore in pool_datastores(pool):
+                return _truth(pool["id"], pool.get("name"), path, disk)
+        return None
+
+    def _restore_if_asked(self, essentials, truth):
+        if self._options.on_false_success != RESTORE_POLICY:
+            return {"submitted": False, "reason": "%s is fail" % POLICY_OPTION}
+        if truth is None:
+            return {"submitted": False, "reason": "vCenter cannot show where the disk is, so the true record is unknown"}
+        return self.restore(essentials["volume_id"], truth)
+
+    def restore(self, volume_id, truth):
+        """Put the record back to the truth (pool, path, Ready) and check that it took."""
+        before = record_facts(self._cs.get_volume(volume_id))
+        job_id = self._new_job_id()
+        self._journal.record(volume_id, "restore_submitting", job_id=job_id, truth=truth, before=before)
+        answered = self._cs.update_volume(volume_id, job_id, storage_id=truth["pool_id"], path=truth["path"], state="Ready")
+        job = self._jobs.wait(answered, "updateVolume job %s of volume %s" % (answered, volume_id), volume_id=volume_id) if answered else {}
+        after = record_facts(self._cs.get_volume(volume_id))
+        verified = after["pool_id"] == truth["pool_id"] and after["path"] == truth["path"] and after["state"] == "Ready"
+        restore = {"submitted": True, "job_id": answered or job_id, "job_status": job.get("jobstatus"), "before": before,
+                   "after": after, "verified": verified}
+        self._journal.record(volume_id, "restore", restore=restore)
+        return restore
+
+    def _journaled_plan(self, volume_id, destination_id):
+        """The plan of the last journaled migration of this volume to this pool, if any."""
+        plans = [entry["plan"] for entry in self._journal.entries(volume_id)
+                 if entry["event"] == JOB_SUBMITTING and entry.get("plan", {}).get("destination", {}).get("pool_id") == destination_id]
+        return plans[-1] if plans else None
+
+
+def _truth(pool_id, pool_name, path, disk):
+    return {"pool_id": pool_id, "pool_name": pool_name, "path": path, "datastore": disk.datastore, "file": disk.file}
+
+
+def _unchanged(record, source):
+    facts = record_facts(record)
+    return facts["state"] == "Ready" and facts["pool_id"] == source["pool_id"] and facts["path"] == source["path"]
+
+
+def _where(truth, disk=None, vcenter_facts=None):
+    if truth:
+        return "the disk on datastore %s (%s), which is pool %s" % (truth["datastore"], truth["file"], truth["pool_name"] or truth["pool_id"])
+    facts = vcenter_facts or (disk.as_dict() if disk else {})
+    if facts and not facts.get("vm_found"):
+        return "no such VM in the inventory (%s)" % "; ".join(facts.get("problems") or [])
+    if facts:
+        return "the disk at %s (%s)" % (facts.get("file"), "; ".join(facts.get("problems") or []) or "not where CloudStack says")
+    return "no disk for this volume"
+
+
+def _restore_text(restore):
+    if not restore or not restore.get("submitted"):
+        reason = (restore or {}).get("reason", "")
+        return "The record was not changed (%s); set %s=restore to repair it, or repair it by hand." % (reason, POLICY_OPTION)
+    if restore.get("verified"):
+        after = restore["after"]
+        return "The record was restored to the truth (pool %s, path %s, state %s) and re-read to confirm it." % (
+            after["pool_name"] or after["pool_id"], after["path"], after["state"])
+    return "A restore was submitted (job %s) but the record does not show it yet: check it by hand." % restore["job_id"]

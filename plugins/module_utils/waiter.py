@@ -1,0 +1,66 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that waits: poll until a condition holds, with a deadline.
+
+Every wait of the collection (CloudStack jobs, vCenter tasks) goes through
+``wait_for``. The clock and the sleep are injectable so unit tests never sleep.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import WaitTimeout
+
+
+class Backoff:
+    """Capped exponential backoff with jitter: first, first*factor, ... up to cap."""
+
+    def __init__(self, first=1.0, factor=1.5, cap=15.0, jitter=0.1, rng=None):
+        if first <= 0 or factor < 1 or cap < first:
+            raise ValueError("backoff needs first > 0, factor >= 1 and cap >= first")
+        self.first = first
+        self.factor = factor
+        self.cap = cap
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+
+    def delays(self):
+        """Yield the successive delays, forever."""
+        delay = self.first
+        while True:
+            spread = delay * self.jitter
+            yield max(0.0, delay + self._rng.uniform(-spread, spread))
+            delay = min(self.cap, delay * self.factor)
+
+
+def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
+             clock=time.monotonic, sleep=time.sleep, on_poll=None):
+    """Call ``poll()`` until ``is_done(state)`` is true, and return that state.
+
+    ``timeout`` is in seconds, measured on a monotonic clock from the call.
+    The last sleep is shortened so that the deadline is never overshot by more
+    than one poll. On timeout raise ``WaitTimeout`` carrying the last observed
+    state and the elapsed time. ``on_poll(state, elapsed)`` observes each poll.
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
+    backoff = backoff or Backoff()
+    start = clock()
+    deadline = start + timeout
+    delays = backoff.delays()
+    while True:
+        state = poll()
+        elapsed = clock() - start
+        if on_poll is not None:
+            on_poll(state, elapsed)
+        if is_done(state):
+            return state
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise WaitTimeout(
+                "Timed out after %.0f s waiting for %s; its outcome is unknown" % (elapsed, what),
+                last_state=state, elapsed=round(elapsed, 3), timeout=timeout,
+            )
+        sleep(min(next(delays), remaining))

@@ -1,0 +1,318 @@
+#!/usr/bin/python
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cs_volume_migrate_safe
+short_description: Migrate CloudStack volumes on VMware and verify the result in vCenter
+description:
+  - Migrates CloudStack volumes attached to VMware VMs to another primary storage pool, and never reports a
+    migration that did not happen as a success.
+  - CloudStack's C(migrateVolume) job status is necessary but not sufficient (apache/cloudstack#9881 reports
+    success when the VM is missing from the vCenter inventory). A volume counts as migrated only when
+    CloudStack's record (state C(Ready), destination pool, a path) and vCenter (the VM's disk on the
+    destination datastore, the file present) agree.
+  - "Order of work for each volume: a read-only plan and preflight (CloudStack and the same vCenter checks as
+    M(cloudstack_vmware.safe_migration.vmware_inventory_assert)); C(migrateVolume) with a job id chosen and
+    journaled before submission; polling with a deadline and capped backoff; verification of both sides;
+    on a false success, a loud failure and, when O(on_false_success=restore), the repair of the record."
+  - A run that timed out or crashed after submitting a job resumes waiting for that job when run again; it
+    never submits a second one.
+  - Check mode runs the plan and preflight only. Diff mode shows the pool and datastore path before and after.
+version_added: 0.1.0
+author:
+  - cloudstack_vmware.safe_migration contributors
+extends_documentation_fragment:
+  - cloudstack_vmware.safe_migration.cloudstack
+  - cloudstack_vmware.safe_migration.vcenter
+options:
+  volume:
+    description:
+      - The volume to migrate, by UUID or by name.
+      - A name that matches several volumes is an error that lists them; narrow it with O(vm), O(zone) or O(account).
+      - Mutually exclusive with O(volumes).
+    type: str
+  destination:
+    description:
+      - The destination primary storage pool of O(volume), by name or UUID. Required with O(volume).
+    type: str
+  vm:
+    description:
+      - Name or UUID of the VM the volume is attached to, to choose among volumes of the same name.
+    type: str
+  zone:
+    description:
+      - Name or UUID of the zone of the volume, to choose among volumes of the same name.
+    type: str
+  account:
+    description:
+      - Account owning the volume, to choose among volumes of the same name.
+    type: str
+  volumes:
+    description:
+      - Several volume/destination pairs, migrated at most O(concurrency) at a time.
+      - Each item takes the keys of the single-volume form; O(vm), O(zone) and O(account) given at the top
+        level apply to items that do not set them.
+    type: list
+    elements: dict
+    suboptions:
+      volume:
+        description: The volume, by UUID or name.
+        type: str
+        required: true
+      destination:
+        description: The destination storage pool, by name or UUID.
+        type: str
+        required: true
+      vm:
+        description: Name or UUID of the volume's VM.
+        type: str
+      zone:
+        description: Name or UUID of the volume's zone.
+        type: str
+      account:
+        description: Account owning the volume.
+        type: str
+  concurrency:
+    description:
+      - How many volumes of O(volumes) are migrated at the same time.
+    type: int
+    default: 1
+  allow_live_migration:
+    description:
+      - Allow migrating volumes of running VMs (storage vMotion). Off by default; a volume of a running VM is
+        then refused with a message naming this option.
+    type: bool
+    default: false
+  on_false_success:
+    description:
+      - What to do when CloudStack reports success but vCenter shows the disk was not moved.
+      - V(fail) fails and leaves CloudStack's record as it is.
+      - V(restore) also puts the record back to what vCenter shows (C(updateVolume) with the real pool, path
+        and state C(Ready)), checks that it took, and fails reporting both. It also applies when an earlier
+        false success is found (the record says destination, vCenter says otherwise).
+    type: str
+    choices: [fail, restore]
+    default: fail
+  job_timeout:
+    description:
+      - How long to wait for each CloudStack job, in seconds. On timeout the task fails with the job id and its
+        last state; running it again resumes waiting for the same job.
+    type: int
+    default: 1800
+  poll_interval:
+    description:
+      - First delay between two polls of a job, in seconds; the delay grows up to 8 times this (at most 30 s).
+    type: float
+    default: 5
+  journal_path:
+    description:
+      - Append-only JSON-lines journal of the migrations, on the machine that runs the module. It records the
+        plan, the job id before submission, the job result, the verification and any restore; never secrets.
+    type: path
+    default: ~/.ansible/safe_migration/journal.jsonl
+notes:
+  - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
+  - Volumes must be attached to a VM, so that vCenter can confirm where their disk is.
+  - Supports check mode and diff mode.
+seealso:
+  - module: cloudstack_vmware.safe_migration.vmware_inventory_assert
+"""
+
+EXAMPLES = r"""
+- name: Migrate one data disk to another pool
+  cloudstack_vmware.safe_migration.cs_volume_migrate_safe:
+    volume: DATA-42
+    vm: web-01
+    destination: primary-nfs-2
+    vcenter_hostname: vcenter.example.com
+
+- name: Migrate a set of volumes, two at a time, repairing records on a false success
+  cloudstack_vmware.safe_migration.cs_volume_migrate_safe:
+    volumes:
+      - volume: 0b3e8c2a-6f1e-4a51-9a43-6a1d2c3b4d5e
+        destination: primary-nfs-2
+      - volume: 7f2d6f0e-1c2b-4e3a-8b9c-0d1e2f3a4b5c
+        destination: primary-nfs-3
+    concurrency: 2
+    on_false_success: restore
+    job_timeout: 3600
+
+- name: Show the plan without changing anything
+  cloudstack_vmware.safe_migration.cs_volume_migrate_safe:
+    volume: DATA-42
+    destination: primary-nfs-2
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+volumes:
+  description: One entry per requested volume, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    volume:
+      description: The volume as given in the task.
+      type: str
+    volume_id:
+      description: The volume's UUID.
+      type: str
+    volume_name:
+      description: The volume's name.
+      type: str
+    status:
+      description: V(migrated), V(unchanged) (already on the destination, confirmed by vCenter), V(planned) (check mode) or V(failed).
+      type: str
+    changed:
+      description: Whether this volume's record or disk was changed.
+      type: bool
+    failed:
+      description: Whether this volume failed.
+      type: bool
+    msg:
+      description: Why it failed, and what to do.
+      type: str
+      returned: when failed
+    plan:
+      description: >-
+        The plan: action, source (pool, path, datastores, datastore path), destination (pool, datastores),
+        live, VM, the vCenter facts of the disk and the blockers found.
+      type: dict
+    job_id:
+      description: The id of the CloudStack job (chosen before submission).
+      type: str
+      returned: when a job was submitted or resumed
+    job_status:
+      description: The job's final status (1 succeeded, 2 failed, 3 cancelled; null when unknown).
+      type: int
+      returned: when a job was submitted or resumed
+    resumed:
+      description: Whether the job was submitted by an earlier run and this run resumed waiting for it.
+      type: bool
+      returned: when resumed
+    duration:
+      description: Seconds spent on this volume.
+      type: float
+    verification:
+      description: >-
+        What CloudStack's record says (state, pool, path) and what vCenter shows (VM found, disk file,
+        datastore, problems), and whether they agree.
+      type: dict
+      returned: when verified
+    false_success:
+      description: True when CloudStack claimed a migration that vCenter does not show.
+      type: bool
+      returned: on a false success or drift
+    truth:
+      description: Where vCenter shows the disk really is (pool, path, datastore, file); null when unknown.
+      type: dict
+      returned: on a false success or drift
+    restore:
+      description: The restore of the record (submitted, reason, job id, record before and after, verified).
+      type: dict
+      returned: on a false success or drift
+summary:
+  description: Counts per outcome.
+  returned: always
+  type: dict
+  sample: {total: 2, migrated: 1, unchanged: 1, planned: 0, failed: 0, false_success: 0, restored: 0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+    CloudStackSettings,
+    cloudstack_argument_spec,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+    VCenterSettings,
+    vcenter_argument_spec,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import (
+    MigrationOptions,
+    VolumeMigrationService,
+    requests_from_params,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+
+VOLUME_ITEM = dict(
+    volume=dict(type="str", required=True),
+    destination=dict(type="str", required=True),
+    vm=dict(type="str"),
+    zone=dict(type="str"),
+    account=dict(type="str"),
+)
+
+
+def argument_spec():
+    spec = cloudstack_argument_spec()
+    spec.update(vcenter_argument_spec())
+    spec.update(
+        volume=dict(type="str"),
+        destination=dict(type="str"),
+        vm=dict(type="str"),
+        zone=dict(type="str"),
+        account=dict(type="str"),
+        volumes=dict(type="list", elements="dict", options=VOLUME_ITEM),
+        concurrency=dict(type="int", default=1),
+        allow_live_migration=dict(type="bool", default=False),
+        on_false_success=dict(type="str", choices=["fail", "restore"], default="fail"),
+        job_timeout=dict(type="int", default=1800),
+        poll_interval=dict(type="float", default=5.0),
+        journal_path=dict(type="path", default=DEFAULT_JOURNAL_PATH),
+    )
+    return spec
+
+
+def migrate(params, check_mode):
+    """Connect to both systems and run the migration service; return its result."""
+    options = MigrationOptions(
+        allow_live_migration=params["allow_live_migration"], on_false_success=params["on_false_success"],
+        job_timeout=params["job_timeout"], poll_interval=params["poll_interval"],
+        concurrency=params["concurrency"], check_mode=check_mode,
+    )
+    requests = requests_from_params(params)
+    cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
+    vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
+    try:
+        disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))
+        service = VolumeMigrationService(cloudstack, disks, Journal(params["journal_path"]), options)
+        return service.run(requests)
+    finally:
+        vcenter.close()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("volume", "volumes")],
+        required_one_of=[("volume", "volumes")],
+        required_together=[("volume", "destination")],
+    )
+    if not cloudstack_client.HAS_CS:
+        module.fail_json(msg=missing_required_lib(cloudstack_client.CS_LIBRARY))
+    if not vcenter_client.HAS_PYVMOMI:
+        module.fail_json(msg=missing_required_lib("pyvmomi"))
+    try:
+        result = migrate(module.params, module.check_mode)
+    except SafeMigrationError as error:
+        module.fail_json(**error.to_fail_kwargs())
+    except Exception as error:  # last resort: a message, never a traceback
+        module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

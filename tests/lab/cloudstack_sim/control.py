@@ -1,0 +1,135 @@
+"""The lab's control interface (its own port): reset, behaviour, faults, vCenter-side sabotage, records."""
+from __future__ import annotations
+
+from .app import BEHAVIOURS, CallFault
+from .seed import redeploy
+
+JOB_FAULT_MODES = ("fail", "hang", "slow", "false_success")
+
+
+class BadRequest(Exception):
+    pass
+
+
+class Control:
+    def __init__(self, sim):
+        self.sim = sim
+        self.actions = {
+            "reset": self.reset, "behaviour": self.behaviour, "job_seconds": self.job_seconds,
+            "fault_next_job": self.fault_next_job, "fault_next_calls": self.fault_next_calls,
+            "release_jobs": self.release_jobs, "pool_capacity": self.pool_capacity,
+            "vcenter_unregister_vm": self.unregister_vm, "vcenter_delete_vmdk": self.delete_vmdk,
+            "vcenter_datastore_state": self.datastore_state, "vcenter_vm_connection_state": self.vm_connection_state,
+            "vcenter_rename_vm": self.rename_vm,
+        }
+        self.reads = {"volumes": self.volumes, "status": self.status}
+
+    def dispatch(self, method: str, path: str, payload: dict) -> tuple[int, dict]:
+        prefix, _, action = path.rpartition("/")
+        table = self.reads if method == "GET" else self.actions
+        if prefix != "/control" or action not in table:
+            return 404, {"error": f"unknown control action {method} {path}"}
+        try:
+            return 200, table[action](payload) or {"ok": True}
+        except BadRequest as error:
+            return 400, {"error": str(error)}
+        except Exception as error:  # the backend's own failures, reported to the test
+            return 500, {"error": f"{type(error).__name__}: {error}"}
+
+    # --- simulator --------------------------------------------------------------------------------
+    def reset(self, payload):
+        self.sim.reset(redeploy)
+
+    def behaviour(self, payload):
+        value = payload.get("behaviour")
+        if value not in BEHAVIOURS:
+            raise BadRequest(f"behaviour must be one of {BEHAVIOURS}")
+        self.sim.behaviour = value
+
+    def job_seconds(self, payload):
+        self.sim.job_seconds = float(_required(payload, "seconds"))
+
+    def fault_next_job(self, payload):
+        if payload.get("mode") not in JOB_FAULT_MODES:
+            raise BadRequest(f"mode must be one of {JOB_FAULT_MODES}")
+        with self.sim.lock:
+            self.sim.job_faults.append(dict(payload))
+
+    def fault_next_calls(self, payload):
+        status = payload.get("status")
+        if status not in (429, 530, "drop"):
+            raise BadRequest('status must be 429, 530 or "drop"')
+        with self.sim.lock:
+            self.sim.call_faults.append(CallFault(int(payload.get("count", 1)), status, payload.get("command")))
+
+    def release_jobs(self, payload):
+        self.sim.release_jobs()
+
+    def pool_capacity(self, payload):
+        pool = self._pool(payload)
+        self.sim.store.update("pools", pool["id"], capacity=int(_required(payload, "bytes")))
+
+    # --- vCenter side -------------------------------------------------------------------------------
+    def unregister_vm(self, payload):
+        self._backend().unregister_vm(_required(payload, "instance_name"))
+
+    def delete_vmdk(self, payload):
+        volume = self.sim.store.by_uuid("volumes", _required(payload, "volume_id"))
+        if volume is None or volume["path"] is None:
+            raise BadRequest("no such volume, or it has no path")
+        pool = self.sim.store.by_id("pools", volume["pool_id"])
+        vm = self.sim.store.by_id("vms", volume["vm_id"])
+        file = f"{vm['instance_name']}/{volume['path']}.vmdk" if vm else f"{volume['path']}.vmdk"
+        self._backend().delete_vmdk(pool["datastore"], file)
+        return {"datastore": pool["datastore"], "file": file}
+
+    def datastore_state(self, payload):
+        pool = self._pool(payload)
+        self._backend().set_datastore_state(pool["datastore"], accessible=payload.get("accessible"),
+                                            maintenance=payload.get("maintenance"))
+        return {"datastore": pool["datastore"]}
+
+    def vm_connection_state(self, payload):
+        self._backend().set_vm_connection_state(_required(payload, "instance_name"), _required(payload, "state"))
+
+    def rename_vm(self, payload):
+        self._backend().rename_vm(_required(payload, "instance_name"), _required(payload, "new_name"))
+
+    # --- reads --------------------------------------------------------------------------------------
+    def volumes(self, payload):
+        """Every volume row as the database holds it (expunged rows included), uuids resolved."""
+        store = self.sim.store
+        pools = {row["id"]: row for row in store.all("SELECT * FROM pools")}
+        vms = {row["id"]: row for row in store.all("SELECT * FROM vms")}
+        rows = []
+        for row in store.all("SELECT * FROM volumes ORDER BY id"):
+            pool, vm = pools.get(row["pool_id"]), vms.get(row["vm_id"])
+            rows.append({"row_id": row["id"], "id": row["uuid"], "name": row["name"], "type": row["type"],
+                         "state": row["state"], "path": row["path"], "size": row["size"],
+                         "storageid": pool["uuid"] if pool else None, "datastore": pool["datastore"] if pool else None,
+                         "virtualmachineid": vm["uuid"] if vm else None,
+                         "instancename": vm["instance_name"] if vm else None, "vmstate": vm["state"] if vm else None,
+                         "removed": row["removed"]})
+        return {"volumes": rows}
+
+    def status(self, payload):
+        sim = self.sim
+        return {"behaviour": sim.behaviour, "job_seconds": sim.job_seconds, "pending_job_faults": len(sim.job_faults),
+                "pending_call_faults": len(sim.call_faults), "jobs_cut_off_at_start": sim.cut_off_jobs}
+
+    def _pool(self, payload) -> dict:
+        pool = self.sim.store.by_uuid("pools", _required(payload, "pool_id"))
+        if pool is None:
+            raise BadRequest("no such pool")
+        return pool
+
+    def _backend(self):
+        if self.sim.backend is None:
+            raise BadRequest("the simulator runs without a vCenter backend")
+        return self.sim.backend
+
+
+def _required(payload: dict, name: str):
+    if payload.get(name) is None:
+        raise BadRequest(f"missing {name}")
+    return payload[name]

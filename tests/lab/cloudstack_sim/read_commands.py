@@ -1,0 +1,164 @@
+"""The read-only commands: zones, clusters, hosts, pools, VMs, volumes, async jobs."""
+from __future__ import annotations
+
+from .protocol import invalid_entity, list_content, paged
+from .views import cluster_view, host_view, job_view, pool_view, vm_view, volume_view, zone_view
+
+
+def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
+    keyword = request.get("keyword")
+    if keyword is None:
+        return rows
+    return [row for row in rows if keyword.lower() in (row[field] or "").lower()]
+
+
+def _by_uuid_param(request, rows: list[dict], param: str, key: str, table_rows: dict) -> list[dict]:
+    """Filter on a UUID parameter naming a related row (zoneid -> zone_id...)."""
+    value = request.get(param)
+    if value is None:
+        return rows
+    related = [row["id"] for row in table_rows.values() if row["uuid"] == value]
+    return [row for row in rows if row[key] in related]
+
+
+def _equal(request, rows: list[dict], param: str, field: str) -> list[dict]:
+    value = request.get(param)
+    if value is None:
+        return rows
+    return [row for row in rows if str(row[field]).lower() == value.lower()]
+
+
+def _listing(request, object_name: str, rows: list[dict], render) -> dict:
+    rows.sort(key=lambda row: row["id"])
+    window, count = paged(request.short_name, request.params, rows)
+    items = [render(row) for row in window]
+    return list_content(object_name, items, count)
+
+
+def _ids(request) -> set | None:
+    single, many = request.get("id"), request.get("ids")
+    if single is None and many is None:
+        return None
+    wanted = set(many.split(",")) if many else set()
+    if single is not None:
+        wanted.add(single)
+    return wanted
+
+
+def _with_ids(request, rows: list[dict]) -> list[dict]:
+    wanted = _ids(request)
+    return rows if wanted is None else [row for row in rows if row["uuid"] in wanted]
+
+
+def _owned(request, rows: list[dict]) -> list[dict]:
+    if request.sees_all_accounts():
+        return rows
+    return [row for row in rows if row["account_id"] == request.account["id"]]
+
+
+def list_zones(request) -> dict:
+    catalog = request.catalog
+    rows = _equal(request, _keyword(request, _with_ids(request, list(catalog.zones.values()))), "name", "name")
+    return _listing(request, "zone", rows, lambda row: zone_view(catalog, row, request.full))
+
+
+def list_clusters(request) -> dict:
+    catalog = request.catalog
+    rows = _with_ids(request, list(catalog.clusters.values()))
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "podid", "pod_id", catalog.pods)
+    rows = _equal(request, _keyword(request, rows), "name", "name")
+    return _listing(request, "cluster", rows, lambda row: cluster_view(catalog, row))
+
+
+def list_hosts(request) -> dict:
+    catalog = request.catalog
+    rows = _with_ids(request, list(catalog.hosts.values()))
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
+    rows = _equal(request, _equal(request, _keyword(request, rows), "name", "name"), "state", "state")
+    return _listing(request, "host", rows, lambda row: host_view(catalog, row))
+
+
+def list_storage_pools(request) -> dict:
+    catalog = request.catalog
+    rows = _with_ids(request, list(catalog.pools.values()))
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
+    for param, field in (("name", "name"), ("path", "path"), ("ipaddress", "ipaddress"), ("scope", "scope"),
+                         ("status", "state")):
+        rows = _equal(request, rows, param, field)
+    rows = _keyword(request, rows)
+    return _listing(request, "storagepool", rows, lambda row: pool_view(catalog, row))
+
+
+def find_storage_pools_for_migration(request) -> dict:
+    volume = request.entity("id", "volumes", required=True)
+    catalog = request.catalog
+    candidates = [pool for pool in catalog.pools.values()
+                  if pool["zone_id"] == volume["zone_id"] and pool["id"] != volume["pool_id"]]
+    rendered = []
+    for pool in _keyword(request, candidates):
+        view = pool_view(catalog, pool)
+        view["suitableformigration"] = pool_suitable(catalog, pool, volume)
+        rendered.append(view)
+    rendered.sort(key=lambda view: (not view["suitableformigration"], view["name"]))
+    window, count = paged(request.short_name, request.params, rendered)
+    return list_content("storagepool", window, count)
+
+
+def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
+    free = pool["capacity"] - catalog.allocated_bytes(pool["id"])
+    return pool["state"] == "Up" and free >= volume["size"]
+
+
+def list_virtual_machines(request) -> dict:
+    catalog = request.catalog
+    rows = _owned(request, _with_ids(request, list(catalog.vms.values())))
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    if request.full:
+        rows = _by_uuid_param(request, rows, "hostid", "host_id", catalog.hosts)
+    name = request.get("name")
+    if name is not None:
+        rows = [row for row in rows if name.lower() in row["name"].lower()]
+    rows = _equal(request, _keyword(request, rows), "state", "state")
+    return _listing(request, "virtualmachine", rows, lambda row: vm_view(catalog, row, request.full))
+
+
+def list_volumes(request) -> dict:
+    catalog = request.catalog
+    rows = _owned(request, _with_ids(request, request.store.all("SELECT * FROM volumes WHERE removed IS NULL")))
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "virtualmachineid", "vm_id", catalog.vms)
+    if request.full:
+        rows = _by_uuid_param(request, rows, "storageid", "pool_id", catalog.pools)
+        rows = _by_volume_cluster(request, rows)
+    for param, field in (("name", "name"), ("type", "type"), ("state", "state")):
+        rows = _equal(request, rows, param, field)
+    rows = _keyword(request, rows)
+    return _listing(request, "volume", rows, lambda row: volume_view(catalog, row, request.full))
+
+
+def _by_volume_cluster(request, rows: list[dict]) -> list[dict]:
+    cluster_uuid = request.get("clusterid")
+    if cluster_uuid is None:
+        return rows
+    pools = {pool["id"] for pool in request.catalog.pools.values()
+             if request.catalog.clusters.get(pool["cluster_id"], {}).get("uuid") == cluster_uuid}
+    return [row for row in rows if row["pool_id"] in pools]
+
+
+def query_async_job_result(request) -> dict:
+    job_uuid = request.require("jobid")
+    job = request.store.by_uuid("jobs", job_uuid) if job_uuid else None
+    if job is None or (not request.full and job["account_id"] != request.account["id"]):
+        raise invalid_entity(request.short_name, "jobid", job_uuid)
+    return job_view(request.catalog, job)
+
+
+def list_async_jobs(request) -> dict:
+    rows = _owned(request, request.store.all("SELECT * FROM jobs"))
+    keyword = request.get("keyword")
+    if keyword is not None:
+        rows = [row for row in rows if keyword.lower() in row["cmd"].lower()]
+    return _listing(request, "asyncjobs", rows, lambda row: job_view(request.catalog, row))

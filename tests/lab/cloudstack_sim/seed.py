@@ -1,0 +1,171 @@
+"""The seeded zone: records for vcsim's topology, pools, VMs, volumes; and their deployment into vcsim.
+
+Deterministic: uuid5 names and a seeded RNG, so two labs built with the same options match.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import shutil
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from .protocol import now_text
+
+NAMESPACE = uuidlib.UUID("0e7a3c1e-2f55-4a9c-9b1e-5a6d3c0f9b21")
+GIB = 1024 ** 3
+ADMIN_ACCOUNT_ID, TENANT_ACCOUNT_ID = 2, 3
+DEPLOY_BATCH = 200
+BASE_TIME = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class Scale:
+    clusters: int = 0            # 0: every cluster vcsim has
+    hosts_per_cluster: int = 0   # 0: every host
+    pools: int = 4               # NFS pools, spread over the clusters; one VMFS pool comes on top
+    vms: int = 24
+    data_disks_per_vm: int = 1
+    detached_volumes: int = 3
+
+
+def uuid_for(kind: str, number) -> str:
+    return str(uuidlib.uuid5(NAMESPACE, f"{kind}-{number}"))
+
+
+def created(offset: int) -> str:
+    return now_text(BASE_TIME + timedelta(minutes=offset))
+
+
+def seed_accounts(store) -> None:
+    """A root admin and a plain user, each with a fresh key pair."""
+    for account_id, name, role in ((ADMIN_ACCOUNT_ID, "admin", "admin"), (TENANT_ACCOUNT_ID, "tenant1", "user")):
+        store.insert("accounts", {"id": account_id, "uuid": uuid_for("account", account_id), "name": name, "role": role,
+                                  "api_key": secrets.token_urlsafe(64), "secret": secrets.token_urlsafe(64),
+                                  "user_uuid": uuid_for("user", account_id)})
+
+
+def seed_zone(store, topology: dict, scale: Scale) -> None:
+    """Records for the zone (vcsim's datacenter and clusters), its pools, VMs and volumes."""
+    rng = random.Random(20250301)
+    store.insert("zones", {"id": 1, "uuid": uuid_for("zone", 1), "name": "zone1",
+                           "datacenter": topology["datacenter"], "datacenter_moid": topology["datacenter_moid"]})
+    store.insert("pods", {"id": 1, "uuid": uuid_for("pod", 1), "name": "pod1", "zone_id": 1})
+    clusters = _seed_clusters(store, topology, scale)
+    pools = _seed_pools(store, topology, clusters, scale)
+    _seed_vms(store, rng, clusters, pools, scale)
+    _seed_detached(store, rng, pools, scale)
+
+
+def _seed_clusters(store, topology: dict, scale: Scale) -> list[dict]:
+    chosen = topology["clusters"][:scale.clusters or None]
+    clusters, host_number = [], 0
+    for number, cluster in enumerate(chosen, start=1):
+        row = {"id": number, "uuid": uuid_for("cluster", number), "name": cluster["name"], "zone_id": 1, "pod_id": 1,
+               "moid": cluster["moid"]}
+        store.insert("clusters", row)
+        row["hosts"] = []
+        for host in cluster["hosts"][:scale.hosts_per_cluster or None]:
+            host_number += 1
+            host_row = {"id": host_number, "uuid": uuid_for("host", host_number), "name": host["name"],
+                        "cluster_id": number, "zone_id": 1, "pod_id": 1, "moid": host["moid"],
+                        "ipaddress": f"10.1.{number}.{host_number}", "state": "Up", "resourcestate": "Enabled",
+                        "created": created(host_number)}
+            store.insert("hosts", host_row)
+            row["hosts"].append(host_row)
+        clusters.append(row)
+    return clusters
+
+
+def _seed_pools(store, topology: dict, clusters: list[dict], scale: Scale) -> list[dict]:
+    pools = []
+    for number in range(1, scale.pools + 1):
+        pool_uuid = uuid_for("pool", number)
+        cluster = clusters[(number - 1) % len(clusters)]
+        pools.append({"id": number, "uuid": pool_uuid, "name": f"nfs-primary-{number}", "zone_id": 1, "pod_id": 1,
+                      "cluster_id": cluster["id"], "type": "NetworkFilesystem", "scope": "CLUSTER",
+                      "path": f"/export/primary/{number}", "ipaddress": f"10.2.0.{number}",
+                      "datastore": pool_uuid.replace("-", ""), "capacity": 2048 * GIB, "state": "Up", "tags": None,
+                      "created": created(100 + number)})
+    vmfs_id = scale.pools + 1
+    pools.append({"id": vmfs_id, "uuid": uuid_for("pool", vmfs_id), "name": "vmfs-primary-1", "zone_id": 1, "pod_id": 1,
+                  "cluster_id": clusters[0]["id"], "type": "VMFS", "scope": "CLUSTER",
+                  "path": f"/{topology['datacenter']}/vmfs-ds-1", "ipaddress": "VMFS datastore",
+                  "datastore": "vmfs-ds-1", "capacity": 1024 * GIB, "state": "Up", "tags": None,
+                  "created": created(100 + vmfs_id)})
+    for pool in pools:
+        store.insert("pools", pool)
+    return pools
+
+
+def _seed_vms(store, rng: random.Random, clusters: list[dict], pools: list[dict], scale: Scale) -> None:
+    volume_id = 0
+    for index in range(scale.vms):
+        vm_id = index + 3
+        account_id = TENANT_ACCOUNT_ID if index % 4 == 3 else ADMIN_ACCOUNT_ID
+        cluster = clusters[index % len(clusters)]
+        host = cluster["hosts"][(index // len(clusters)) % len(cluster["hosts"])]
+        running = rng.random() < 0.6
+        store.insert("vms", {"id": vm_id, "uuid": uuid_for("vm", vm_id), "name": f"vm-{vm_id:04d}",
+                             "display_name": f"vm-{vm_id:04d}", "instance_name": f"i-{account_id}-{vm_id}-VM",
+                             "account_id": account_id, "zone_id": 1, "host_id": host["id"] if running else None,
+                             "last_host_id": host["id"], "state": "Running" if running else "Stopped",
+                             "created": created(1000 + vm_id)})
+        cluster_pools = [pool for pool in pools if pool["cluster_id"] == cluster["id"]]
+        for disk in range(scale.data_disks_per_vm + 1):
+            volume_id += 1
+            kind = "ROOT" if disk == 0 else "DATADISK"
+            path = f"ROOT-{vm_id}" if disk == 0 else uuid_for("volume", volume_id).replace("-", "")
+            store.insert("volumes", {
+                "id": volume_id, "uuid": uuid_for("volume", volume_id), "name": path if disk == 0 else f"DATA-{volume_id}",
+                "type": kind, "account_id": account_id, "zone_id": 1, "vm_id": vm_id, "device_id": disk,
+                "pool_id": rng.choice(cluster_pools)["id"], "path": path, "size": rng.choice((8, 10, 16, 20, 50)) * GIB,
+                "state": "Ready", "created": created(1000 + vm_id)})
+    store.set_meta("next_volume_id", volume_id + 1)
+
+
+def _seed_detached(store, rng: random.Random, pools: list[dict], scale: Scale) -> None:
+    volume_id = store.get_meta("next_volume_id", 1)
+    for _ in range(scale.detached_volumes):
+        path = uuid_for("volume", volume_id).replace("-", "")
+        store.insert("volumes", {
+            "id": volume_id, "uuid": uuid_for("volume", volume_id), "name": f"DATA-{volume_id}", "type": "DATADISK",
+            "account_id": ADMIN_ACCOUNT_ID, "zone_id": 1, "vm_id": None, "device_id": None,
+            "pool_id": rng.choice(pools)["id"], "path": path, "size": rng.choice((5, 10, 25)) * GIB,
+            "state": "Ready", "created": created(5000 + volume_id)})
+        volume_id += 1
+
+
+def deploy(sim) -> None:
+    """Create in vcsim what the records describe: datastores, VMs with their disks, detached disks."""
+    store, backend = sim.store, sim.backend
+    clusters = {row["id"]: row for row in store.all("SELECT * FROM clusters")}
+    pools = {row["id"]: row for row in store.all("SELECT * FROM pools")}
+    for pool in pools.values():
+        cloud_uuid = pool["uuid"] if pool["type"] == "VMFS" else None
+        backend.create_datastore(pool["datastore"], clusters[pool["cluster_id"]]["name"], cloud_uuid=cloud_uuid)
+    hosts = {row["id"]: row for row in store.all("SELECT * FROM hosts")}
+    volumes = store.all("SELECT * FROM volumes WHERE removed IS NULL ORDER BY vm_id, device_id")
+    by_vm: dict = {}
+    for volume in volumes:
+        by_vm.setdefault(volume["vm_id"], []).append(volume)
+    specs = []
+    for vm in store.all("SELECT * FROM vms ORDER BY id"):
+        disks = [{"datastore": pools[volume["pool_id"]]["datastore"], "file": f"{vm['instance_name']}/{volume['path']}.vmdk",
+                  "size_mb": 1} for volume in by_vm.get(vm["id"], [])]
+        specs.append({"instance_name": vm["instance_name"], "vcenter_name": vm["instance_name"],
+                      "host_name": hosts[vm["host_id"] or vm["last_host_id"]]["name"], "disks": disks,
+                      "powered_on": vm["state"] == "Running"})
+    for start in range(0, len(specs), DEPLOY_BATCH):
+        backend.create_vms(specs[start:start + DEPLOY_BATCH])
+    for volume in by_vm.get(None, []):
+        backend.create_detached_disk(pools[volume["pool_id"]]["datastore"], f"{volume['path']}.vmdk", 1)
+
+
+def redeploy(sim) -> None:
+    """After a reset: vcsim was restarted empty; the files of the last deployment go too."""
+    root = sim.backend.datastore_root
+    for pool in sim.store.all("SELECT datastore FROM pools"):
+        shutil.rmtree(root / pool["datastore"], ignore_errors=True)
+    deploy(sim)

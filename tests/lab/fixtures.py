@@ -1,0 +1,99 @@
+"""pytest plugin: the lab (vcsim + the CloudStack simulator) for tests that need it.
+
+    pytest_plugins = ["lab.fixtures"]
+
+`lab` (session): brought up in a temporary lab dir, brought down at the end.
+`fresh_lab` (function): the same lab, reset first (fresh vcsim, seeded records re-deployed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import cs
+import pytest
+
+from lab import labctl
+from lab.cloudstack_sim.vmware_backend import VMwareBackend
+
+DEFAULT_OPTIONS = {"behaviour": "legacy", "vcenter_delay_ms": 0, "job_seconds": 0.05, "clusters": 2,
+                   "hosts_per_cluster": 2, "pools": None, "vms": None, "data_disks_per_vm": None,
+                   "detached_volumes": None}
+
+
+class Lab:
+    """A running lab: its environment, clients for both sides, and the control interface."""
+
+    def __init__(self, lab_dir, env):
+        self.lab_dir = Path(lab_dir)
+        self.env = dict(env)
+        self.timings = {}
+        self.vsphere = VMwareBackend(env["VMWARE_HOST"], int(env["VMWARE_PORT"]), env["VMWARE_USER"],
+                                     env["VMWARE_PASSWORD"], ca_file=env["VMWARE_CA_CERT"],
+                                     datastore_root=self.lab_dir / "datastores")
+        self.vsphere.reconnect()
+
+    @classmethod
+    def up(cls, lab_dir, **options):
+        started = time.monotonic()
+        env = labctl.up(lab_dir, {**DEFAULT_OPTIONS, **options})
+        lab = cls(lab_dir, env)
+        lab.timings["up"] = time.monotonic() - started
+        return lab
+
+    def down(self):
+        self.vsphere.close()
+        labctl.down(self.lab_dir)
+
+    def reset(self):
+        """Fresh vcsim on the same port, records restored and deployed again, our vSphere session renewed."""
+        started = time.monotonic()
+        labctl.reset(self.lab_dir)
+        self.vsphere.reconnect()
+        self.timings["reset"] = time.monotonic() - started
+        return self
+
+    # ---- CloudStack side -----------------------------------------------------------------
+
+    def _client(self, key, secret, **options):
+        options = {"fetch_result": True, "poll_interval": 0.05, "job_timeout": 60, **options}
+        return cs.CloudStack(self.env["CLOUDSTACK_ENDPOINT"], key, secret, **options)
+
+    def admin(self, **options):
+        return self._client(self.env["CLOUDSTACK_KEY"], self.env["CLOUDSTACK_SECRET"], **options)
+
+    def user(self, **options):
+        return self._client(self.env["LAB_USER_KEY"], self.env["LAB_USER_SECRET"], **options)
+
+    def control(self, action, **payload):
+        return labctl.control(self.env["LAB_CONTROL_URL"], action, payload)
+
+    def records(self):
+        """Volume rows as the simulator's database holds them, by volume uuid."""
+        url = "%s/control/volumes" % self.env["LAB_CONTROL_URL"]
+        with urllib.request.urlopen(url, timeout=30) as response:
+            rows = json.loads(response.read().decode())["volumes"]
+        return {row["id"]: row for row in rows if row["id"]}
+
+    # ---- vCenter side --------------------------------------------------------------------
+
+    def vmdk_locations(self, base_name):
+        """Where base_name.vmdk really is, read from the datastore directories on disk."""
+        return self.vsphere.vmdk_locations(base_name)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """The lab, up for the whole session in a temporary lab dir."""
+    started = Lab.up(tmp_path_factory.mktemp("lab"))
+    yield started
+    started.down()
+
+
+@pytest.fixture
+def fresh_lab(lab):
+    """The lab, reset before the test."""
+    return lab.reset()

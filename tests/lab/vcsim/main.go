@@ -1,0 +1,318 @@
+// Command vcsim runs govmomi's vSphere API simulator for the safe_migration lab.
+//
+// Debian ships the simulator package but not govmomi's own vcsim command, so the lab
+// builds this one. Besides the SOAP API it serves a small lab-only control endpoint
+// under /lab/ for the states the SOAP API cannot produce (inaccessible datastores,
+// orphaned VMs, ...). See docs/lab.md.
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io/ioutil"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type options struct {
+	datacenters, clusters, hostsPerCluster, standaloneHosts, datastores, vms int
+	listen, caFile, keyFile, urlFile, methodDelay                            string
+	useTLS                                                                   bool
+	delayMS                                                                  int
+}
+
+func parseOptions() options {
+	var o options
+	flag.IntVar(&o.datacenters, "dc", 1, "number of datacenters")
+	flag.IntVar(&o.clusters, "cluster", 1, "clusters per datacenter")
+	flag.IntVar(&o.hostsPerCluster, "host-per-cluster", 2, "hosts per cluster")
+	flag.IntVar(&o.standaloneHosts, "standalone-host", 0, "standalone hosts per datacenter")
+	flag.IntVar(&o.datastores, "datastore", 0, "model datastores (the lab creates its own)")
+	flag.IntVar(&o.vms, "vm", 0, "model VMs per resource pool")
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to listen on (port 0: a free port)")
+	flag.BoolVar(&o.useTLS, "tls", false, "serve HTTPS with a generated certificate")
+	flag.StringVar(&o.caFile, "ca-file", "", "where to write the certificate (PEM) clients should trust")
+	flag.StringVar(&o.keyFile, "key-file", "", "the certificate's key (PEM): reused with -ca-file when both exist, so restarts keep the certificate")
+	flag.StringVar(&o.urlFile, "url-file", "", "where to write the SDK URL once listening")
+	flag.IntVar(&o.delayMS, "delay", 0, "delay in ms added to every SOAP call")
+	flag.StringVar(&o.methodDelay, "method-delay", "", `per-method delays in ms, JSON: {"RetrievePropertiesEx": 50}`)
+	flag.Parse()
+	return o
+}
+
+// serverCertificate reuses the certificate and key of an earlier run when both files exist
+// (a restarted vCenter keeps its certificate), otherwise makes a new one.
+func serverCertificate(o options) (tls.Certificate, []byte, []byte, error) {
+	if o.caFile != "" && o.keyFile != "" {
+		certPEM, certErr := ioutil.ReadFile(o.caFile)
+		keyPEM, keyErr := ioutil.ReadFile(o.keyFile)
+		if certErr == nil && keyErr == nil {
+			pair, err := tls.X509KeyPair(certPEM, keyPEM)
+			if err == nil && time.Now().Add(24*time.Hour).Before(pairExpiry(pair)) {
+				return pair, certPEM, keyPEM, nil
+			}
+		}
+	}
+	return selfSignedCertificate()
+}
+
+func pairExpiry(pair tls.Certificate) time.Time {
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return time.Time{}
+	}
+	return cert.NotAfter
+}
+
+// selfSignedCertificate makes a short-lived CA-capable certificate for loopback names,
+// so that clients can validate the server with the PEM written to -ca-file.
+func selfSignedCertificate() (tls.Certificate, []byte, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	template := x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "vcsim.lab.localhost", Organization: []string{"safe_migration lab"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &template, &template, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	return pair, certPEM, keyPEM, err
+}
+
+func buildModel(o options) (*simulator.Model, error) {
+	model := simulator.VPX()
+	model.Datacenter = o.datacenters
+	model.Cluster = o.clusters
+	model.ClusterHost = o.hostsPerCluster
+	model.Host = o.standaloneHosts
+	model.Datastore = o.datastores
+	model.Machine = o.vms
+	model.Portgroup = 0
+	model.Autostart = false
+	model.DelayConfig.Delay = o.delayMS
+	if o.methodDelay != "" {
+		if err := json.Unmarshal([]byte(o.methodDelay), &model.DelayConfig.MethodDelay); err != nil {
+			return nil, fmt.Errorf("-method-delay: %v", err)
+		}
+	}
+	if err := model.Create(); err != nil {
+		return nil, err
+	}
+	model.Service.Listen = &url.URL{Host: o.listen}
+	model.Service.RegisterEndpoints = true
+	return model, nil
+}
+
+// labError answers a control request with a JSON error.
+func labError(w http.ResponseWriter, code int, format string, args ...interface{}) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
+}
+
+func labOK(w http.ResponseWriter, result map[string]interface{}) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(result)
+}
+
+func findEntity(kind, name string) mo.Entity {
+	for _, entity := range simulator.Map.All(kind) {
+		if entity.Entity().Name == name {
+			return entity
+		}
+	}
+	return nil
+}
+
+// handleDatastore sets summary.accessible (and every host mount's accessible flag)
+// and summary.maintenanceMode: POST /lab/datastore?name=N&accessible=false&maintenance=inMaintenance
+func handleDatastore(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	name := r.Form.Get("name")
+	ds, ok := findEntity("Datastore", name).(*simulator.Datastore)
+	if !ok {
+		labError(w, http.StatusNotFound, "no datastore named %q", name)
+		return
+	}
+	accessible, maintenance := r.Form.Get("accessible"), r.Form.Get("maintenance")
+	if accessible != "" && accessible != "true" && accessible != "false" {
+		labError(w, http.StatusBadRequest, "accessible must be true or false")
+		return
+	}
+	simulator.Map.WithLock(ds, func() {
+		summary := ds.Summary
+		mounts := append([]types.DatastoreHostMount(nil), ds.Host...)
+		if accessible != "" {
+			summary.Accessible = accessible == "true"
+			for i := range mounts {
+				mounts[i].MountInfo.Accessible = types.NewBool(summary.Accessible)
+			}
+		}
+		if maintenance != "" {
+			summary.MaintenanceMode = maintenance
+		}
+		simulator.Map.Update(ds, []types.PropertyChange{{Name: "summary", Val: summary}, {Name: "host", Val: mounts}})
+	})
+	labOK(w, map[string]interface{}{"name": name, "accessible": ds.Summary.Accessible, "maintenanceMode": ds.Summary.MaintenanceMode})
+}
+
+// handleDatastoreMounts repairs a datastore created with the same name on several hosts:
+// vcsim 0.24.2 keeps only the last host in datastore.host and lists the datastore once per
+// host in its folder. POST /lab/datastore/mounts?name=N
+func handleDatastoreMounts(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	name := r.Form.Get("name")
+	ds, ok := findEntity("Datastore", name).(*simulator.Datastore)
+	if !ok {
+		labError(w, http.StatusNotFound, "no datastore named %q", name)
+		return
+	}
+	var mounts []types.DatastoreHostMount
+	for _, entity := range simulator.Map.All("HostSystem") {
+		host := entity.(*simulator.HostSystem)
+		if simulator.FindReference(host.Datastore, ds.Self) != nil {
+			mounts = append(mounts, types.DatastoreHostMount{Key: host.Self, MountInfo: types.HostMountInfo{
+				AccessMode: string(types.HostMountModeReadWrite), Mounted: types.NewBool(true),
+				Accessible: types.NewBool(ds.Summary.Accessible)}})
+		}
+	}
+	simulator.Map.WithLock(ds, func() {
+		simulator.Map.Update(ds, []types.PropertyChange{{Name: "host", Val: mounts}})
+	})
+	if folder, isFolder := simulator.Map.Get(*ds.Parent).(*simulator.Folder); isFolder {
+		simulator.Map.WithLock(folder, func() {
+			children := dedupe(folder.ChildEntity)
+			simulator.Map.Update(folder, []types.PropertyChange{{Name: "childEntity", Val: children}})
+		})
+	}
+	labOK(w, map[string]interface{}{"name": name, "hosts": len(mounts)})
+}
+
+func dedupe(refs []types.ManagedObjectReference) []types.ManagedObjectReference {
+	seen := map[types.ManagedObjectReference]bool{}
+	var unique []types.ManagedObjectReference
+	for _, ref := range refs {
+		if !seen[ref] {
+			seen[ref] = true
+			unique = append(unique, ref)
+		}
+	}
+	return unique
+}
+
+var connectionStates = map[string]bool{"connected": true, "disconnected": true, "orphaned": true, "inaccessible": true, "invalid": true}
+
+// handleVM sets a VM's runtime.connectionState: POST /lab/vm?name=N&connectionState=orphaned
+func handleVM(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	name, state := r.Form.Get("name"), r.Form.Get("connectionState")
+	vm, ok := findEntity("VirtualMachine", name).(*simulator.VirtualMachine)
+	if !ok {
+		labError(w, http.StatusNotFound, "no VM named %q", name)
+		return
+	}
+	if !connectionStates[state] {
+		labError(w, http.StatusBadRequest, "connectionState must be one of connected, disconnected, orphaned, inaccessible, invalid")
+		return
+	}
+	simulator.Map.WithLock(vm, func() {
+		runtime, summary := vm.Runtime, vm.Summary
+		runtime.ConnectionState = types.VirtualMachineConnectionState(state)
+		summary.Runtime.ConnectionState = runtime.ConnectionState
+		simulator.Map.Update(vm, []types.PropertyChange{{Name: "runtime", Val: runtime}, {Name: "summary", Val: summary}})
+	})
+	labOK(w, map[string]interface{}{"name": name, "connectionState": state})
+}
+
+func registerLabEndpoints(service *simulator.Service) {
+	service.HandleFunc("/lab/datastore", handleDatastore)
+	service.HandleFunc("/lab/datastore/mounts", handleDatastoreMounts)
+	service.HandleFunc("/lab/vm", handleVM)
+	service.HandleFunc("/lab/ping", func(w http.ResponseWriter, _ *http.Request) { labOK(w, map[string]interface{}{"ok": true}) })
+}
+
+func writeFile(path string, data []byte, mode os.FileMode) {
+	if path == "" {
+		return
+	}
+	tmp := path + ".tmp"
+	if err := ioutil.WriteFile(tmp, data, mode); err != nil {
+		log.Fatalf("write %s: %v", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		log.Fatalf("write %s: %v", path, err)
+	}
+}
+
+func main() {
+	o := parseOptions()
+	model, err := buildModel(o)
+	if err != nil {
+		log.Fatalf("vcsim model: %v", err)
+	}
+	var certPEM, keyPEM []byte
+	if o.useTLS {
+		pair, certBytes, keyBytes, certErr := serverCertificate(o)
+		if certErr != nil {
+			log.Fatalf("certificate: %v", certErr)
+		}
+		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+		certPEM, keyPEM = certBytes, keyBytes
+	}
+	registerLabEndpoints(model.Service)
+	server := model.Service.NewServer()
+	if o.useTLS {
+		writeFile(o.keyFile, keyPEM, 0o600)
+		writeFile(o.caFile, certPEM, 0o644)
+	}
+	sdkURL := *server.URL
+	sdkURL.User = nil
+	// The URL file is written last: its presence means "ready".
+	writeFile(o.urlFile, []byte(sdkURL.String()+"\n"), 0o644)
+	fmt.Printf("vcsim listening on %s\n", strings.TrimSpace(sdkURL.String()))
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	<-signals
+	server.Close()
+	model.Remove()
+}

@@ -1,0 +1,229 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vCenter client over real pyVmomi objects and a fake SOAP stub (records each call; never sleeps)."""
+
+import ssl
+
+import certifi
+import pytest
+from pyVmomi import vim, vmodl
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed, VCenterError, WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import VCenterSettings
+
+PC = vmodl.query.PropertyCollector
+
+
+class FakeStub:
+    """Answers SOAP methods from ``handlers`` (name -> function(mo, args)); records (method, moid) pairs."""
+
+    def __init__(self, handlers):
+        self.handlers = handlers
+        self.calls = []
+
+    def InvokeMethod(self, mo, info, args):  # pylint: disable=invalid-name
+        self.calls.append((info.wsdlName, mo._moId))
+        return self.handlers[info.wsdlName](mo, args)
+
+
+def content_for(stub):
+    return vim.ServiceInstanceContent(
+        rootFolder=vim.Folder("group-d1", stub), propertyCollector=vim.PropertyCollector("propertyCollector", stub),
+        viewManager=vim.view.ViewManager("ViewManager", stub), searchIndex=vim.SearchIndex("SearchIndex", stub),
+        customFieldsManager=vim.CustomFieldsManager("CustomFieldsManager", stub),
+        about=vim.AboutInfo(), sessionManager=vim.SessionManager("SessionManager", stub))
+
+
+def obj(ref, **props):
+    return PC.ObjectContent(obj=ref, propSet=[vmodl.DynamicProperty(name=name.replace("__", "."), val=val) for name, val in props.items()])
+
+
+def custom_values(key, value):
+    return vim.CustomFieldsManager.Value.Array([vim.CustomFieldStringValue(key=key, value=value)])
+
+
+def inventory_objects(stub):
+    ds = vim.Datastore("datastore-1", stub)
+    parent = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(fileName="[ds1] i-2-34-VM/ROOT-34.vmdk", datastore=ds)
+    delta = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(fileName="[ds1] i-2-34-VM/ROOT-34-000001.vmdk", datastore=ds, parent=parent)
+    devices = vim.vm.device.VirtualDevice.Array([vim.vm.device.VirtualDisk(key=2000, backing=delta), vim.vm.device.VirtualCdrom(key=3000)])
+    vm = obj(vim.VirtualMachine("vm-34", stub), name="web", config__instanceUuid="inst-1", config__uuid="bios-1",
+             config__hardware__device=devices, runtime__connectionState="connected", runtime__powerState="poweredOn",
+             runtime__host=vim.HostSystem("host-1", stub), customValue=custom_values(101, "i-2-34-VM"),
+             snapshot=vim.vm.SnapshotInfo(rootSnapshotList=[vim.vm.SnapshotTree(name="s1")]))
+    orphan = obj(vim.VirtualMachine("vm-35", stub), name="orphan", runtime__connectionState="orphaned")
+    host = obj(vim.HostSystem("host-1", stub), name="esx-1.lab")
+    datastore = obj(ds, name="ds1", browser=vim.host.DatastoreBrowser("browser-1", stub), summary__accessible=True,
+                    summary__maintenanceMode="inMaintenance", customValue=custom_values(102, "pool-uuid"))
+    fields = obj(vim.CustomFieldsManager("CustomFieldsManager", stub),
+                 field=vim.CustomFieldDef.Array([vim.CustomFieldDef(key=101, name="cloud.vm.internal.name"),
+                                                 vim.CustomFieldDef(key=102, name="cloud.uuid")]))
+    return [vm, host, datastore], [orphan, fields]
+
+
+def make_client(handlers, clock=None, sleep=None):
+    stub = FakeStub(handlers)
+    handlers.setdefault("RetrieveServiceContent", lambda mo, args: content_for(stub))
+    client = vcenter_client.VCenterClient(vim.ServiceInstance("ServiceInstance", stub), clock=clock, sleep=sleep)
+    return client, stub
+
+
+def inventory_handlers():
+    handlers = {}
+    pages = []
+
+    def create_view(mo, args):
+        handlers["view_args"] = args
+        return vim.view.ContainerView("session[1]view-1", mo._stub)
+
+    def retrieve(mo, args):
+        first, second = inventory_objects(mo._stub)
+        pages.append(second)
+        return PC.RetrieveResult(objects=first, token="page-2")
+
+    handlers.update(CreateContainerView=create_view, RetrievePropertiesEx=retrieve,
+                    ContinueRetrievePropertiesEx=lambda mo, args: PC.RetrieveResult(objects=pages.pop()),
+                    DestroyView=lambda mo, args: None)
+    return handlers
+
+
+def test_read_inventory_is_one_view_and_one_retrieval_with_plain_facts():
+    client, stub = make_client(inventory_handlers())
+    inventory = client.read_inventory()
+    assert [name for name, _ in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
+                                                "ContinueRetrievePropertiesEx", "DestroyView"]
+    web, orphan = inventory["vms"]
+    assert web == {
+        "moid": "vm-34", "name": "web", "instance_uuid": "inst-1", "bios_uuid": "bios-1", "internal_name": "i-2-34-VM",
+        "connection_state": "connected", "power_state": "poweredOn", "host": "esx-1.lab", "vmx_path": None, "has_snapshots": True,
+        "disks": [{"key": 2000, "file": "[ds1] i-2-34-VM/ROOT-34-000001.vmdk", "datastore_moid": "datastore-1",
+                   "parent_files": ["[ds1] i-2-34-VM/ROOT-34.vmdk"]}],
+    }
+    assert (orphan["connection_state"], orphan["disks"], orphan["host"]) == ("orphaned", [], None)
+    assert inventory["datastores"]["datastore-1"] == {
+        "moid": "datastore-1", "name": "ds1", "browser": "browser-1", "cloud_uuid": "pool-uuid", "accessible": True,
+        "maintenance_mode": "inMaintenance", "url": None}
+
+
+def test_datacenter_scope_roots_the_view_at_the_datacenter():
+    handlers = inventory_handlers()
+    handlers["FindByInventoryPath"] = lambda mo, args: vim.Datacenter("datacenter-2", mo._stub)
+    client, stub = make_client(handlers)
+    client.read_inventory("DC1")
+    assert ("FindByInventoryPath", "SearchIndex") in stub.calls and ("CreateContainerView", "ViewManager") in stub.calls
+
+
+def test_unknown_datacenter_is_an_error_before_any_view():
+    handlers = inventory_handlers()
+    handlers["FindByInventoryPath"] = lambda mo, args: None
+    client, stub = make_client(handlers)
+    with pytest.raises(VCenterError, match="Datacenter DC9 is not in the vCenter inventory"):
+        client.read_inventory("DC9")
+    assert "CreateContainerView" not in [name for name, _ in stub.calls]
+
+
+def test_faults_are_translated_and_the_view_is_destroyed():
+    handlers = inventory_handlers()
+
+    def refuse(mo, args):
+        raise vim.fault.NoPermission(msg="Permission to perform this operation was denied.")
+    handlers["RetrievePropertiesEx"] = refuse
+    client, stub = make_client(handlers)
+    with pytest.raises(VCenterError, match="Failed to read the vCenter inventory: Permission to perform this operation was denied"):
+        client.read_inventory()
+    assert stub.calls[-1][0] == "DestroyView"
+
+
+def task_handlers(states, result=None, error=None):
+    """A search task whose info.state goes through ``states``."""
+    remaining = list(states)
+
+    def task_info(mo, args):
+        state = remaining.pop(0)
+        props = [vmodl.DynamicProperty(name="info.state", val=state)]
+        if state == "success":
+            props.append(vmodl.DynamicProperty(name="info.result", val=vim.host.DatastoreBrowser.SearchResults.Array(result or [])))
+        if state == "error":
+            props.append(vmodl.DynamicProperty(name="info.error", val=error))
+        return PC.RetrieveResult(objects=[PC.ObjectContent(obj=mo, propSet=props)])
+
+    return {"SearchDatastoreSubFolders_Task": lambda mo, args: vim.Task("task-7", mo._stub), "RetrievePropertiesEx": task_info}
+
+
+DS1 = {"moid": "datastore-1", "name": "ds1", "browser": "browser-1"}
+
+
+def test_search_waits_for_the_task_and_returns_exact_full_paths():
+    browser = vim.host.DatastoreBrowser
+    found = [browser.SearchResults(folderPath="[ds1]/i-2-34-VM", file=[browser.FileInfo(path="ROOT-34.vmdk")]),
+             browser.SearchResults(folderPath="[ds1] old/", file=[browser.FileInfo(path="i-2-34-VM.vmx"), browser.FileInfo(path="other.vmdk")]),
+             browser.SearchResults(folderPath="[ds1]", file=[browser.FileInfo(path="ROOT-34.vmdk")])]
+    sleeps = []
+    client, stub = make_client(task_handlers(["queued", "running", "success"], result=found), clock=lambda: 0.0, sleep=sleeps.append)
+    paths = client.search_datastore(DS1, ["ROOT-34.vmdk", "i-2-34-VM.vmx"])
+    assert paths == ["[ds1] i-2-34-VM/ROOT-34.vmdk", "[ds1] old/i-2-34-VM.vmx", "[ds1] ROOT-34.vmdk"]
+    assert ("SearchDatastoreSubFolders_Task", "browser-1") in stub.calls and len(sleeps) == 2
+
+
+def test_failed_task_is_a_vcenter_error():
+    client, _ = make_client(task_handlers(["error"], error=vim.fault.FileNotFound(msg="File [ds1] was not found")),
+                            clock=lambda: 0.0, sleep=lambda seconds: None)
+    with pytest.raises(VCenterError, match="vCenter failed the search of datastore ds1: File \\[ds1\\] was not found"):
+        client.search_datastore(DS1, ["x.vmdk"])
+
+
+def test_task_wait_has_a_deadline():
+    ticks = iter(range(0, 10000, 100))
+    client, _ = make_client(task_handlers(["running"] * 50), clock=lambda: float(next(ticks)), sleep=lambda seconds: None)
+    with pytest.raises(WaitTimeout):
+        client.search_datastore(DS1, ["x.vmdk"], timeout=250)
+
+
+SETTINGS = VCenterSettings(hostname="vc.example", username="admin", password="S3cret!", port=8443)
+
+
+def raising(error):
+    def smart_connect(**kwargs):
+        raise error
+    return smart_connect
+
+
+@pytest.mark.parametrize("error, reason, text", [
+    (vim.fault.InvalidLogin(msg="Cannot complete login"), "invalid_login", "vCenter vc.example:8443 refused the login of user admin"),
+    (ssl.SSLCertVerificationError(1, "certificate verify failed"), "tls", "give the CA that signed its certificate in ca_cert"),
+    (ConnectionRefusedError(111, "Connection refused"), "unreachable", "Cannot reach vCenter vc.example:8443: Connection refused"),
+])
+def test_connect_errors_are_explained_without_the_password(error, reason, text):
+    with pytest.raises(ConnectionFailed) as caught:
+        vcenter_client.connect(SETTINGS, smart_connect=raising(error))
+    assert text in caught.value.message and caught.value.facts["reason"] == reason
+    assert "S3cret!" not in str(caught.value.to_fail_kwargs())
+
+
+def test_connect_refuses_missing_options_before_connecting():
+    with pytest.raises(ConnectionFailed, match="Missing vCenter connection options: hostname \\(or VMWARE_HOST\\), password"):
+        vcenter_client.connect(VCenterSettings(username="admin"), smart_connect=raising(AssertionError("must not connect")))
+
+
+def test_connect_passes_settings_and_returns_a_client():
+    seen = {}
+    stub = FakeStub({})
+    stub.handlers["RetrieveServiceContent"] = lambda mo, args: content_for(stub)
+
+    def smart_connect(**kwargs):
+        seen.update(kwargs)
+        return vim.ServiceInstance("ServiceInstance", stub)
+    client = vcenter_client.connect(SETTINGS, smart_connect=smart_connect)
+    assert isinstance(client, vcenter_client.VCenterClient)
+    assert (seen["host"], seen["port"], seen["user"], seen["pwd"]) == ("vc.example", 8443, "admin", "S3cret!")
+    assert seen["sslContext"].verify_mode == ssl.CERT_REQUIRED
+
+
+def test_ssl_context_follows_validate_certs_and_ca_cert():
+    unverified = vcenter_client.ssl_context(VCenterSettings(validate_certs=False, ca_cert="/nonexistent.pem"))
+    assert unverified.verify_mode == ssl.CERT_NONE and unverified.check_hostname is False
+    private = vcenter_client.ssl_context(VCenterSettings(ca_cert=certifi.where()))
+    assert private.verify_mode == ssl.CERT_REQUIRED and private.check_hostname is True and private.cert_store_stats()["x509_ca"] > 0
+    with pytest.raises(OSError):
+        vcenter_client.ssl_context(VCenterSettings(ca_cert="/nonexistent.pem"))

@@ -1,0 +1,240 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory check over facts as the vCenter client returns them (a fake client: no vCenter, no sleep)."""
+
+import pytest
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_inventory as inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+    DiskExpectation,
+    VmExpectation,
+    check_inventory,
+)
+
+
+def datastore(moid, name, cloud_uuid=None, accessible=True, maintenance_mode="normal"):
+    return {"moid": moid, "name": name, "browser": "browser-" + moid, "cloud_uuid": cloud_uuid,
+            "accessible": accessible, "maintenance_mode": maintenance_mode, "url": "/ds/" + name}
+
+
+def vm(moid, name, disks=(), internal_name=None, connection_state="connected", power_state="poweredOn", snapshots=False):
+    return {"moid": moid, "name": name, "instance_uuid": "inst-" + moid, "bios_uuid": "BIOS-" + moid,
+            "internal_name": internal_name, "connection_state": connection_state, "power_state": power_state,
+            "host": "esx-1", "vmx_path": "[ds1] %s/%s.vmx" % (name, name), "has_snapshots": snapshots,
+            "disks": [dict({"key": 2000 + index, "datastore_moid": None, "parent_files": []}, **disk)
+                      for index, disk in enumerate(disks)]}
+
+
+def disk(file, datastore_moid="ds-1", parents=()):
+    return {"file": file, "datastore_moid": datastore_moid, "parent_files": list(parents)}
+
+
+class FakeClient:
+    """Returns canned facts and answers searches from a set of files on "disk"; records every call."""
+
+    def __init__(self, vms, datastores=None, files=()):
+        self.inventory = {"vms": vms, "datastores": {ds["moid"]: ds for ds in datastores or [datastore("ds-1", "ds1")]}}
+        self.files = set(files)
+        self.reads = []
+        self.searches = []
+
+    def read_inventory(self, datacenter=None):
+        self.reads.append(datacenter)
+        return self.inventory
+
+    def search_datastore(self, ds, file_names):
+        self.searches.append((ds["name"], sorted(file_names)))
+        prefix = "[%s] " % ds["name"]
+        return [path for path in sorted(self.files) if path.startswith(prefix) and path.rsplit("/", 1)[-1] in file_names]
+
+
+def codes(report):
+    return [problem.code for problem in report.problems]
+
+
+ROOT34 = "[ds1] i-2-34-VM/ROOT-34.vmdk"
+
+
+def test_healthy_vm_passes_and_reports_its_facts():
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], files=[ROOT34])
+    report = check_inventory(client, [VmExpectation("I-2-34-vm", disks=[DiskExpectation("ROOT-34", ["ds1"])],
+                                                    power_state="poweredOn")], datacenter="DC1")
+    assert report.ok and codes(report) == []
+    facts = report.vms[0]
+    assert (facts.found, facts.moid, facts.host, facts.connection_state) == (True, "vm-34", "esx-1", "connected")
+    assert facts.disks[0].file == ROOT34 and facts.disks[0].exists is True and facts.disks[0].device_key == 2000
+    assert client.reads == ["DC1"]
+
+
+def test_vm_renamed_in_vcenter_is_found_by_cloud_vm_internal_name():
+    client = FakeClient([vm("vm-34", "web-frontend", [disk(ROOT34)], internal_name="i-2-34-VM")], files=[ROOT34])
+    report = check_inventory(client, [VmExpectation("i-2-34-vm", disks=[DiskExpectation("ROOT-34")])])
+    assert report.ok and report.vms[0].name == "web-frontend" and report.vms[0].internal_name == "i-2-34-VM"
+
+
+@pytest.mark.parametrize("ref, ref_type", [("INST-VM-34", "instance_uuid"), ("bios-vm-34", "bios_uuid"), ("vm-34", "moid")])
+def test_vm_found_by_uuid_or_moid(ref, ref_type):
+    report = check_inventory(FakeClient([vm("vm-34", "i-2-34-VM"), vm("vm-35", "i-2-35-VM")]), [VmExpectation(ref, ref_type)])
+    assert report.ok and report.vms[0].moid == "vm-34"
+
+
+def test_two_vms_with_the_same_name_are_a_duplicate_even_through_the_internal_name():
+    client = FakeClient([vm("vm-34", "i-2-34-VM"), vm("vm-99", "copy", internal_name="I-2-34-VM")])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM")])
+    assert codes(report) == ["vm_duplicate"]
+    assert report.vms[0].found is False and report.vms[0].matches == 2
+    assert report.problems[0].facts["matches"] == ["copy (vm-99)", "i-2-34-VM (vm-34)"]
+
+
+@pytest.mark.parametrize("state", ["orphaned", "inaccessible", "disconnected", "invalid"])
+def test_vm_not_connected(state):
+    report = check_inventory(FakeClient([vm("vm-34", "i-2-34-VM", connection_state=state)]), [VmExpectation("i-2-34-VM")])
+    assert codes(report) == ["vm_not_connected"] and report.problems[0].facts == {"connection_state": state}
+
+
+def test_partial_name_decoy_is_never_matched():
+    decoy = "[ds1] i-2-3-VM/ROOT-3.vmdk"
+    client = FakeClient([vm("vm-3", "i-2-3-VM", [disk(decoy)])], files=[decoy])
+    report = check_inventory(client, [VmExpectation("i-2-3-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["disk_not_attached"] and report.vms[0].disks[0].attached is False
+
+
+def test_exact_disk_chosen_among_prefix_neighbours():
+    files = ["[ds1] i-2-34-VM/ROOT-3.vmdk", "[ds1] i-2-34-VM/ROOT-345.vmdk", ROOT34]
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(path) for path in files])], files=files)
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-3"), DiskExpectation(ROOT34)])])
+    assert report.ok
+    assert [d.file for d in report.vms[0].disks] == ["[ds1] i-2-34-VM/ROOT-3.vmdk", ROOT34]
+
+
+def test_disk_on_another_datastore_than_expected():
+    other = "[ds2] i-2-34-VM/ROOT-34.vmdk"
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(other, "ds-2")])],
+                        [datastore("ds-1", "ds1"), datastore("ds-2", "ds2")], files=[other])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34", ["ds1"])])])
+    assert codes(report) == ["disk_on_wrong_datastore"]
+    assert report.problems[0].facts["datastore"] == "ds2" and report.problems[0].facts["expected"] == ["ds1"]
+
+
+def test_datastore_accepted_by_cloud_uuid_with_or_without_dashes():
+    path = "[a8e3f1c2b4d5] i-2-34-VM/ROOT-34.vmdk"
+    pool = datastore("ds-9", "a8e3f1c2b4d5", cloud_uuid="A8E3F1C2-B4D5")
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(path, "ds-9")])], [pool], files=[path])
+    for acceptable in (["a8e3f1c2-b4d5"], ["A8E3F1C2B4D5"]):
+        assert check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34", acceptable)])]).ok
+
+
+@pytest.mark.parametrize("ds_kwargs, expected", [
+    (dict(maintenance_mode="inMaintenance"), ["datastore_in_maintenance"]),
+    (dict(maintenance_mode="enteringMaintenance"), ["datastore_in_maintenance"]),
+    (dict(accessible=False), ["datastore_inaccessible"]),
+])
+def test_datastore_state_problems(ds_kwargs, expected):
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], [datastore("ds-1", "ds1", **ds_kwargs)], files=[ROOT34])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == expected
+    assert report.vms[0].disks[0].exists is None and client.searches == []  # unusable datastores are not searched
+
+
+def test_snapshots_found_by_tree_and_by_delta_chain():
+    delta = "[ds1] i-2-34-VM/ROOT-34-000001.vmdk"
+    by_chain = FakeClient([vm("vm-34", "i-2-34-VM", [disk(delta, parents=[ROOT34])])], files=[delta, ROOT34])
+    report = check_inventory(by_chain, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["vm_has_snapshots"] and report.vms[0].disks[0].file == delta
+    by_tree = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)], snapshots=True)], files=[ROOT34])
+    assert codes(check_inventory(by_tree, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])) == ["vm_has_snapshots"]
+
+
+def test_attached_disk_whose_file_is_gone():
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], files=[])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["disk_file_missing"] and report.vms[0].disks[0].exists is False
+
+
+def test_verify_files_off_makes_no_search():
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], files=[])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])], verify_files=False)
+    assert report.ok and report.vms[0].disks[0].exists is None and client.searches == []
+
+
+def test_power_state_mismatch():
+    report = check_inventory(FakeClient([vm("vm-34", "i-2-34-VM")]), [VmExpectation("i-2-34-VM", power_state="poweredOff")])
+    assert codes(report) == ["power_state_mismatch"]
+
+
+def test_missing_vm_says_where_its_files_were_left():
+    left = [ROOT34, "[ds1] i-2-34-VM/i-2-34-VM.vmx", "[ds1] i-2-3-VM/ROOT-3.vmdk"]
+    client = FakeClient([vm("vm-3", "i-2-3-VM")], files=left)
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["vm_not_found"]
+    assert report.problems[0].message == (
+        "i-2-34-VM is not in the vCenter inventory; its disk ROOT-34.vmdk is still at [ds1] i-2-34-VM/ROOT-34.vmdk; "
+        "its configuration is still at [ds1] i-2-34-VM/i-2-34-VM.vmx: re-register the VM in vCenter before migrating its volumes")
+    assert report.vms[0].leftovers == [ROOT34, "[ds1] i-2-34-VM/i-2-34-VM.vmx"]
+    assert (report.vms[0].disks[0].exists, report.vms[0].disks[0].datastore) == (True, "ds1")
+
+
+def test_missing_vm_without_leftovers():
+    report = check_inventory(FakeClient([]), [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["vm_not_found"] and "none of its files was found" in report.problems[0].message
+    assert report.vms[0].disks[0].exists is False
+
+
+def test_every_problem_is_reported_not_only_the_first():
+    other = "[ds2] i-2-34-VM/ROOT-34.vmdk"
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(other, "ds-2")], connection_state="orphaned", snapshots=True)],
+                        [datastore("ds-1", "ds1"), datastore("ds-2", "ds2", maintenance_mode="inMaintenance")])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34", ["ds1"]), DiskExpectation("DATA-35")]),
+                                      VmExpectation("i-2-40-VM")])
+    assert codes(report) == ["vm_not_connected", "disk_on_wrong_datastore", "datastore_in_maintenance", "disk_not_attached",
+                             "vm_has_snapshots", "vm_not_found"]
+
+
+def test_searches_are_per_datastore_never_per_vm():
+    vms = [vm("vm-%d" % n, "i-2-%d-VM" % n, [disk("[ds%d] i-2-%d-VM/ROOT-%d.vmdk" % (n % 2 + 1, n, n), "ds-%d" % (n % 2 + 1))])
+           for n in range(50)]
+    files = [v["disks"][0]["file"] for v in vms]
+    client = FakeClient(vms, [datastore("ds-1", "ds1"), datastore("ds-2", "ds2")], files=files)
+    expectations = [VmExpectation("i-2-%d-VM" % n, disks=[DiskExpectation("ROOT-%d" % n)]) for n in range(50)]
+    expectations += [VmExpectation("i-2-%d-VM" % n) for n in range(100, 120)]  # missing VMs
+    report = check_inventory(client, expectations)
+    assert len(client.reads) == 1
+    assert len(client.searches) == 4  # disks on 2 datastores, then leftovers on 2 datastores
+    assert codes(report) == ["vm_not_found"] * 20
+
+
+@pytest.mark.parametrize("expectation", [VmExpectation(""), VmExpectation("x", ref_type="hostname"),
+                                         VmExpectation("x", disks=[DiskExpectation("")])])
+def test_invalid_expectations_are_refused_before_reading(expectation):
+    client = FakeClient([])
+    with pytest.raises(InvalidInput):
+        check_inventory(client, [expectation])
+    assert client.reads == []
+
+
+@pytest.mark.parametrize("expected, file, matches", [
+    ("ROOT-34", ROOT34, True), ("ROOT-3", ROOT34, False), ("ROOT-34", "[ds1] x/ROOT-345.vmdk", False),
+    ("ROOT-34.vmdk", ROOT34, True), ("[ds1]  i-2-34-VM/ROOT-34.vmdk", ROOT34, True),
+    ("[ds2] i-2-34-VM/ROOT-34.vmdk", ROOT34, False), ("ROOT-34", "[ds1]/i-2-34-VM/ROOT-34.vmdk", True), ("ROOT-34", None, False),
+])
+def test_disk_matches_exactly(expected, file, matches):
+    assert inventory.disk_matches(expected, file) is matches
+
+
+def test_expectations_from_options():
+    options = [{"name": "i-2-34-VM", "disks": [{"path": "ROOT-34", "datastores": ["ds1"]}], "power_state": "poweredOn"},
+               {"moid": "vm-7", "disks": None}]
+    first, second = inventory.expectations_from_options(options)
+    assert first == VmExpectation("i-2-34-VM", "instance_name", [DiskExpectation("ROOT-34", ["ds1"])], "poweredOn")
+    assert second == VmExpectation("vm-7", "moid", [], None)
+    with pytest.raises(InvalidInput, match="exactly one of name, instance_uuid, bios_uuid, moid; got name, moid"):
+        inventory.expectations_from_options([{"name": "a", "moid": "vm-1"}])
+
+
+def test_report_shape_and_failure_message():
+    report = check_inventory(FakeClient([]), [VmExpectation("i-2-34-VM")])
+    result = report.as_dict()
+    assert result["ok"] is False and result["problems"][0]["code"] == "vm_not_found"
+    assert result["vms"][0]["ref"] == "i-2-34-VM" and inventory.summary(report) == {"total": 1, "found": 0, "problems": 1}
+    assert inventory.failure_message(report).startswith("vCenter does not hold what was asserted (1 problem): i-2-34-VM is not")
