@@ -130,7 +130,7 @@ def read_env(lab_dir):
     """lab.env as a dict (what `env` prints)."""
     env = {}
     for line in (Path(lab_dir) / "lab.env").read_text().splitlines():
-        name, _, value = line[len("export "):].partition("=")
+        name, value = line[len("export "):].split("=", 1)
         env[name] = value[1:-1].replace("'\"'\"'", "'")
     return env
 

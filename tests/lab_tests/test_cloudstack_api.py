@@ -134,7 +134,7 @@ def test_job_validation_fails_inside_the_job(lab):
 
 def test_customjobid_becomes_the_job_id_and_cannot_be_reused(lab):
     admin = lab.client(fetch_result=False)
-    _, volume, destination = _stopped_volume_and_destination(lab)
+    volume, destination = _stopped_volume_and_destination(lab)[1:]
     job_id = "0f5c7a52-6a0b-4e43-9d4e-3c2f4e1b9a11"
     submitted = admin.migrateVolume(volumeid=volume["id"], storageid=destination["id"], customjobid=job_id)
     assert submitted == {"jobid": job_id}
@@ -147,7 +147,7 @@ def test_customjobid_becomes_the_job_id_and_cannot_be_reused(lab):
 def test_pending_job_annotates_the_volume_and_hang_holds_it_migrating(lab):
     lab.reset()
     admin = lab.client(fetch_result=False)
-    _, volume, destination = _stopped_volume_and_destination(lab)
+    volume, destination = _stopped_volume_and_destination(lab)[1:]
     lab.control("fault_next_job", mode="hang")
     job_id = admin.migrateVolume(volumeid=volume["id"], storageid=destination["id"])["jobid"]
     time.sleep(0.3)
@@ -188,7 +188,7 @@ def test_dropped_connection_is_retried_by_cs_for_lists(lab):
 def test_restart_mid_job_fails_the_job_and_leaves_the_volume_migrating(lab):
     lab.reset()
     admin = lab.client(fetch_result=False)
-    _, volume, destination = _stopped_volume_and_destination(lab)
+    volume, destination = _stopped_volume_and_destination(lab)[1:]
     lab.control("fault_next_job", mode="hang")
     job_id = admin.migrateVolume(volumeid=volume["id"], storageid=destination["id"])["jobid"]
     time.sleep(0.3)
