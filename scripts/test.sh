@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test and check that CI runs, after the set-up of scripts/setup.sh.
-# Usage: scripts/test.sh [step ...]   (steps: pytest sanity lint docs changelog shellcheck build)
+# Usage: scripts/test.sh [step ...]   (steps: pytest sanity lint docs changelog shellcheck build molecule ee)
 # Runs every step even when one fails, then prints one line "checks: N passed, N failed".
 set -uo pipefail
 
@@ -43,7 +43,7 @@ step_build() {
     local out
     out=$(mktemp -d)
     (cd "$repo" && ansible-galaxy collection build --force --output-path "$out" >/dev/null) &&
-        ! tar -tzf "$out"/*.tar.gz | grep -E '^(tests/lab|bench|scripts|\.ci|\.lab|\.venv)/' &&
+        ! tar -tzf "$out"/*.tar.gz | grep -E '^(tests/lab|bench|scripts|\.ci|\.lab|\.venv|extensions/molecule)/|^execution-environment\.yml$' &&
         (export ANSIBLE_COLLECTIONS_PATH="$out/installed" PYTHONPATH="" &&
             ansible-galaxy collection install --offline -p "$out/installed" "$out"/*.tar.gz >/dev/null &&
             ansible-galaxy collection verify --offline -p "$out/installed" cloudstack_vmware.safe_migration >/dev/null &&
@@ -53,10 +53,71 @@ step_build() {
     return $status
 }
 
+step_molecule() {
+    # Every scenario of extensions/molecule, two at a time (each brings its own lab up and down, so they
+    # share nothing); each one's output is printed when it ends; all run even if one fails.
+    local logs scenario name status=0 running=0
+    logs=$(mktemp -d)
+    run_scenario() {
+        (cd "$repo" && molecule test --scenario-name "$1") >"$logs/$1.log" 2>&1
+        echo $? >"$logs/$1.rc"
+        cat "$logs/$1.log"
+    }
+    for scenario in "$repo"/extensions/molecule/*/molecule.yml; do
+        name=$(basename "$(dirname "$scenario")")
+        if [ "$running" -ge 2 ]; then
+            wait -n
+            running=$((running - 1))
+        fi
+        run_scenario "$name" &
+        running=$((running + 1))
+    done
+    wait
+    for scenario in "$logs"/*.rc; do
+        name=$(basename "$scenario" .rc)
+        if [ "$(cat "$scenario")" = 0 ]; then
+            echo "molecule scenario $name: passed"
+        else
+            echo "molecule scenario $name: FAILED (its output is above)"
+            status=1
+        fi
+    done
+    rm -rf "$logs"
+    return $status
+}
+
+step_ee() {
+    # The execution environment's build context (no container engine here, so no image build):
+    # it installs the collection tarball of galaxy.yml's version, and the collection declares pyvmomi and cs.
+    local work status
+    work=$(mktemp -d)
+    (
+        set -euo pipefail
+        cd "$repo"
+        version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+        tarball="cloudstack_vmware-safe_migration-$version.tar.gz"
+        grep -q "/$tarball\$" execution-environment.yml ||
+            { echo "execution-environment.yml does not install $tarball (galaxy.yml's version): update it" >&2; exit 1; }
+        mkdir "$work/definition"
+        cp execution-environment.yml "$work/definition/"
+        ansible-galaxy collection build --output-path "$work/definition/dist" >/dev/null
+        ansible-builder create -f "$work/definition/execution-environment.yml" -c "$work/context" --output-filename Containerfile
+        test -s "$work/context/_build/collections/$tarball"
+        grep -q "ansible-galaxy collection install .*-r requirements.yml" "$work/context/Containerfile"
+        grep -q "introspect.py introspect" "$work/context/Containerfile"
+        ansible-galaxy collection install --offline --force -p "$work/installed" "$work/definition/dist/$tarball" >/dev/null 2>&1
+        ansible-builder introspect --sanitize "$work/installed" 2>/dev/null >"$work/introspect.txt"
+        grep -q "^- 'pyvmomi" "$work/introspect.txt" && grep -q "^- 'cs" "$work/introspect.txt"
+    )
+    status=$?
+    rm -rf "$work"
+    return $status
+}
+
 "$repo/scripts/setup.sh" || { echo "checks: 0 passed, 1 failed: setup"; exit 1; }
 
 steps=("$@")
-[ "${#steps[@]}" -gt 0 ] || steps=(pytest sanity lint docs changelog shellcheck build)
+[ "${#steps[@]}" -gt 0 ] || steps=(pytest sanity lint docs changelog shellcheck build molecule ee)
 passed=0
 failed=()
 for step in "${steps[@]}"; do

@@ -25,6 +25,7 @@ SECRET_KEYS = frozenset(("api_key", "api_secret", "apikey", "secret", "password"
 JOB_SUBMITTING = "job_submitting"
 JOB_RESULT = "job_result"
 JOB_ABANDONED = "job_abandoned"
+OUTCOME = "outcome"
 
 
 def without_secrets(value):

@@ -12,6 +12,7 @@ Every pyVmomi fault is translated into a ``SafeMigrationError``.
 
 from __future__ import annotations
 
+import posixpath
 import socket
 import ssl
 
@@ -34,6 +35,10 @@ INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
 POOL_UUID_FIELD = "cloud.uuid"
 HTTP_TIMEOUT = 120
 TASK_TIMEOUT = 600
+# Above this many file names, a search asks for every file of their extensions and filters here: the datastore
+# browser matches each file against each pattern (files x patterns), so thousands of exact names cost far more
+# on the server than one "*.vmdk" and a longer answer (measured: docs/benchmarks-inventory.md).
+EXACT_PATTERNS_LIMIT = 100
 
 VM_PROPERTIES = [
     "name", "config.instanceUuid", "config.uuid", "config.hardware.device", "runtime.connectionState",
@@ -58,10 +63,14 @@ def connect(settings, smart_connect=None):
     except vim.fault.InvalidLogin:
         raise ConnectionFailed("vCenter %s refused the login of user %s: check username and password"
                                % (where, settings.username), vcenter=where, reason="invalid_login") from None
-    except ssl.SSLError as error:
-        raise ConnectionFailed("TLS with vCenter %s failed (%s): give the CA that signed its certificate in ca_cert, "
-                               "or set validate_certs=false on a trusted network" % (where, _reason(error)),
+    except ssl.SSLCertVerificationError as error:
+        raise ConnectionFailed("The TLS certificate of vCenter %s could not be verified (%s): give the CA that signed its "
+                               "certificate in ca_cert (or VMWARE_CA_CERT), or set validate_certs=false on a trusted network"
+                               % (where, getattr(error, "verify_message", None) or _reason(error)),
                                vcenter=where, reason="tls") from None
+    except ssl.SSLError as error:
+        raise ConnectionFailed("TLS with vCenter %s failed (%s): check that hostname and port are vCenter's HTTPS API"
+                               % (where, _reason(error)), vcenter=where, reason="tls") from None
     except (OSError, socket.error) as error:
         raise ConnectionFailed("Cannot reach vCenter %s: %s" % (where, _reason(error)), vcenter=where, reason="unreachable") from None
     except vmodl.MethodFault as error:
@@ -150,7 +159,7 @@ class VCenterClient:
         """
         with _translated("search datastore %s" % datastore["name"]):
             browser = vim.host.DatastoreBrowser(datastore["browser"], self._si._stub)  # pylint: disable=protected-access
-            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=sorted(set(file_names)))
+            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=match_patterns(file_names))
             task = browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
             results = self.wait_task(task, "the search of datastore %s" % datastore["name"], timeout)
         wanted = set(file_names)
@@ -176,6 +185,14 @@ class VCenterClient:
         if state.get("info.state") == "error":
             raise VCenterError("vCenter failed %s: %s" % (what, _fault_text(state.get("info.error"))), task=task._moId)
         return state.get("info.result")
+
+
+def match_patterns(file_names):
+    """The search patterns for exact ``file_names``: the names themselves, or "*.<ext>" per extension when many."""
+    names = sorted(set(file_names))
+    if len(names) <= EXACT_PATTERNS_LIMIT:
+        return names
+    return sorted({"*" + posixpath.splitext(name)[1] if posixpath.splitext(name)[1] else "*" for name in names})
 
 
 def _inventory_from(objects):
@@ -257,7 +274,7 @@ def _datastore_facts(moid, props, field_names):
 
 def _join(folder_path, file_name):
     """"[ds] dir/file" from a search result's folder path ("[ds] dir", "[ds] dir/" or vcsim's "[ds]/dir")."""
-    datastore, _, folder = folder_path.partition("]")
+    datastore, folder = folder_path.split("]", 1) if "]" in folder_path else (folder_path, "")
     folder = folder.strip().strip("/")
     return "%s] %s" % (datastore, "%s/%s" % (folder, file_name) if folder else file_name)
 

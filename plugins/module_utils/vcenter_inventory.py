@@ -7,6 +7,14 @@ runs and every problem is reported (not only the first). Disks are matched by
 exact file name, never by a partial match (CLOUDSTACK-8598 moved the wrong disk
 that way). Datastore searches are made only for disks and missing VMs, one per
 datastore at most, never one per VM.
+
+Whether a disk's file is really there is one of three answers, never guessed:
+``DiskFacts.file_status`` is ``found`` (searched, there: ``exists is True``),
+``missing`` (searched, not there: ``exists is False``) or ``not_searched`` (no
+conclusive search: ``exists is None``, ``file_status_reason`` says why). Only
+``found`` is evidence. With ``verify_files`` on, an attached disk that could not
+be searched is a problem (``disk_file_unverified``, or the datastore problem that
+explains it), so a report is never ok without a positive search for each disk.
 """
 
 from __future__ import annotations
@@ -16,7 +24,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    InvalidInput,
+    VCenterError,
+    WaitTimeout,
+)
 
 REF_TYPES = ("instance_name", "instance_uuid", "bios_uuid", "moid")
 CONNECTED = "connected"
@@ -30,10 +42,18 @@ VM_HAS_SNAPSHOTS = "vm_has_snapshots"
 DISK_NOT_ATTACHED = "disk_not_attached"
 DISK_ON_WRONG_DATASTORE = "disk_on_wrong_datastore"
 DISK_FILE_MISSING = "disk_file_missing"
+DISK_FILE_UNVERIFIED = "disk_file_unverified"
 DATASTORE_INACCESSIBLE = "datastore_inaccessible"
 DATASTORE_IN_MAINTENANCE = "datastore_in_maintenance"
 PROBLEM_CODES = (VM_NOT_FOUND, VM_DUPLICATE, VM_NOT_CONNECTED, POWER_STATE_MISMATCH, VM_HAS_SNAPSHOTS, DISK_NOT_ATTACHED,
-                 DISK_ON_WRONG_DATASTORE, DISK_FILE_MISSING, DATASTORE_INACCESSIBLE, DATASTORE_IN_MAINTENANCE)
+                 DISK_ON_WRONG_DATASTORE, DISK_FILE_MISSING, DISK_FILE_UNVERIFIED, DATASTORE_INACCESSIBLE,
+                 DATASTORE_IN_MAINTENANCE)
+
+# DiskFacts.file_status: the outcome of the datastore search for a disk's file
+FILE_FOUND = "found"                # searched, and the file is there (exists is True)
+FILE_MISSING = "missing"            # searched, and the file is not there (exists is False)
+FILE_NOT_SEARCHED = "not_searched"  # no conclusive search (exists is None); file_status_reason says why
+_EXISTS = {FILE_FOUND: True, FILE_MISSING: False, FILE_NOT_SEARCHED: None}
 
 _DATASTORE_PATH = re.compile(r"^\[(?P<datastore>[^\]]*)\]\s*(?P<path>.*)$")
 
@@ -59,12 +79,28 @@ class VmExpectation:
 
 @dataclass
 class DiskFacts:
+    """What vCenter holds for one expected disk.
+
+    ``file_status`` / ``exists``: see FILE_FOUND, FILE_MISSING, FILE_NOT_SEARCHED; they always agree.
+    Only ``file_status == "found"`` (``exists is True``) proves the file is there.
+    """
     path: str
     file: Optional[str] = None
     datastore: Optional[str] = None
     exists: Optional[bool] = None
     attached: bool = False
     device_key: Optional[int] = None
+    datastore_moid: Optional[str] = None
+    file_status: str = FILE_NOT_SEARCHED
+    file_status_reason: Optional[str] = None
+
+    @property
+    def verified(self):
+        """True only when a datastore search found the file."""
+        return self.file_status == FILE_FOUND
+
+    def set_file_status(self, status, reason=None):
+        self.file_status, self.exists, self.file_status_reason = status, _EXISTS[status], reason
 
 
 @dataclass
@@ -110,7 +146,9 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
     """Check every expectation against one read of the inventory; return an InventoryReport.
 
     ``verify_files``: confirm with datastore searches that attached disk files exist
-    (one search per datastore holding an expected disk).
+    (one search per datastore holding an expected disk); an attached disk whose file
+    could not be searched is then a problem. Off, no disk file is searched
+    (``file_status`` stays ``not_searched``) and that is no problem.
     """
     for expectation in expectations:
         validate(expectation)
@@ -119,8 +157,10 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
     results = [_check_vm(index, expectation) for expectation in expectations]
     if verify_files:
         _verify_disk_files(client, index, results)
+    else:
+        _say_why_unsearched(results, "verify_files is off")
     _find_leftovers(client, index, results)
-    return InventoryReport(vms=[facts for facts, _ in results], problems=[problem for _, problems in results for problem in problems])
+    return InventoryReport(vms=[facts for facts, problems in results], problems=[problem for facts, problems in results for problem in problems])
 
 
 def validate(expectation):
@@ -158,12 +198,6 @@ class InventoryIndex:
         if disk.get("datastore_moid") in self.datastores:
             return self.datastores[disk["datastore_moid"]]
         return self._datastores_by_name.get(datastore_name(disk.get("file")))
-
-    def datastore_named(self, name):
-        return self._datastores_by_name.get(name)
-
-    def searchable_datastores(self):
-        return [ds for ds in self.datastores.values() if _usable(ds) and ds.get("browser")]
 
 
 def _lookup_keys(vm):
@@ -215,10 +249,6 @@ def datastore_accepted(datastore, acceptable):
     return bool(datastore) and bool({_identity(datastore.get("name")), _identity(datastore.get("cloud_uuid"))} & identities - {""})
 
 
-def _usable(datastore):
-    return datastore.get("accessible") is not False and (datastore.get("maintenance_mode") or NORMAL_MODE) == NORMAL_MODE
-
-
 # ---- one VM -----------------------------------------------------------------------------------
 def _check_vm(index, expectation):
     """(VmFacts, [Problem]) for one expectation."""
@@ -229,6 +259,8 @@ def _check_vm(index, expectation):
     if not matches:
         return facts, [Problem(VM_NOT_FOUND, expectation.ref, "%s is not in the vCenter inventory" % expectation.ref)]
     if len(matches) > 1:
+        for disk_facts in facts.disks:
+            disk_facts.file_status_reason = "the VM reference matches %d VMs" % len(matches)
         found = sorted("%s (%s)" % (vm.get("name"), vm["moid"]) for vm in matches)
         return facts, [Problem(VM_DUPLICATE, expectation.ref, "%s matches %d VMs in the vCenter inventory: %s; CloudStack "
                                "cannot tell which one is its VM: rename or remove the others" % (
@@ -267,6 +299,7 @@ def _disk_problems(index, expectation, vm, facts):
     for disk_expectation, disk_facts in zip(expectation.disks, facts.disks):
         disk = _attached_disk(vm, disk_expectation.path)
         if disk is None:
+            disk_facts.file_status_reason = "the disk is not attached to the VM"
             problems.append(_not_attached(expectation.ref, vm, disk_expectation.path))
             continue
         datastore = index.datastore_of(disk)
@@ -274,6 +307,7 @@ def _disk_problems(index, expectation, vm, facts):
         disk_facts.file = disk.get("file")
         disk_facts.device_key = disk.get("key")
         disk_facts.datastore = datastore.get("name") if datastore else datastore_name(disk.get("file"))
+        disk_facts.datastore_moid = datastore.get("moid") if datastore else None
         on_delta = on_delta or bool(disk.get("parent_files"))
         if disk_expectation.datastores and not datastore_accepted(datastore, disk_expectation.datastores):
             problems.append(Problem(DISK_ON_WRONG_DATASTORE, expectation.ref, "disk %s of %s is on datastore %s, expected %s" % (
@@ -317,44 +351,95 @@ def _datastore_problems(ref, datastore):
 
 
 # ---- datastore searches -----------------------------------------------------------------------
+def _unsearchable_reason(datastore):
+    """Why a datastore cannot be searched, or None when it can."""
+    name = datastore.get("name")
+    if datastore.get("accessible") is False:
+        return "datastore %s is not accessible" % name
+    mode = datastore.get("maintenance_mode") or NORMAL_MODE
+    if mode != NORMAL_MODE:
+        return "datastore %s is in maintenance mode (%s)" % (name, mode)
+    if not datastore.get("browser"):
+        return "datastore %s has no datastore browser" % name
+    return None
+
+
 def _search(client, index, names_by_datastore):
-    """{datastore moid: names} -> set of full datastore paths found; one search per datastore."""
-    found = set()
+    """{datastore moid: names} -> ({moid: set of full datastore paths found}, {moid: why it was not searched}).
+
+    One search per datastore. A search vCenter refuses or that times out leaves that datastore
+    unsearched (said in the second dict); the other datastores are still searched.
+    """
+    found, failed = {}, {}
     for moid, names in sorted(names_by_datastore.items()):
         datastore = index.datastores.get(moid)
-        if names and datastore and _usable(datastore) and datastore.get("browser"):
-            found.update(normalize_path(path) for path in client.search_datastore(datastore, sorted(names)))
-    return found
+        reason = _unsearchable_reason(datastore) if datastore else "datastore %s is not in the inventory read" % moid
+        if reason is None and names:
+            try:
+                found[moid] = {normalize_path(path) for path in client.search_datastore(datastore, sorted(names))}
+            except (VCenterError, WaitTimeout) as error:
+                reason = "the search of datastore %s failed: %s" % (datastore.get("name"), error.message)
+        if reason is not None:
+            failed[moid] = reason
+    return found, failed
 
 
 def _verify_disk_files(client, index, results):
-    """Set ``exists`` of every attached expected disk on a usable datastore; a missing file is a problem."""
+    """Set ``file_status`` of every attached expected disk; a missing or unverifiable file is a problem."""
     checked = []
     wanted = {}
     for facts, problems in results:
         for disk in facts.disks:
-            datastore = index.datastore_named(disk.datastore) if disk.attached else None
-            if datastore and _usable(datastore) and datastore.get("browser"):
+            if disk.attached:
                 checked.append((facts, problems, disk))
-                wanted.setdefault(datastore["moid"], set()).add(posixpath.basename(normalize_path(disk.file)))
-    found = _search(client, index, wanted)
+                if disk.datastore_moid:
+                    wanted.setdefault(disk.datastore_moid, set()).add(posixpath.basename(normalize_path(disk.file)))
+    found, failed = _search(client, index, wanted)
     for facts, problems, disk in checked:
-        disk.exists = normalize_path(disk.file) in found
-        if not disk.exists:
-            problems.append(Problem(DISK_FILE_MISSING, facts.ref, "disk %s of %s is attached but its file is not on datastore %s"
-                                    % (disk.file, facts.ref, disk.datastore), {"disk": disk.path, "file": disk.file}))
+        if disk.datastore_moid in found:
+            disk.set_file_status(FILE_FOUND if normalize_path(disk.file) in found[disk.datastore_moid] else FILE_MISSING)
+        else:
+            disk.set_file_status(FILE_NOT_SEARCHED, failed.get(disk.datastore_moid)
+                                 or "the datastore of %s is not in the inventory read" % disk.file)
+        problem = _file_problem(facts.ref, disk, problems)
+        if problem is not None:
+            problems.append(problem)
+
+
+def _say_why_unsearched(results, reason):
+    for facts, unused_problems in results:
+        for disk in facts.disks:
+            if disk.attached:
+                disk.file_status_reason = reason
+
+
+def _file_problem(ref, disk, problems):
+    """The problem a disk's file status makes, if another one does not already explain it."""
+    if disk.file_status == FILE_MISSING:
+        return Problem(DISK_FILE_MISSING, ref, "disk %s of %s is attached but its file is not on datastore %s"
+                       % (disk.file, ref, disk.datastore), {"disk": disk.path, "file": disk.file})
+    explained = any(problem.code in (DATASTORE_INACCESSIBLE, DATASTORE_IN_MAINTENANCE)
+                    and problem.facts.get("datastore") == disk.datastore for problem in problems)
+    if disk.file_status == FILE_NOT_SEARCHED and not explained:
+        return Problem(DISK_FILE_UNVERIFIED, ref, "the file %s of disk %s of %s could not be verified: %s; nothing proves "
+                       "it exists, so nothing may be moved" % (disk.file, disk.path, ref, disk.file_status_reason),
+                       {"disk": disk.path, "file": disk.file, "reason": disk.file_status_reason})
+    return None
 
 
 def _find_leftovers(client, index, results):
-    """For each missing VM, search every usable datastore for its .vmx and expected disks, and say where they are."""
+    """For each missing VM, search every datastore for its .vmx and expected disks, and say where they are.
+
+    A disk not found is ``missing`` only when every datastore in scope was searched.
+    """
     missing = [(facts, problems) for facts, problems in results if facts.matches == 0]
     names = set()
-    for facts, _ in missing:
+    for facts, unused_problems in missing:
         names.update(_leftover_names(facts))
     if not names:
         return
-    searched = index.searchable_datastores()
-    found = _search(client, index, {ds["moid"]: names for ds in searched})
+    found_by_datastore, failed = _search(client, index, {moid: names for moid in index.datastores})
+    found = set().union(*found_by_datastore.values())
     for facts, problems in missing:
         own = set(_leftover_names(facts))
         facts.leftovers = sorted(path for path in found if posixpath.basename(path.split("] ", 1)[-1]) in own)
@@ -362,9 +447,16 @@ def _find_leftovers(client, index, results):
             places = [path for path in facts.leftovers if disk_matches(disk.path, path)]
             disk.file = places[0] if places else None
             disk.datastore = datastore_name(disk.file)
-            disk.exists = bool(places) if searched else None
-        problems[0].message = _missing_message(facts)
-        problems[0].facts = {"leftovers": list(facts.leftovers)}
+            if places:
+                disk.set_file_status(FILE_FOUND)
+            elif failed or not index.datastores:
+                disk.set_file_status(FILE_NOT_SEARCHED, "not found on the datastores searched; not searched: %s" % (
+                    "; ".join(failed[moid] for moid in sorted(failed)) or "no datastore in scope"))
+            else:
+                disk.set_file_status(FILE_MISSING)
+        unsearched = [failed[moid] for moid in sorted(failed)]
+        problems[0].message = _missing_message(facts, unsearched)
+        problems[0].facts = {"leftovers": list(facts.leftovers), "not_searched": unsearched}
 
 
 def _leftover_names(facts):
@@ -374,16 +466,19 @@ def _leftover_names(facts):
     return names
 
 
-def _missing_message(facts):
+def _missing_message(facts, unsearched):
     ref = facts.ref
     disks = [disk for disk in facts.disks if disk.file]
     vmx = [path for path in facts.leftovers if path.endswith(".vmx")]
+    # unsearched datastores matter only when something the VM should have left was not found
+    incomplete = (facts.ref_type == "instance_name" and not vmx) or any(disk.file_status != FILE_FOUND for disk in facts.disks)
+    caveat = " (not searched: %s)" % "; ".join(unsearched) if unsearched and incomplete else ""
     if not disks and not vmx:
-        return "%s is not in the vCenter inventory, and none of its files was found on the accessible datastores" % ref
+        return "%s is not in the vCenter inventory, and none of its files was found on the datastores searched%s" % (ref, caveat)
     places = ["its disk %s is still at %s" % (disk_file_name(disk.path), disk.file) for disk in disks]
     places += ["its configuration is still at %s" % path for path in vmx]
-    return "%s is not in the vCenter inventory; %s: re-register the VM in vCenter before migrating its volumes" % (
-        ref, "; ".join(places))
+    return "%s is not in the vCenter inventory; %s: re-register the VM in vCenter before migrating its volumes%s" % (
+        ref, "; ".join(places), caveat)
 
 
 # ---- from task options ------------------------------------------------------------------------
@@ -391,11 +486,12 @@ def expectations_from_options(vms):
     """VmExpectations from the ``vms`` option of vmware_inventory_assert (validated dicts)."""
     expectations = []
     for item in vms:
-        given = [(ref_type, option, item.get(option)) for ref_type, option in _REF_OPTIONS if item.get(option)]
+        given = [(ref_type, option) for ref_type, option in _REF_OPTIONS if item.get(option)]
         if len(given) != 1:
             raise InvalidInput("Each VM to assert needs exactly one of %s; got %s" % (
-                ", ".join(option for _, option in _REF_OPTIONS), ", ".join(option for _, option, _ in given) or "none"))
-        ref_type, _, ref = given[0]
+                ", ".join(option for ref_type, option in _REF_OPTIONS), ", ".join(option for ref_type, option in given) or "none"))
+        ref_type, option = given[0]
+        ref = item[option]
         disks = [DiskExpectation(path=disk["path"], datastores=list(disk.get("datastores") or []) or None)
                  for disk in item.get("disks") or []]
         expectations.append(VmExpectation(ref=ref, ref_type=ref_type, disks=disks, power_state=item.get("power_state")))

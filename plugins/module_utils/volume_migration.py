@@ -17,15 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     CloudStackApiError,
     ConnectionFailed,
-    DriftDetected,
     InvalidInput,
-    JobFailed,
+    PreflightFailed,
     SafeMigrationError,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import (
     JOB_ABANDONED,
     JOB_RESULT,
     JOB_SUBMITTING,
+    OUTCOME,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import JobRunner
@@ -104,7 +104,9 @@ class VolumeMigrationService:
             return _public(payload)
         if len(results) == 1:
             error = results[0]["error"]
-            raise type(error)(error.message, **dict(error.facts, **_public(payload)))
+            facts = dict(error.facts)
+            facts.update(_public(payload))
+            raise type(error)(error.message, **facts)
         raise SafeMigrationError("%d of %d volume migrations failed: %s" % (
             len(failed), len(results), "; ".join("%s: %s" % (result["volume"], result["msg"]) for result in failed)),
             **_public(payload))
@@ -122,14 +124,22 @@ class VolumeMigrationService:
             result = dict(failed=True, changed=False, status="failed", msg=wrapped.message, error=wrapped)
         result.setdefault("volume", request.volume)
         result["duration"] = round(self._clock() - started, 3)
+        if not self._options.check_mode:
+            self._journal.record(result.get("volume_id") or request.volume, OUTCOME, status=result["status"],
+                                 changed=result["changed"], job_id=result.get("job_id"), msg=result.get("msg"),
+                                 duration=result["duration"])
         return result
 
     def migrate_one(self, request):
         """Plan, then migrate or resume one volume; return its result or raise a ``SafeMigrationError``."""
         volume, destination = self._planner.resolve(request)
-        resumed = self._resume(volume)
-        if resumed is not None:
-            return resumed
+        pending = self._journal.unfinished_job(volume["id"])
+        if pending is not None:
+            resumed = self._resume(request, volume, destination, pending)
+            if resumed is not None:
+                return resumed
+            # that earlier job is over: plan from the record as it is now
+            volume = self._cs.get_volume(volume["id"]) or volume
         plan = self._planner.plan(volume, destination)
         if plan.already_there:
             return self._verifier.confirm_in_place(plan, request.volume)
@@ -140,23 +150,37 @@ class VolumeMigrationService:
         self._journal.record(volume["id"], "plan", plan=plan.as_dict())
         essentials = plan.essentials()
         job_id = self._submit(essentials)
-        return dict(base, **self._finish(essentials, job_id))
+        return _merged(base, lambda: self._finish(essentials, job_id))
 
-    def _resume(self, volume):
-        """Resume waiting for a job a previous run journaled; None when there is none to resume."""
-        pending = self._journal.unfinished_job(volume["id"])
-        if pending is None:
-            return None
-        job = self._cs.query_job(pending["job_id"])
+    def _resume(self, request, volume, destination, pending):
+        """Resume waiting for the job a previous run journaled; None when it is not this request's to resume."""
+        job_id = pending["job_id"]
+        job = self._cs.query_job(job_id)
         if job is None:
-            self._journal.record(volume["id"], JOB_ABANDONED, job_id=pending["job_id"], reason="CloudStack does not know the job")
+            self._journal.record(volume["id"], JOB_ABANDONED, job_id=job_id, reason="CloudStack does not know the job")
             return None
         essentials = pending["plan"]
-        base = dict(volume=volume["id"], volume_id=volume["id"], volume_name=volume.get("name"), plan=essentials,
-                    resumed=True, job_id=pending["job_id"])
+        if essentials["destination"]["pool_id"] != destination["id"]:
+            self._not_resumed(volume, destination, job, essentials)
+            return None
+        base = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=essentials,
+                    resumed=True, job_id=job_id)
         if self._options.check_mode:
             return dict(base, status="planned", changed=True, failed=False)
-        return dict(base, **self._finish(essentials, pending["job_id"]))
+        return _merged(base, lambda: self._finish(essentials, pending["job_id"]))
+
+    def _not_resumed(self, volume, destination, job, essentials):
+        """An earlier run's job went to another pool: never wait for it as if it were this request."""
+        journaled = essentials["destination"]
+        if job.get("jobstatus") not in (1, 2, 3):
+            raise PreflightFailed(
+                "Volume %s: CloudStack job %s of an earlier run, migrating it to pool %s, is still running; nothing was "
+                "changed. Wait for it, or run the task again with destination %s to resume it"
+                % (volume["id"], job.get("jobid"), journaled["pool_name"], journaled["pool_name"]),
+                volume_id=volume["id"], job_id=job.get("jobid"), destination=destination.get("name"))
+        # It ended: the plan below starts from the record as it is now (and catches any drift it left).
+        self._journal.record(volume["id"], JOB_RESULT, job_id=job.get("jobid"), job_status=job.get("jobstatus"),
+                             job_result=job.get("jobresult"), superseded_by=destination["id"])
 
     def _submit(self, essentials):
         """Submit migrateVolume once; after a lost answer, look the job up before any resubmission."""
@@ -187,6 +211,15 @@ class VolumeMigrationService:
         return self._verifier.after_failure(essentials, job)
 
 
+def _merged(base, step):
+    """``base`` updated with the step's result; on failure, the error carries ``base`` too (its own facts win)."""
+    try:
+        return dict(base, **step())
+    except SafeMigrationError as error:
+        error.facts = dict(base, **error.facts)
+        raise
+
+
 def summarize(results):
     """Counts per outcome."""
     summary = {"total": len(results), "migrated": 0, "unchanged": 0, "planned": 0, "failed": 0, "false_success": 0, "restored": 0}
@@ -207,13 +240,16 @@ def diff_of(results):
             continue
         plan = result.get("plan") or {}
         key = result.get("volume_name") or result.get("volume_id") or result.get("volume")
-        before[key] = {"pool": plan.get("source", {}).get("pool_name"), "datastore_path": plan.get("source", {}).get("datastore_path")}
-        after[key] = {"pool": plan.get("destination", {}).get("pool_name"),
-                      "datastore_path": ((result.get("verification") or {}).get("vcenter") or {}).get("file")}
+        source, destination = plan.get("source") or {}, plan.get("destination") or {}
+        before[key] = {"pool": source.get("pool_name"), "datastore_path": source.get("datastore_path")}
+        # check mode: where the disk is expected to land; after a migration: where vCenter shows it
+        seen = ((result.get("verification") or {}).get("vcenter") or {}).get("file")
+        after[key] = {"pool": destination.get("pool_name"), "datastore_path": seen or destination.get("expected_datastore_path")}
     return {"before": before, "after": after}
 
 
 def _public(payload):
     """The run's payload without the exception objects kept for re-raising."""
-    volumes = [{key: value for key, value in result.items() if key != "error"} for result in payload["volumes"]]
-    return dict(payload, volumes=volumes)
+    public = dict(payload)
+    public["volumes"] = [{key: value for key, value in result.items() if key != "error"} for result in payload["volumes"]]
+    return public

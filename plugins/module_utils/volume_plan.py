@@ -36,6 +36,18 @@ def pool_datastores(pool):
     return identities
 
 
+def pool_datastore_name(pool):
+    """The datastore name CloudStack gives a pool: the dash-less uuid (NFS), else the last part of the path."""
+    return pool_datastores(pool)[-1] if pool.get("type") not in NFS_POOL_TYPES else pool_datastores(pool)[0]
+
+
+def expected_path(datastore_path, datastore):
+    """Where a disk at ``datastore_path`` ("[ds] dir/file.vmdk") lands on ``datastore``: same folder and file."""
+    if not datastore_path or "] " not in datastore_path:
+        return None
+    return "[%s] %s" % (datastore, datastore_path.split("] ", 1)[1])
+
+
 class Blocker:
     """One reason not to migrate, with what to do about it."""
 
@@ -82,7 +94,10 @@ class MigrationPlan:
                        "datastores": pool_datastores(self.source_pool) if self.source_pool else [],
                        "datastore_path": self.disk.file if self.disk else None},
             "destination": {"pool_id": self.destination["id"], "pool_name": self.destination.get("name"),
-                            "datastores": pool_datastores(self.destination)},
+                            "datastores": pool_datastores(self.destination),
+                            "datastore": pool_datastore_name(self.destination),
+                            "expected_datastore_path": expected_path(self.disk.file if self.disk else None,
+                                                                     pool_datastore_name(self.destination))},
             "live": self.live,
         }
 
@@ -154,11 +169,11 @@ class Planner:
         candidates = [vol for vol in self._cs.list_volumes(name=request.volume) if vol.get("name") == request.volume]
         candidates = [vol for vol in candidates if _matches(vol, request)]
         if not candidates:
-            raise PreflightFailed("No volume named %s%s was found in CloudStack" % (request.volume, _scope_text(request)),
-                                  volume=request.volume)
+            raise PreflightFailed("Volume %s%s was not found in CloudStack: check the name, or give the volume's UUID"
+                                  % (request.volume, _scope_text(request)), volume=request.volume)
         if len(candidates) > 1:
-            listed = ", ".join("%s (vm %s, zone %s, account %s)" % (vol["id"], vol.get("vmname") or "-", vol.get("zonename"),
-                                                                  vol.get("account")) for vol in candidates)
+            listed = ", ".join("%s (vm %s, zone %s, account %s)" % (
+                vol["id"], vol.get("vmname") or "-", vol.get("zonename"), vol.get("account")) for vol in candidates)
             raise InvalidInput("Volume name %s is ambiguous: %d volumes match: %s. Give the volume's UUID, or vm, zone or "
                                "account to choose one" % (request.volume, len(candidates), listed),
                                volume=request.volume, candidates=[vol["id"] for vol in candidates])
@@ -168,13 +183,15 @@ class Planner:
         if is_uuid(reference):
             pool = self._cs.get_storage_pool(reference)
             if pool is None:
-                raise PreflightFailed("Destination storage pool %s was not found in CloudStack" % reference, destination=reference)
+                raise PreflightFailed("Destination storage pool %s was not found in CloudStack; check the pool id" % reference,
+                                      destination=reference)
             return pool
         pools = [pool for pool in self._cs.list_storage_pools(name=reference) if pool.get("name") == reference]
         in_zone = [pool for pool in pools if pool.get("zoneid") == zone_id]
         pools = in_zone or pools
         if not pools:
-            raise PreflightFailed("Destination storage pool %s was not found in CloudStack" % reference, destination=reference)
+            raise PreflightFailed("Destination storage pool %s was not found in CloudStack: check the name, or give the "
+                                  "pool's UUID" % reference, destination=reference)
         if len(pools) > 1:
             raise InvalidInput("Destination storage pool name %s is ambiguous: %s; give the pool's UUID"
                                % (reference, ", ".join(pool["id"] for pool in pools)),
@@ -187,8 +204,12 @@ class Planner:
         if volume.get("jobid") and volume.get("jobstatus") in (0, "0", None):
             blockers.append(Blocker("job_pending", "CloudStack job %s is still running on the volume; wait for it to end"
                                     % volume["jobid"]))
-        if volume.get("state") == "Migrating":
+        if volume.get("state") == "Migrating" and volume.get("jobid"):
             blockers.append(Blocker("already_migrating", "the volume is already migrating; wait for that migration to end"))
+        elif volume.get("state") == "Migrating":
+            blockers.append(Blocker("stuck_migrating", "the volume is Migrating but no CloudStack job runs on it (a migration cut "
+                                    "off by a management server restart?): check in vCenter where its disk is, then set the "
+                                    "record's state back to Ready with updateVolume"))
         elif volume.get("state") != "Ready":
             blockers.append(Blocker("volume_not_ready", "the volume is %s, not Ready" % volume.get("state")))
         if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
@@ -212,7 +233,11 @@ class Planner:
         return []
 
     def _disk_blockers(self, disk):
-        return [Blocker("vcenter", "vCenter: %s" % problem) for problem in disk.problems]
+        blockers = [Blocker("vcenter", "vCenter: %s" % problem) for problem in disk.problems]
+        if not blockers and not disk.confirmed:
+            blockers.append(Blocker("disk_unconfirmed", "vCenter could not confirm that the disk file %s exists on datastore "
+                                    "%s (the datastore could not be searched); check the datastore" % (disk.file, disk.datastore)))
+        return blockers
 
     def _pool_blockers(self, volume, destination):
         name = destination.get("name")
@@ -232,8 +257,8 @@ class Planner:
                                     "(findStoragePoolsForMigration); choose a suitable pool" % name))
         free = _free_bytes(destination)
         if free is not None and volume.get("size") and free < int(volume["size"]):
-            blockers.append(Blocker("pool_full", "destination pool %s has %d bytes free, the volume needs %s"
-                                    % (name, free, volume["size"])))
+            blockers.append(Blocker("pool_full", "destination pool %s has %s free, the volume needs %s; choose a pool with room"
+                                    % (name, _size_text(max(0, free)), _size_text(int(volume["size"])))))
         return blockers
 
 
@@ -243,6 +268,10 @@ def _free_bytes(pool):
         return None
     used = max(int(pool.get("disksizeallocated") or 0), int(pool.get("disksizeused") or 0))
     return int(float(total) * float(pool.get("overprovisionfactor") or 1)) - used
+
+
+def _size_text(size):
+    return "%.1f GiB" % (size / 1024.0 ** 3)
 
 
 def _truthy(value):

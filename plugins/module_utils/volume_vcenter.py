@@ -14,14 +14,21 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
     DiskExpectation,
     VmExpectation,
     check_inventory,
+    datastore_name,
+    disk_matches,
 )
 
 
 class DiskLocation:
-    """The answer for one disk: facts, and the problems found against the expectation."""
+    """The answer for one disk: facts, and the problems found against the expectation.
+
+    ``exists`` is True only when a datastore search saw the file, False when the search did not
+    find it, None when no search could be made: only True is evidence. ``copies`` lists where the
+    file was found when the VM itself is missing from the inventory.
+    """
 
     def __init__(self, vm_found, problems, connection_state=None, power_state=None, file=None, datastore=None,
-                 attached=False, exists=None):
+                 attached=False, exists=None, copies=None):
         self.vm_found = vm_found
         self.problems = problems
         self.connection_state = connection_state
@@ -30,15 +37,26 @@ class DiskLocation:
         self.datastore = datastore
         self.attached = attached
         self.exists = exists
+        self.copies = list(copies or [])
 
     @property
     def ok(self):
         return self.vm_found and not self.problems
 
+    @property
+    def confirmed(self):
+        """Positive evidence: VM found, disk attached where expected, and its file seen on the datastore."""
+        return self.ok and self.attached and self.exists is True
+
+    @property
+    def stranded(self):
+        """The VM is missing from the inventory and its disk file was found in exactly one place."""
+        return not self.vm_found and self.exists is True and len(self.copies) == 1
+
     def as_dict(self):
         return {"vm_found": self.vm_found, "connection_state": self.connection_state, "power_state": self.power_state,
                 "attached": self.attached, "file": self.file, "datastore": self.datastore, "exists": self.exists,
-                "problems": list(self.problems)}
+                "copies": list(self.copies), "problems": list(self.problems)}
 
 
 class VCenterDisks:
@@ -57,13 +75,26 @@ class VCenterDisks:
         problems = [problem.message for problem in report.problems]
         vm = report.vms[0] if report.vms else None
         if vm is None or not vm.found:
-            return DiskLocation(False, problems or ["VM %s is not in the vCenter inventory" % instance_name])
+            # a copy on a datastore that could not be searched would make "the one place" a guess
+            complete = not any((getattr(problem, "facts", None) or {}).get("not_searched") for problem in report.problems)
+            return _missing_vm(vm, path, problems or ["VM %s is not in the vCenter inventory" % instance_name], complete)
         disk = _disk_named(vm.disks, path)
         return DiskLocation(
             True, problems, connection_state=vm.connection_state, power_state=vm.power_state,
             file=getattr(disk, "file", None), datastore=getattr(disk, "datastore", None),
             attached=bool(getattr(disk, "attached", False)), exists=getattr(disk, "exists", None),
         )
+
+
+def _missing_vm(vm, path, problems, complete=True):
+    """The answer for a VM missing from the inventory, with where its disk file was found, if anywhere.
+
+    The file counts as found (``exists``) only when it was found once and every datastore was searched.
+    """
+    copies = sorted(found for found in (getattr(vm, "leftovers", None) or []) if disk_matches(path, found))
+    if len(copies) != 1 or not complete:
+        return DiskLocation(False, problems, copies=copies)
+    return DiskLocation(False, problems, file=copies[0], datastore=datastore_name(copies[0]), exists=True, copies=copies)
 
 
 def _disk_named(disks, path):

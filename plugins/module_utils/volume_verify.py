@@ -14,6 +14,8 @@ from __future__ import annotations
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     DriftDetected,
     JobFailed,
+    PreflightFailed,
+    SafeMigrationError,
     VerificationFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_SUBMITTING
@@ -65,7 +67,8 @@ class Verifier:
                                        "changed the volume record" % (job.get("jobid"), error_text))
         raise JobFailed(
             "CloudStack's migrateVolume job %s for volume %s failed: %s. The volume record is unchanged (pool %s, path %s); "
-            "nothing was migrated" % (job.get("jobid"), essentials["volume_id"], error_text, source["pool_name"], source["path"]),
+            "nothing was migrated" % (job.get("jobid"), _label(essentials.get("volume_name"), essentials["volume_id"]), error_text,
+                                      source["pool_name"], source["path"]),
             volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), error_text=error_text,
             plan=essentials, verification={"cloudstack": record_facts(record)},
         )
@@ -78,8 +81,9 @@ class Verifier:
         cloudstack_ok = facts["state"] == "Ready" and facts["pool_id"] == destination["pool_id"] and bool(facts["path"])
         disk = self._vcenter.locate(essentials["instance_name"], facts["path"] or essentials["source"]["path"],
                                     destination["datastores"])
-        return {"ok": cloudstack_ok and disk.ok and disk.exists is not False, "cloudstack": facts, "cloudstack_ok": cloudstack_ok,
-                "vcenter": disk.as_dict(), "vcenter_ok": disk.ok}
+        # Only positive evidence passes: the disk attached on the destination AND its file seen there.
+        return {"ok": cloudstack_ok and disk.confirmed, "cloudstack": facts, "cloudstack_ok": cloudstack_ok,
+                "vcenter": disk.as_dict(), "vcenter_ok": disk.confirmed}
 
     # ---- already on the destination -------------------------------------------------------------
     def confirm_in_place(self, plan, reference):
@@ -87,15 +91,20 @@ class Verifier:
         volume = plan.volume
         base = dict(volume=reference, volume_id=volume["id"], volume_name=volume.get("name"), plan=plan.as_dict())
         verification = {"cloudstack": record_facts(volume), "vcenter": plan.disk.as_dict() if plan.disk else None}
-        if plan.disk is not None and plan.disk.ok and volume.get("state") == "Ready":
+        if plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path"):
             return dict(base, status="unchanged", changed=False, failed=False, verification=dict(verification, ok=True))
+        if plan.vm is None:
+            raise PreflightFailed(
+                "Volume %s is on pool %s already, but it is not attached to a VM, so vCenter cannot confirm where its disk is; "
+                "attach it to its VM and run again" % (_label(volume.get("name"), volume["id"]), volume.get("storage")),
+                volume_id=volume["id"], plan=plan.as_dict())
         essentials = self._journaled_plan(volume["id"], plan.destination["id"]) or plan.essentials()
         truth = self.find_truth(essentials)
         restore = self._restore_if_asked(essentials, truth)
         raise DriftDetected(
-            "CloudStack says volume %s is on pool %s with path %s, but vCenter shows %s: an earlier migration reported a "
-            "false success. %s" % (volume["id"], volume.get("storage"), volume.get("path"), _where(truth, plan.disk),
-                                   _restore_text(restore)),
+            "CloudStack says volume %s is on pool %s with %s, but vCenter shows %s: an earlier migration reported a "
+            "false success. %s" % (_label(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
+                                   _where(truth, plan.disk.as_dict() if plan.disk else None), _restore_text(restore)),
             volume_id=volume["id"], plan=plan.as_dict(), verification=dict(verification, ok=False), truth=truth,
             restore=restore, false_success=True, changed=bool(restore and restore.get("submitted")),
         )
@@ -106,9 +115,10 @@ class Verifier:
         restore = self._restore_if_asked(essentials, truth)
         cloudstack = verification["cloudstack"]
         raise VerificationFailed(
-            "False success: %s, and CloudStack now says volume %s is %s on pool %s with path %s, but vCenter shows %s. %s"
-            % (claim, essentials["volume_id"], cloudstack["state"], cloudstack["pool_name"] or cloudstack["pool_id"],
-               cloudstack["path"], _where(truth, None, verification["vcenter"]), _restore_text(restore)),
+            "False success: %s, and CloudStack now says volume %s is %s on pool %s with %s, but vCenter shows %s. %s"
+            % (claim, _label(essentials.get("volume_name"), essentials["volume_id"]), cloudstack["state"],
+               cloudstack["pool_name"] or cloudstack["pool_id"], _path_text(cloudstack["path"]),
+               _where(truth, verification["vcenter"]), _restore_text(restore)),
             volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), plan=essentials,
             verification=verification, truth=truth, restore=restore, false_success=True,
             changed=bool(restore and restore.get("submitted")),
@@ -117,28 +127,34 @@ class Verifier:
     def find_truth(self, essentials):
         """Where vCenter says the disk really is: {pool_id, pool_name, path, datastore, file}, or None if unknown."""
         path = essentials["source"]["path"]
+        if not path:
+            return None  # without the disk's file name nothing can be matched in vCenter
         for side in (essentials["source"], essentials["destination"]):
             if side.get("pool_id"):
                 disk = self._vcenter.locate(essentials["instance_name"], path, side["datastores"])
-                if disk.ok:
+                if disk.confirmed or (disk.stranded and _backs(disk.datastore, side["datastores"])):
                     return _truth(side["pool_id"], side.get("pool_name"), path, disk)
         return self._truth_from_any_pool(essentials, path)
 
     def _truth_from_any_pool(self, essentials, path):
         """Find the disk on any datastore, then the pool of the zone that this datastore backs."""
         disk = self._vcenter.locate(essentials["instance_name"], path, None)
-        if not disk.ok or not disk.datastore:
+        if not (disk.confirmed or disk.stranded) or not disk.datastore:
             return None
         for pool in self._cs.list_storage_pools(zoneid=essentials.get("zone_id")):
-            if disk.datastore in pool_datastores(pool):
+            if _backs(disk.datastore, pool_datastores(pool)):
                 return _truth(pool["id"], pool.get("name"), path, disk)
         return None
 
     def _restore_if_asked(self, essentials, truth):
         if self._options.on_false_success != RESTORE_POLICY:
-            return {"submitted": False, "reason": "%s is fail" % POLICY_OPTION}
+            return {"submitted": False, "reason": "%s is fail" % POLICY_OPTION, "policy": self._options.on_false_success,
+                    "truth_known": truth is not None}
+        if self._options.check_mode:
+            return {"submitted": False, "reason": "check mode changes nothing", "policy": RESTORE_POLICY, "would_restore": truth}
         if truth is None:
-            return {"submitted": False, "reason": "vCenter cannot show where the disk is, so the true record is unknown"}
+            return {"submitted": False, "reason": "vCenter shows no single place for the disk, so the true record is unknown",
+                    "policy": RESTORE_POLICY}
         return self.restore(essentials["volume_id"], truth)
 
     def restore(self, volume_id, truth):
@@ -146,12 +162,18 @@ class Verifier:
         before = record_facts(self._cs.get_volume(volume_id))
         job_id = self._new_job_id()
         self._journal.record(volume_id, "restore_submitting", job_id=job_id, truth=truth, before=before)
-        answered = self._cs.update_volume(volume_id, job_id, storage_id=truth["pool_id"], path=truth["path"], state="Ready")
-        job = self._jobs.wait(answered, "updateVolume job %s of volume %s" % (answered, volume_id), volume_id=volume_id) if answered else {}
-        after = record_facts(self._cs.get_volume(volume_id))
-        verified = after["pool_id"] == truth["pool_id"] and after["path"] == truth["path"] and after["state"] == "Ready"
-        restore = {"submitted": True, "job_id": answered or job_id, "job_status": job.get("jobstatus"), "before": before,
-                   "after": after, "verified": verified}
+        restore = {"submitted": True, "job_id": job_id, "job_status": None, "before": before, "after": None, "verified": False}
+        try:
+            answered = self._cs.update_volume(volume_id, job_id, storage_id=truth["pool_id"], path=truth["path"], state="Ready")
+            restore["job_id"] = answered or job_id
+            if answered:
+                job = self._jobs.wait(answered, "updateVolume job %s of volume %s" % (answered, volume_id), volume_id=volume_id)
+                restore["job_status"] = job.get("jobstatus")
+            after = restore["after"] = record_facts(self._cs.get_volume(volume_id))
+            restore["verified"] = after["pool_id"] == truth["pool_id"] and after["path"] == truth["path"] and after["state"] == "Ready"
+        except SafeMigrationError as error:
+            # the false success stays the headline; the restore's own failure is part of the report
+            restore["error"] = error.message
         self._journal.record(volume_id, "restore", restore=restore)
         return restore
 
@@ -160,6 +182,13 @@ class Verifier:
         plans = [entry["plan"] for entry in self._journal.entries(volume_id)
                  if entry["event"] == JOB_SUBMITTING and entry.get("plan", {}).get("destination", {}).get("pool_id") == destination_id]
         return plans[-1] if plans else None
+
+
+def _backs(datastore, identities):
+    """Whether a datastore name is one of a pool's identities (compared without dashes, case-insensitively)."""
+    def plain(value):
+        return (value or "").replace("-", "").lower()
+    return bool(datastore) and plain(datastore) in {plain(identity) for identity in identities}
 
 
 def _truth(pool_id, pool_name, path, disk):
@@ -171,23 +200,51 @@ def _unchanged(record, source):
     return facts["state"] == "Ready" and facts["pool_id"] == source["pool_id"] and facts["path"] == source["path"]
 
 
-def _where(truth, disk=None, vcenter_facts=None):
+def _where(truth, vcenter_facts):
+    """What vCenter shows, in words: where the disk is, and the VM's problems."""
+    facts = vcenter_facts or {}
+    problems = "; ".join(facts.get("problems") or [])
     if truth:
-        return "the disk on datastore %s (%s), which is pool %s" % (truth["datastore"], truth["file"], truth["pool_name"] or truth["pool_id"])
-    facts = vcenter_facts or (disk.as_dict() if disk else {})
+        text = "the disk at %s on datastore %s, which is pool %s" % (
+            truth["file"], truth["datastore"], truth["pool_name"] or truth["pool_id"])
+        return "%s (%s)" % (text, problems) if facts and not facts.get("vm_found") else text
     if facts and not facts.get("vm_found"):
-        return "no such VM in the inventory (%s)" % "; ".join(facts.get("problems") or [])
+        return "no such VM in the inventory (%s)" % problems
     if facts:
-        return "the disk at %s (%s)" % (facts.get("file"), "; ".join(facts.get("problems") or []) or "not where CloudStack says")
-    return "no disk for this volume"
+        return "the disk at %s (%s)" % (facts.get("file"), problems or "not where CloudStack says")
+    return "no disk it can match, as the record has no path"
+
+
+def _label(name, volume_id):
+    return "%s (%s)" % (name, volume_id) if name else volume_id
+
+
+def _path_text(path):
+    return "path %s" % path if path else "no path"
 
 
 def _restore_text(restore):
     if not restore or not restore.get("submitted"):
-        reason = (restore or {}).get("reason", "")
-        return "The record was not changed (%s); set %s=restore to repair it, or repair it by hand." % (reason, POLICY_OPTION)
+        restore = restore or {}
+        if restore.get("would_restore"):
+            truth = restore["would_restore"]
+            return "Check mode: the record would be restored to pool %s, path %s, state Ready." % (
+                truth["pool_name"] or truth["pool_id"], truth["path"])
+        if restore.get("policy") == RESTORE_POLICY:
+            return ("The record was left as it is (%s): find the disk, then repair the record by hand with updateVolume."
+                    % restore.get("reason"))
+        if restore.get("truth_known") is False:
+            return ("The record was left as CloudStack wrote it (%s). vCenter shows no single place for the disk, so "
+                    "there is nothing to restore it to yet: find the disk (re-register the VM in vCenter if it was "
+                    "removed from the inventory), then run again with %s=restore or repair the record by hand with "
+                    "updateVolume." % (restore.get("reason"), POLICY_OPTION))
+        return ("The record was left as CloudStack wrote it (%s); set %s=restore to put it back to what vCenter shows, "
+                "or repair it by hand with updateVolume." % (restore.get("reason"), POLICY_OPTION))
     if restore.get("verified"):
         after = restore["after"]
         return "The record was restored to the truth (pool %s, path %s, state %s) and re-read to confirm it." % (
             after["pool_name"] or after["pool_id"], after["path"], after["state"])
+    if restore.get("error"):
+        return "The restore of the record (job %s) failed: %s; repair the record by hand with updateVolume." % (
+            restore["job_id"], restore["error"])
     return "A restore was submitted (job %s) but the record does not show it yet: check it by hand." % restore["job_id"]

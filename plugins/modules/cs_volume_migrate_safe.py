@@ -14,7 +14,8 @@ description:
   - CloudStack's C(migrateVolume) job status is necessary but not sufficient (apache/cloudstack#9881 reports
     success when the VM is missing from the vCenter inventory). A volume counts as migrated only when
     CloudStack's record (state C(Ready), destination pool, a path) and vCenter (the VM's disk on the
-    destination datastore, the file present) agree.
+    destination datastore, the file present) agree. Only positive evidence counts, so a disk file that no datastore
+    search saw is not a migrated disk.
   - "Order of work for each volume: a read-only plan and preflight (CloudStack and the same vCenter checks as
     M(cloudstack_vmware.safe_migration.vmware_inventory_assert)); C(migrateVolume) with a job id chosen and
     journaled before submission; polling with a deadline and capped backoff; verification of both sides;
@@ -24,7 +25,7 @@ description:
   - Check mode runs the plan and preflight only. Diff mode shows the pool and datastore path before and after.
 version_added: 0.1.0
 author:
-  - cloudstack_vmware.safe_migration contributors
+  - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack
   - cloudstack_vmware.safe_migration.vcenter
@@ -128,7 +129,7 @@ EXAMPLES = r"""
     volume: DATA-42
     vm: web-01
     destination: primary-nfs-2
-    vcenter_hostname: vcenter.example.com
+    hostname: vcenter.example.com
 
 - name: Migrate a set of volumes, two at a time, repairing records on a false success
   cloudstack_vmware.safe_migration.cs_volume_migrate_safe:
@@ -213,7 +214,9 @@ volumes:
       type: dict
       returned: on a false success or drift
     restore:
-      description: The restore of the record (submitted, reason, job id, record before and after, verified).
+      description: >-
+        The restore of the record (submitted, reason, job id, record before and after, verified; in check mode
+        would_restore, what would be written).
       type: dict
       returned: on a false success or drift
 summary:
@@ -305,7 +308,11 @@ def main():
     try:
         result = migrate(module.params, module.check_mode)
     except SafeMigrationError as error:
-        module.fail_json(**error.to_fail_kwargs())
+        failure = error.to_fail_kwargs()
+        diff = failure.pop("diff", None)
+        if module._diff and diff:
+            failure["diff"] = diff
+        module.fail_json(**failure)
     except Exception as error:  # last resort: a message, never a traceback
         module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
     diff = result.pop("diff")

@@ -21,7 +21,7 @@ description:
     their number; datastore searches are made once per datastore at most.
 version_added: 0.1.0
 author:
-  - cloudstack_vmware.safe_migration contributors
+  - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.vcenter
 options:
@@ -80,13 +80,17 @@ options:
     description:
       - Confirm with datastore searches that the file of each attached expected disk exists
         (one search per datastore holding such a disk).
+      - With V(true), the assertion passes only when every expected disk's file was found; a file that could not
+        be searched for (datastore inaccessible, in maintenance, outside the datacenter read, or a refused search)
+        is a problem, never a pass.
+      - With V(false), disk files are not searched for (RV(vms[].disks[].file_status=not_searched)).
     type: bool
     default: true
 notes:
   - Supports check mode; the module never changes anything.
   - "Problem codes: V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
-    V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(datastore_inaccessible),
-    V(datastore_in_maintenance)."
+    V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified), V(datastore_inaccessible),
+    V(datastore_in_maintenance). What each means and what to do: C(docs/vmware_inventory_assert.md) in the collection."
 seealso:
   - module: cloudstack_vmware.safe_migration.cs_volume_migrate_safe
 """
@@ -184,14 +188,31 @@ vms:
           description: Name of the datastore holding the disk.
           type: str
         exists:
-          description: Whether the file was found on the datastore; null when not checked.
+          description:
+            - V(true) when a datastore search found the file, V(false) when a search did not find it, null when
+              no conclusive search was made (see RV(vms[].disks[].file_status_reason)).
+            - Only V(true) proves the file is there.
           type: bool
+        file_status:
+          description:
+            - The same answer as RV(vms[].disks[].exists), named. V(found) (searched, there), V(missing)
+              (searched, not there) or V(not_searched) (no conclusive search).
+            - For a VM missing from the inventory, V(missing) means every datastore in scope was searched.
+          type: str
+          sample: found
+        file_status_reason:
+          description: Why the file was not searched for, when RV(vms[].disks[].file_status=not_searched).
+          type: str
+          sample: datastore ds2 is not accessible
         attached:
           description: Whether the disk is attached to the VM.
           type: bool
         device_key:
           description: The virtual device key of the disk.
           type: int
+        datastore_moid:
+          description: Managed object id of the datastore holding the attached disk.
+          type: str
     leftovers:
       description: For a VM missing from the inventory, the full datastore paths of its files found on the datastores.
       type: list
@@ -205,8 +226,8 @@ problems:
     code:
       description:
         - V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
-          V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(datastore_inaccessible)
-          or V(datastore_in_maintenance).
+          V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified),
+          V(datastore_inaccessible) or V(datastore_in_maintenance).
       type: str
     vm:
       description: The VM reference the problem is about.
@@ -215,7 +236,10 @@ problems:
       description: What is wrong and what to do.
       type: str
     facts:
-      description: The structured facts of the problem (disk, file, datastore, expected values, leftovers).
+      description:
+        - The structured facts of the problem (disk, file, datastore, expected values, reason).
+        - For V(vm_not_found), C(leftovers) (the VM's files found on the datastores) and C(not_searched) (the
+          datastores that could not be searched, and why).
       type: dict
   sample:
     - code: vm_not_found
@@ -223,7 +247,7 @@ problems:
       message: >-
         i-2-34-VM is not in the vCenter inventory; its disk ROOT-34.vmdk is still at [ds1] i-2-34-VM/ROOT-34.vmdk:
         re-register the VM in vCenter before migrating its volumes
-      facts: {leftovers: ["[ds1] i-2-34-VM/ROOT-34.vmdk", "[ds1] i-2-34-VM/i-2-34-VM.vmx"]}
+      facts: {leftovers: ["[ds1] i-2-34-VM/ROOT-34.vmdk", "[ds1] i-2-34-VM/i-2-34-VM.vmx"], not_searched: []}
 summary:
   description: Counts.
   returned: success, or failure because of problems

@@ -154,9 +154,11 @@ def up(lab_dir, options, timeout=600.0):
         raise LabError("the lab in %s already runs; run `down` first" % lab_dir)
     lab_dir.mkdir(parents=True, exist_ok=True)
     _clean_simulator_state(lab_dir)
-    vcsim = VcsimProcess(lab_dir, binary=build_vcsim(lab_dir), use_tls=True, clusters=options["clusters"],
-                         hosts_per_cluster=options["hosts_per_cluster"], delay_ms=options["vcenter_delay_ms"]).start()
+    # vcsim accepts only this login, as a vCenter would: wrong-password cases are then real.
     password = secrets.token_urlsafe(16)
+    vcsim = VcsimProcess(lab_dir, binary=build_vcsim(lab_dir), use_tls=True, clusters=options["clusters"],
+                         hosts_per_cluster=options["hosts_per_cluster"], delay_ms=options["vcenter_delay_ms"],
+                         credentials=(VCENTER_USER, password)).start()
     _write_private(lab_dir / SECRETS_FILE, json.dumps({"vcenter_password": password}))
     try:
         info = start_simulator(lab_dir, vcsim, options, password, timeout)

@@ -96,12 +96,14 @@ class VcsimProcess:
     """vcsim in the background, described by <lab_dir>/vcsim.json so another process can stop or restart it."""
 
     def __init__(self, lab_dir, binary=None, port=0, use_tls=True, clusters=1, hosts_per_cluster=2,
-                 standalone_hosts=0, delay_ms=0, method_delay=None):
+                 standalone_hosts=0, delay_ms=0, method_delay=None, credentials=None):
         self.lab_dir = Path(lab_dir)
         self.binary = Path(binary) if binary else self.lab_dir / "bin" / "vcsim"
         self.port, self.use_tls = int(port), use_tls
         self.topology = {"clusters": clusters, "hosts_per_cluster": hosts_per_cluster, "standalone_hosts": standalone_hosts}
         self.delay_ms, self.method_delay = delay_ms, method_delay or {}
+        # (user, password): the only login vcsim accepts; None accepts any (vcsim's default)
+        self.credentials = tuple(credentials) if credentials else None
         self.pid = None
         self.url = None
         self._child = None
@@ -130,8 +132,12 @@ class VcsimProcess:
 
     def _save(self):
         state = {"binary": str(self.binary), "port": self.port, "use_tls": self.use_tls, "delay_ms": self.delay_ms,
-                 "method_delay": self.method_delay, "pid": self.pid, "url": self.url, **self.topology}
-        (self.lab_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
+                 "method_delay": self.method_delay, "pid": self.pid, "url": self.url,
+                 "credentials": list(self.credentials) if self.credentials else None, **self.topology}
+        path = self.lab_dir / STATE_FILE
+        path.touch(mode=0o600)  # it may hold the lab's vCenter password, as lab.env does
+        path.chmod(0o600)
+        path.write_text(json.dumps(state, indent=1))
 
     @classmethod
     def from_lab_dir(cls, lab_dir):
@@ -143,7 +149,7 @@ class VcsimProcess:
         process = cls(lab_dir, binary=state["binary"], port=state["port"], use_tls=state["use_tls"],
                       clusters=state["clusters"], hosts_per_cluster=state["hosts_per_cluster"],
                       standalone_hosts=state["standalone_hosts"], delay_ms=state["delay_ms"],
-                      method_delay=state["method_delay"])
+                      method_delay=state["method_delay"], credentials=state.get("credentials"))
         process.pid, process.url = state.get("pid"), state.get("url")
         return process
 
@@ -155,6 +161,8 @@ class VcsimProcess:
                 "-standalone-host", str(self.topology["standalone_hosts"]), "-delay", str(self.delay_ms)]
         if self.method_delay:
             args += ["-method-delay", json.dumps(self.method_delay)]
+        if self.credentials:
+            args += ["-username", self.credentials[0]]  # the password goes in the environment, out of ps
         if self.use_tls:
             args += ["-tls", "-ca-file", str(self.ca_file), "-key-file", str(self.key_file)]
         return args
@@ -172,8 +180,9 @@ class VcsimProcess:
         self.lab_dir.mkdir(parents=True, exist_ok=True)
         self.url_file.unlink(missing_ok=True)
         with open(self.log_file, "ab") as log:
+            env = dict(os.environ, VCSIM_PASSWORD=self.credentials[1]) if self.credentials else None
             self._child = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                                           stdin=subprocess.DEVNULL, start_new_session=True)
+                                           stdin=subprocess.DEVNULL, start_new_session=True, env=env)
         self.pid = self._child.pid
         self._wait_ready(timeout)
         self.port = urlsplit(self.url).port
@@ -224,3 +233,15 @@ class VcsimProcess:
         """Stop and start again on the same port: an empty inventory at the same URL."""
         self.stop()
         return self.start(timeout)
+
+
+if __name__ == "__main__":
+    # scripts/setup.sh: "python -m lab.vcsim_process build" warms the build cache before any lab starts.
+    import sys
+
+    if sys.argv[1:] != ["build"]:
+        sys.exit("usage: python -m lab.vcsim_process build")
+    try:
+        print(build_vcsim(os.environ.get("SAFE_MIGRATION_LAB_DIR") or Path(__file__).resolve().parents[2] / ".lab"))
+    except VcsimError as error:
+        sys.exit("vcsim build failed: %s" % error)

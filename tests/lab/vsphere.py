@@ -241,6 +241,10 @@ class LabVSphere:
     def set_vm_connection_state(self, name, state):
         return self.lab_control("/lab/vm", name=name, connectionState=state)
 
+    def set_delay(self, milliseconds):
+        """The delay vcsim adds to every SOAP call from now on (build a big inventory fast, then measure it slow)."""
+        return self.lab_control("/lab/delay", ms=int(milliseconds))
+
     # ---- VMs -----------------------------------------------------------------------------
 
     @staticmethod
@@ -330,7 +334,7 @@ class LabVSphere:
 
     def move_disk(self, vm, disk, dest_datastore):
         """Move one attached disk to dest_datastore (same relative path) and repoint the VM at it."""
-        _, relative = split_datastore_path(disk.backing.fileName)
+        relative = split_datastore_path(disk.backing.fileName)[1]
         dest_path = "[%s] %s" % (dest_datastore.name, relative)
         self.move_file(disk.backing.fileName, dest_path)
         disk.backing.fileName = dest_path
@@ -344,7 +348,7 @@ class LabVSphere:
         if posixpath.dirname(relative):
             self.make_directory("[%s] %s" % (dest_ds, posixpath.dirname(relative)))
         spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(diskType="thin", adapterType="lsiLogic",
-                                                                 capacityKb=int(size_mb) * 1024)
+                                                                capacityKb=int(size_mb) * 1024)
         self.wait_task(self.content.virtualDiskManager.CreateVirtualDisk_Task(
             name=datastore_path, datacenter=self.datacenter, spec=spec))
 

@@ -41,12 +41,13 @@ def test_tls_is_rejected_without_the_ca_file(vcsim):
         _connect(vcsim, ca_file=None)
 
 
-def test_restart_keeps_the_port_and_empties_the_inventory(vcsim, tmp_path):
+def test_restart_keeps_the_port_and_empties_the_inventory(fresh_vcsim, tmp_path):
+    vcsim = fresh_vcsim  # the session's vcsim, emptied: other tests of this worker leave VMs in it
     client = _connect(vcsim, ca_file=str(vcsim.ca_file))
-    _, hosts = client.cluster_hosts(CLUSTER)
+    hosts = client.cluster_hosts(CLUSTER)[1]
     client.create_datastore("ds1", str(tmp_path / "ds1"), hosts)
     client.create_vm("vm1", hosts[0], [{"datastore": "ds1", "file": "vm1/vm1.vmdk", "size_mb": 1}])
-    assert [props["name"] for _, props in client.retrieve(vim.VirtualMachine, ["name"])] == ["vm1"]
+    assert [props["name"] for _moref, props in client.retrieve(vim.VirtualMachine, ["name"])] == ["vm1"]
     port = vcsim.port
 
     vcsim.restart()
@@ -60,12 +61,12 @@ def test_restart_keeps_the_port_and_empties_the_inventory(vcsim, tmp_path):
 
 def test_datastore_flags_set_through_lab_are_visible_through_soap(fresh_vcsim, tmp_path):
     client = _connect(fresh_vcsim, ca_file=str(fresh_vcsim.ca_file))
-    _, hosts = client.cluster_hosts(CLUSTER)
+    hosts = client.cluster_hosts(CLUSTER)[1]
     client.create_datastore("pool1", str(tmp_path / "pool1"), hosts)
 
     client.set_datastore_flags("pool1", accessible=False, maintenance="inMaintenance")
 
-    (_, props), = client.retrieve(vim.Datastore, ["summary.accessible", "summary.maintenanceMode", "host"])
+    (_moref, props), = client.retrieve(vim.Datastore, ["summary.accessible", "summary.maintenanceMode", "host"])
     assert props["summary.accessible"] is False
     assert props["summary.maintenanceMode"] == "inMaintenance"
     assert [mount.mountInfo.accessible for mount in props["host"]] == [False, False]
@@ -73,25 +74,25 @@ def test_datastore_flags_set_through_lab_are_visible_through_soap(fresh_vcsim, t
 
 def test_cluster_datastore_is_mounted_on_every_host_once(fresh_vcsim, tmp_path):
     client = _connect(fresh_vcsim, ca_file=str(fresh_vcsim.ca_file))
-    _, hosts = client.cluster_hosts(CLUSTER)
+    hosts = client.cluster_hosts(CLUSTER)[1]
     client.create_datastore("pool1", str(tmp_path / "pool1"), hosts)
 
-    (_, props), = client.retrieve(vim.Datastore, ["host"])
+    (_moref, props), = client.retrieve(vim.Datastore, ["host"])
     assert sorted(mount.key._moId for mount in props["host"]) == sorted(h._moId for h in hosts)
     assert len(client.datacenter.datastoreFolder.childEntity) == 1
-    for _, host_props in client.retrieve(vim.HostSystem, ["datastore"]):
+    for _moref, host_props in client.retrieve(vim.HostSystem, ["datastore"]):
         assert len(host_props["datastore"]) == 1
 
 
 def test_vm_connection_state_set_through_lab_is_visible_through_soap(fresh_vcsim, tmp_path):
     client = _connect(fresh_vcsim, ca_file=str(fresh_vcsim.ca_file))
-    _, hosts = client.cluster_hosts(CLUSTER)
+    hosts = client.cluster_hosts(CLUSTER)[1]
     client.create_datastore("pool1", str(tmp_path / "pool1"), hosts)
     client.create_vm("vm1", hosts[0], [{"datastore": "pool1", "file": "vm1/vm1.vmdk", "size_mb": 1}])
 
     client.set_vm_connection_state("vm1", "orphaned")
 
-    (_, props), = client.retrieve(vim.VirtualMachine, ["runtime.connectionState", "summary.runtime.connectionState"])
+    (_moref, props), = client.retrieve(vim.VirtualMachine, ["runtime.connectionState", "summary.runtime.connectionState"])
     assert props == {"runtime.connectionState": "orphaned", "summary.runtime.connectionState": "orphaned"}
 
 

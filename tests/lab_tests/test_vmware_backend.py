@@ -141,5 +141,5 @@ def test_many_vms_are_created_in_one_batch(backend, host_names):
 
     assert len({vm["moid"] for vm in created}) == 50
     assert backend.vmdk_locations("DATA-49") == ["[bbbb2222] i-2-49-VM/DATA-49.vmdk"]
-    states = [props["runtime.powerState"] for _, props in backend.vsphere.retrieve(vim.VirtualMachine, ["runtime.powerState"])]
+    states = [props["runtime.powerState"] for _moref, props in backend.vsphere.retrieve(vim.VirtualMachine, ["runtime.powerState"])]
     assert states.count("poweredOn") == 25

@@ -25,7 +25,7 @@ class Control:
         self.reads = {"volumes": self.volumes, "status": self.status}
 
     def dispatch(self, method: str, path: str, payload: dict) -> tuple[int, dict]:
-        prefix, _, action = path.rpartition("/")
+        prefix, action = path.rsplit("/", 1) if "/" in path else ("", path)
         table = self.reads if method == "GET" else self.actions
         if prefix != "/control" or action not in table:
             return 404, {"error": f"unknown control action {method} {path}"}

@@ -100,11 +100,18 @@ def find_storage_pools_for_migration(request) -> dict:
     rendered = []
     for pool in _keyword(request, candidates):
         view = pool_view(catalog, pool)
-        view["suitableformigration"] = pool_suitable(catalog, pool, volume)
+        view["suitableformigration"] = pool_suitable(catalog, pool, volume) and pool_reachable(catalog, pool, volume)
         rendered.append(view)
     rendered.sort(key=lambda view: (not view["suitableformigration"], view["name"]))
     window, count = paged(request.short_name, request.params, rendered)
     return list_content("storagepool", window, count)
+
+
+def pool_reachable(catalog, pool: dict, volume: dict) -> bool:
+    """The allocators offer an attached volume only the cluster-scoped pools of its VM's cluster."""
+    vm = catalog.vms.get(volume["vm_id"]) if volume["vm_id"] else None
+    host = catalog.hosts.get(vm["host_id"] or vm["last_host_id"]) if vm else None
+    return pool["scope"] != "CLUSTER" or host is None or pool["cluster_id"] == host["cluster_id"]
 
 
 def pool_suitable(catalog, pool: dict, volume: dict) -> bool:

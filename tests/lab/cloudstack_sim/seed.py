@@ -127,7 +127,7 @@ def _seed_vms(store, rng: random.Random, clusters: list[dict], pools: list[dict]
 
 def _seed_detached(store, rng: random.Random, pools: list[dict], scale: Scale) -> None:
     volume_id = store.get_meta("next_volume_id", 1)
-    for _ in range(scale.detached_volumes):
+    for _number in range(scale.detached_volumes):
         path = uuid_for("volume", volume_id).replace("-", "")
         store.insert("volumes", {
             "id": volume_id, "uuid": uuid_for("volume", volume_id), "name": f"DATA-{volume_id}", "type": "DATADISK",

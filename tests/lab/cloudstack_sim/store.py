@@ -81,7 +81,7 @@ class Store:
 
     def insert(self, table: str, row: dict) -> int:
         names = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
+        marks = ", ".join("?" * len(row))
         return self.run(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
 
     def update(self, table: str, row_id: int, **values) -> None:

@@ -116,7 +116,7 @@ class VMwareBackend:
     @_serialised
     def create_datastore(self, name, cluster_name, cloud_uuid=None):
         """A datastore named `name`, backed by datastore_root/name, mounted on every host of the cluster."""
-        _, hosts = self.vsphere.cluster_hosts(cluster_name)
+        hosts = self.vsphere.cluster_hosts(cluster_name)[1]
         directory = self.datastore_root / name
         datastore = self.vsphere.create_datastore(name, str(directory.resolve()), hosts, cloud_uuid=cloud_uuid)
         return {"name": name, "moid": datastore._moId, "directory": str(directory)}
@@ -237,7 +237,7 @@ class VMwareBackend:
     @_serialised
     def migrate_detached_volume(self, volume_path, src_datastore, dest_datastore):
         """Move a detached VMDK at the root of src_datastore to the root of dest_datastore; return its base name."""
-        source, _ = self._find_datastore(src_datastore)
+        source = self._find_datastore(src_datastore)[0]
         if source is None:
             raise DatastoreNotFound("Unable to find the mounted datastore with name: %s to execute MigrateVolumeCommand"
                                     % src_datastore)
@@ -270,7 +270,7 @@ class VMwareBackend:
     @_serialised
     def unregister_vm(self, instance_name):
         """Remove the VM from the inventory (as in issue #9881); its files stay on the datastore."""
-        vm, _ = self._find_vm(instance_name)
+        vm = self._find_vm(instance_name)[0]
         self.vsphere.unregister(vm)
         self._vms.pop(instance_name.lower(), None)
 
@@ -298,7 +298,7 @@ class VMwareBackend:
 
     @_serialised
     def set_vm_connection_state(self, instance_name, state):
-        _, props = self._find_vm(instance_name)
+        props = self._find_vm(instance_name)[1]
         self.vsphere.set_vm_connection_state(props["name"], state)
 
     # ---- ground truth --------------------------------------------------------------------
@@ -310,7 +310,7 @@ class VMwareBackend:
         if not self.datastore_root.is_dir():
             return locations
         for datastore_dir in sorted(p for p in self.datastore_root.iterdir() if p.is_dir()):
-            for directory, _, files in os.walk(datastore_dir):
+            for directory, _subdirectories, files in os.walk(datastore_dir):
                 if file_name in files:
                     relative = Path(directory, file_name).relative_to(datastore_dir).as_posix()
                     locations.append("[%s] %s" % (datastore_dir.name, relative))

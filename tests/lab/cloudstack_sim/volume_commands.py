@@ -78,4 +78,3 @@ def _update_values(sim, volume: dict, changes: dict) -> dict:
             raise invalid_parameter("Invalid storageId specified; refers to the pool outside of the volume's zone")
         values["pool_id"] = pool["id"]
     return values
-

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,7 @@ import (
 
 type options struct {
 	datacenters, clusters, hostsPerCluster, standaloneHosts, datastores, vms int
-	listen, caFile, keyFile, urlFile, methodDelay                            string
+	listen, caFile, keyFile, urlFile, methodDelay, username, password        string
 	useTLS                                                                   bool
 	delayMS                                                                  int
 }
@@ -56,7 +57,12 @@ func parseOptions() options {
 	flag.StringVar(&o.urlFile, "url-file", "", "where to write the SDK URL once listening")
 	flag.IntVar(&o.delayMS, "delay", 0, "delay in ms added to every SOAP call")
 	flag.StringVar(&o.methodDelay, "method-delay", "", `per-method delays in ms, JSON: {"RetrievePropertiesEx": 50}`)
+	flag.StringVar(&o.username, "username", "", "with -password: the only login accepted (default: any non-empty user and password)")
+	flag.StringVar(&o.password, "password", "", "the password of -username (default: $VCSIM_PASSWORD, kept out of ps)")
 	flag.Parse()
+	if o.password == "" {
+		o.password = os.Getenv("VCSIM_PASSWORD")
+	}
 	return o
 }
 
@@ -138,6 +144,10 @@ func buildModel(o options) (*simulator.Model, error) {
 		return nil, err
 	}
 	model.Service.Listen = &url.URL{Host: o.listen}
+	if o.username != "" && o.password != "" {
+		// vcsim then refuses any other login with InvalidLogin, as vCenter does
+		model.Service.Listen.User = url.UserPassword(o.username, o.password)
+	}
 	model.Service.RegisterEndpoints = true
 	return model, nil
 }
@@ -263,7 +273,25 @@ func handleVM(w http.ResponseWriter, r *http.Request) {
 	labOK(w, map[string]interface{}{"name": name, "connectionState": state})
 }
 
-func registerLabEndpoints(service *simulator.Service) {
+// delayHandler changes the delay added to every SOAP call while vcsim runs, so that a large
+// inventory can be built fast and then measured slow: POST /lab/delay?ms=20
+func delayHandler(model *simulator.Model) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		ms, err := strconv.Atoi(r.Form.Get("ms"))
+		if err != nil || ms < 0 {
+			labError(w, http.StatusBadRequest, "ms must be a whole number of milliseconds >= 0")
+			return
+		}
+		// vcsim reads the delay through a pointer to this field on each call
+		model.DelayConfig.Delay = ms
+		labOK(w, map[string]interface{}{"delay_ms": ms})
+	}
+}
+
+func registerLabEndpoints(model *simulator.Model) {
+	service := model.Service
+	service.HandleFunc("/lab/delay", delayHandler(model))
 	service.HandleFunc("/lab/datastore", handleDatastore)
 	service.HandleFunc("/lab/datastore/mounts", handleDatastoreMounts)
 	service.HandleFunc("/lab/vm", handleVM)
@@ -298,7 +326,7 @@ func main() {
 		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
 		certPEM, keyPEM = certBytes, keyBytes
 	}
-	registerLabEndpoints(model.Service)
+	registerLabEndpoints(model)
 	server := model.Service.NewServer()
 	if o.useTLS {
 		writeFile(o.keyFile, keyPEM, 0o600)

@@ -85,7 +85,7 @@ def test_permanent_errors_are_not_retried():
 
 def test_wrong_credentials_are_a_connection_failure_naming_the_options():
     api = ScriptedApi(listZones=[api_error(401, "unable to verify user credentials and/or request signature")])
-    client, _ = client_for(api)
+    client = client_for(api)[0]
     with pytest.raises(ConnectionFailed) as caught:
         client.list_zones()
     assert "api_key and api_secret" in caught.value.message
@@ -94,7 +94,7 @@ def test_wrong_credentials_are_a_connection_failure_naming_the_options():
 def test_connection_errors_never_leak_the_signed_url():
     leak = requests.exceptions.ConnectionError("Max retries exceeded with url: /client/api?apiKey=SECRETKEY&signature=x")
     api = ScriptedApi(listZones=[leak] * 3)
-    client, _ = client_for(api)
+    client = client_for(api)[0]
     with pytest.raises(ConnectionFailed) as caught:
         client.list_zones()
     assert "SECRETKEY" not in str(caught.value.to_fail_kwargs())
@@ -103,7 +103,7 @@ def test_connection_errors_never_leak_the_signed_url():
 
 def test_unknown_ids_read_as_none():
     api = ScriptedApi(listVolumes=[api_error(431, "entity does not exist")], queryAsyncJobResult=[api_error(431)])
-    client, _ = client_for(api)
+    client = client_for(api)[0]
     assert client.get_volume("nope") is None
     assert client.query_job("nope") is None
 
@@ -120,7 +120,7 @@ def test_migrate_volume_sends_the_custom_job_id_and_is_never_retried():
 
 def test_update_volume_sends_only_given_fields_and_returns_the_job():
     api = ScriptedApi(updateVolume=[{"jobid": "job-9"}])
-    client, _ = client_for(api)
+    client = client_for(api)[0]
     assert client.update_volume("v1", "job-9", storage_id="p1", path="ROOT-5", state="Ready") == "job-9"
     assert api.calls == [("updateVolume", {"id": "v1", "customjobid": "job-9", "storageid": "p1", "path": "ROOT-5", "state": "Ready"})]
 

@@ -91,8 +91,8 @@ def inventory_handlers():
 def test_read_inventory_is_one_view_and_one_retrieval_with_plain_facts():
     client, stub = make_client(inventory_handlers())
     inventory = client.read_inventory()
-    assert [name for name, _ in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
-                                                "ContinueRetrievePropertiesEx", "DestroyView"]
+    assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
+                                                   "ContinueRetrievePropertiesEx", "DestroyView"]
     web, orphan = inventory["vms"]
     assert web == {
         "moid": "vm-34", "name": "web", "instance_uuid": "inst-1", "bios_uuid": "bios-1", "internal_name": "i-2-34-VM",
@@ -120,7 +120,7 @@ def test_unknown_datacenter_is_an_error_before_any_view():
     client, stub = make_client(handlers)
     with pytest.raises(VCenterError, match="Datacenter DC9 is not in the vCenter inventory"):
         client.read_inventory("DC9")
-    assert "CreateContainerView" not in [name for name, _ in stub.calls]
+    assert "CreateContainerView" not in [name for name, moid in stub.calls]
 
 
 def test_faults_are_translated_and_the_view_is_destroyed():
@@ -166,16 +166,35 @@ def test_search_waits_for_the_task_and_returns_exact_full_paths():
     assert ("SearchDatastoreSubFolders_Task", "browser-1") in stub.calls and len(sleeps) == 2
 
 
+def test_many_names_are_searched_by_extension_and_still_returned_exactly():
+    browser = vim.host.DatastoreBrowser
+    wanted = ["ROOT-%d.vmdk" % n for n in range(150)] + ["i-2-7-VM.vmx"]
+    found = [browser.SearchResults(folderPath="[ds1] i-2-7-VM", file=[browser.FileInfo(path=name) for name in (
+        "ROOT-7.vmdk", "ROOT-7-flat.vmdk", "ROOT-700.vmdk", "i-2-7-VM.vmx", "i-2-7-VM.nvram")])]
+    specs = []
+    handlers = task_handlers(["success"], result=found)
+    search = handlers["SearchDatastoreSubFolders_Task"]
+    handlers["SearchDatastoreSubFolders_Task"] = lambda mo, args: specs.append(args[1]) or search(mo, args)
+    client = make_client(handlers, clock=lambda: 0.0, sleep=lambda seconds: None)[0]
+    paths = client.search_datastore(DS1, wanted)
+    assert specs[0].matchPattern == ["*.vmdk", "*.vmx"]
+    assert paths == ["[ds1] i-2-7-VM/ROOT-7.vmdk", "[ds1] i-2-7-VM/i-2-7-VM.vmx"]
+
+
+def test_few_names_are_searched_exactly():
+    assert vcenter_client.match_patterns(["b.vmdk", "a.vmx", "b.vmdk"]) == ["a.vmx", "b.vmdk"]
+
+
 def test_failed_task_is_a_vcenter_error():
-    client, _ = make_client(task_handlers(["error"], error=vim.fault.FileNotFound(msg="File [ds1] was not found")),
-                            clock=lambda: 0.0, sleep=lambda seconds: None)
+    client = make_client(task_handlers(["error"], error=vim.fault.FileNotFound(msg="File [ds1] was not found")),
+                         clock=lambda: 0.0, sleep=lambda seconds: None)[0]
     with pytest.raises(VCenterError, match="vCenter failed the search of datastore ds1: File \\[ds1\\] was not found"):
         client.search_datastore(DS1, ["x.vmdk"])
 
 
 def test_task_wait_has_a_deadline():
     ticks = iter(range(0, 10000, 100))
-    client, _ = make_client(task_handlers(["running"] * 50), clock=lambda: float(next(ticks)), sleep=lambda seconds: None)
+    client = make_client(task_handlers(["running"] * 50), clock=lambda: float(next(ticks)), sleep=lambda seconds: None)[0]
     with pytest.raises(WaitTimeout):
         client.search_datastore(DS1, ["x.vmdk"], timeout=250)
 
@@ -191,7 +210,10 @@ def raising(error):
 
 @pytest.mark.parametrize("error, reason, text", [
     (vim.fault.InvalidLogin(msg="Cannot complete login"), "invalid_login", "vCenter vc.example:8443 refused the login of user admin"),
-    (ssl.SSLCertVerificationError(1, "certificate verify failed"), "tls", "give the CA that signed its certificate in ca_cert"),
+    (ssl.SSLCertVerificationError(1, "certificate verify failed"), "tls",
+     "The TLS certificate of vCenter vc.example:8443 could not be verified (certificate verify failed): give the CA that "
+     "signed its certificate in ca_cert (or VMWARE_CA_CERT)"),
+    (ssl.SSLError(1, "wrong version number"), "tls", "TLS with vCenter vc.example:8443 failed"),
     (ConnectionRefusedError(111, "Connection refused"), "unreachable", "Cannot reach vCenter vc.example:8443: Connection refused"),
 ])
 def test_connect_errors_are_explained_without_the_password(error, reason, text):

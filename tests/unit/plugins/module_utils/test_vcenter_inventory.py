@@ -5,7 +5,7 @@
 import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_inventory as inventory
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput, VCenterError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
     DiskExpectation,
     VmExpectation,
@@ -33,9 +33,10 @@ def disk(file, datastore_moid="ds-1", parents=()):
 class FakeClient:
     """Returns canned facts and answers searches from a set of files on "disk"; records every call."""
 
-    def __init__(self, vms, datastores=None, files=()):
+    def __init__(self, vms, datastores=None, files=(), refused=()):
         self.inventory = {"vms": vms, "datastores": {ds["moid"]: ds for ds in datastores or [datastore("ds-1", "ds1")]}}
         self.files = set(files)
+        self.refused = set(refused)  # names of datastores whose search vCenter refuses
         self.reads = []
         self.searches = []
 
@@ -45,6 +46,8 @@ class FakeClient:
 
     def search_datastore(self, ds, file_names):
         self.searches.append((ds["name"], sorted(file_names)))
+        if ds["name"] in self.refused:
+            raise VCenterError("Failed to search datastore %s: CannotAccessFile" % ds["name"])
         prefix = "[%s] " % ds["name"]
         return [path for path in sorted(self.files) if path.startswith(prefix) and path.rsplit("/", 1)[-1] in file_names]
 
@@ -133,8 +136,10 @@ def test_datastore_accepted_by_cloud_uuid_with_or_without_dashes():
 def test_datastore_state_problems(ds_kwargs, expected):
     client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], [datastore("ds-1", "ds1", **ds_kwargs)], files=[ROOT34])
     report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
-    assert codes(report) == expected
-    assert report.vms[0].disks[0].exists is None and client.searches == []  # unusable datastores are not searched
+    assert codes(report) == expected  # the datastore problem explains the unverified file: no second problem
+    disk_facts = report.vms[0].disks[0]
+    assert (disk_facts.exists, disk_facts.file_status) == (None, "not_searched") and client.searches == []
+    assert disk_facts.file_status_reason.startswith("datastore ds1 is ")
 
 
 def test_snapshots_found_by_tree_and_by_delta_chain():
@@ -149,13 +154,16 @@ def test_snapshots_found_by_tree_and_by_delta_chain():
 def test_attached_disk_whose_file_is_gone():
     client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], files=[])
     report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
-    assert codes(report) == ["disk_file_missing"] and report.vms[0].disks[0].exists is False
+    assert codes(report) == ["disk_file_missing"]
+    assert (report.vms[0].disks[0].exists, report.vms[0].disks[0].file_status) == (False, "missing")
 
 
 def test_verify_files_off_makes_no_search():
     client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)])], files=[])
     report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])], verify_files=False)
-    assert report.ok and report.vms[0].disks[0].exists is None and client.searches == []
+    assert report.ok and client.searches == []
+    disk_facts = report.vms[0].disks[0]
+    assert (disk_facts.exists, disk_facts.file_status, disk_facts.file_status_reason) == (None, "not_searched", "verify_files is off")
 
 
 def test_power_state_mismatch():
@@ -178,7 +186,68 @@ def test_missing_vm_says_where_its_files_were_left():
 def test_missing_vm_without_leftovers():
     report = check_inventory(FakeClient([]), [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
     assert codes(report) == ["vm_not_found"] and "none of its files was found" in report.problems[0].message
-    assert report.vms[0].disks[0].exists is False
+    assert (report.vms[0].disks[0].exists, report.vms[0].disks[0].file_status) == (False, "missing")
+
+
+def test_missing_vm_disk_is_not_called_missing_when_a_datastore_could_not_be_searched():
+    client = FakeClient([], [datastore("ds-1", "ds1"), datastore("ds-2", "ds2", accessible=False)])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    disk_facts = report.vms[0].disks[0]
+    assert codes(report) == ["vm_not_found"] and (disk_facts.exists, disk_facts.file_status) == (None, "not_searched")
+    assert disk_facts.file_status_reason == "not found on the datastores searched; not searched: datastore ds2 is not accessible"
+    assert report.problems[0].message.endswith("searched (not searched: datastore ds2 is not accessible)")
+    assert report.problems[0].facts["not_searched"] == ["datastore ds2 is not accessible"]
+
+
+def test_disk_on_a_datastore_outside_the_inventory_read_is_unverified_never_ok():
+    elsewhere = "[ds-other-dc] i-2-34-VM/ROOT-34.vmdk"
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(elsewhere, "datastore-77")])], files=[elsewhere])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert codes(report) == ["disk_file_unverified"] and not report.ok
+    disk_facts = report.vms[0].disks[0]
+    assert (disk_facts.attached, disk_facts.file_status, disk_facts.datastore) == (True, "not_searched", "ds-other-dc")
+    assert report.problems[0].facts["reason"] == "the datastore of %s is not in the inventory read" % elsewhere
+
+
+def test_a_refused_search_leaves_that_datastore_unverified_and_searches_the_others():
+    on_ds2 = "[ds2] i-2-35-VM/ROOT-35.vmdk"
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34)]), vm("vm-35", "i-2-35-VM", [disk(on_ds2, "ds-2")])],
+                        [datastore("ds-1", "ds1"), datastore("ds-2", "ds2")], files=[ROOT34, on_ds2], refused=["ds2"])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")]),
+                                      VmExpectation("i-2-35-VM", disks=[DiskExpectation("ROOT-35")])])
+    assert codes(report) == ["disk_file_unverified"] and report.problems[0].vm == "i-2-35-VM"
+    assert [d.file_status for vm_facts in report.vms for d in vm_facts.disks] == ["found", "not_searched"]
+    assert "the search of datastore ds2 failed: Failed to search datastore ds2: CannotAccessFile" in report.problems[0].message
+
+
+def test_same_datastore_name_in_two_datacenters_is_searched_by_identity():
+    class ByMoid(FakeClient):
+        def search_datastore(self, ds, file_names):
+            self.searches.append((ds["moid"], sorted(file_names)))
+            return [ROOT34] if ds["moid"] == "ds-other" else []
+    client = ByMoid([vm("vm-34", "i-2-34-VM", [disk(ROOT34, "ds-1")])], [datastore("ds-1", "ds1"), datastore("ds-other", "ds1")])
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34")])])
+    assert client.searches == [("ds-1", ["ROOT-34.vmdk"])] and codes(report) == ["disk_file_missing"]
+
+
+DATA1 = "[ds2] i-2-34-VM/DATA-1.vmdk"
+
+
+@pytest.mark.parametrize("data_disk, ds2, files, refused, ok", [
+    (disk(DATA1, "ds-2"), {}, [ROOT34, DATA1], [], True),                                      # both found
+    (disk(DATA1, "ds-2"), {"accessible": False}, [ROOT34, DATA1], [], False),                   # ds2 not searchable
+    (disk(DATA1, "ds-2"), {"maintenance_mode": "inMaintenance"}, [ROOT34, DATA1], [], False),   # idem
+    (disk(DATA1, "ds-2"), {}, [ROOT34], [], False),                                            # searched, missing
+    (disk("[ds-gone] x/DATA-1.vmdk", "ds-404"), {}, [ROOT34, DATA1], [], False),                # datastore unknown
+    (disk(DATA1, "ds-2"), {}, [ROOT34, DATA1], ["ds2"], False),                                # search refused
+])
+def test_ok_only_with_a_found_file_for_every_expected_disk(data_disk, ds2, files, refused, ok):
+    """The invariant cs_volume_migrate_safe relies on: with verify_files on, ok means every disk's file was found."""
+    client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(ROOT34), data_disk])],
+                        [datastore("ds-1", "ds1"), datastore("ds-2", "ds2", **ds2)], files=files, refused=refused)
+    report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34"), DiskExpectation("DATA-1")])])
+    every_found = all(d.file_status == "found" and d.exists is True and d.verified for d in report.vms[0].disks)
+    assert report.ok is every_found is ok
 
 
 def test_every_problem_is_reported_not_only_the_first():

@@ -64,8 +64,17 @@ class FakeDisk:
     def ok(self):
         return self.vm_found and not self.problems
 
+    @property
+    def confirmed(self):
+        return self.ok and self.exists is True
+
+    @property
+    def stranded(self):
+        return not self.vm_found and self.exists is True
+
     def as_dict(self):
-        return {"vm_found": self.vm_found, "file": self.file, "datastore": self.datastore, "problems": self.problems}
+        return {"vm_found": self.vm_found, "file": self.file, "datastore": self.datastore, "exists": self.exists,
+                "problems": self.problems}
 
 
 class FakeVCenter:
@@ -74,6 +83,7 @@ class FakeVCenter:
     def __init__(self):
         self.vms = {"i-2-7-VM": {"DATA-7": SRC_DS}}
         self.calls = []
+        self.unsearched = False  # True: disks attached, but no datastore search could confirm their files
 
     def locate(self, instance_name, path, datastores=None):
         self.calls.append((instance_name, path, tuple(datastores or ())))
@@ -84,6 +94,8 @@ class FakeVCenter:
             return FakeDisk(True, ["disk %s not attached" % path])
         datastore = disks[path]
         file = "[%s] %s/%s.vmdk" % (datastore, instance_name, path)
+        if self.unsearched:
+            return FakeDisk(True, [], file, datastore, None)
         if datastores and datastore not in datastores:
             return FakeDisk(True, ["disk %s on %s, expected %s" % (path, datastore, list(datastores))], file, datastore, True)
         return FakeDisk(True, [], file, datastore, True)
@@ -237,7 +249,7 @@ def test_journal_records_job_id_before_the_result(world):
     cloudstack, vcenter, journal, clock = world
     run_one(world)
     events = [entry["event"] for entry in journal.entries(VOL)]
-    assert events == ["plan", "job_submitting", "job_result", "verification"]
+    assert events == ["plan", "job_submitting", "job_result", "verification", "outcome"]
     assert journal.entries(VOL)[1]["job_id"] == "job-1"
     assert journal.unfinished_job(VOL) is None
 
@@ -301,6 +313,8 @@ def test_check_mode_still_reports_blockers(world):
     (lambda cs, vc: cs.pools[DST].update(disksizetotal=10, disksizeallocated=5), "pool_full"),
     (lambda cs, vc: cs.pools[DST].update(zoneid="other"), "other_zone"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Migrating", jobid="j0", jobstatus=0), "already_migrating"),
+    (lambda cs, vc: cs.volumes[VOL].update(state="Migrating"), "stuck_migrating"),
+    (lambda cs, vc: setattr(vc, "unsearched", True), "disk_unconfirmed"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Allocated"), "volume_not_ready"),
     (lambda cs, vc: cs.vms[VM].update(state="Starting"), "vm_state"),
     (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vcenter"),
@@ -399,7 +413,7 @@ def test_rejected_submission_is_retried_with_the_same_job_id(world):
     cloudstack.migrate_errors = [(throttled, False)]
     result = run_one(world)
     assert result["volumes"][0]["status"] == "migrated"
-    assert [job for _, _, job, _ in cloudstack.submissions] == ["job-1", "job-1"]
+    assert [submission[2] for submission in cloudstack.submissions] == ["job-1", "job-1"]
 
 
 def test_definite_rejection_fails_and_closes_the_journal_entry(world):
@@ -518,3 +532,111 @@ def test_unexpected_error_of_one_volume_becomes_a_message(world):
     with pytest.raises(SafeMigrationError) as caught:
         run_one(world)
     assert "ZeroDivisionError" in caught.value.message
+
+
+# ---- evidence, drift without a path, resume of another destination --------------------------------
+def test_verification_never_passes_without_the_file_seen_on_the_destination(world):
+    cloudstack, vcenter, journal, clock = world
+    original = vcenter.locate
+
+    def unsearched_destination(instance_name, path, datastores=None):
+        disk = original(instance_name, path, datastores)
+        if disk.datastore == DST_DS:
+            disk.exists = None  # attached there, but no datastore search could confirm the file
+        return disk
+    vcenter.locate = unsearched_destination
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world)
+    assert caught.value.facts["verification"]["ok"] is False
+    assert caught.value.facts["verification"]["vcenter_ok"] is False
+
+
+def test_drift_of_a_record_without_path_and_without_journal_is_reported(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.volumes[VOL].update(storageid=DST, storage="pool-dst", path=None)
+    with pytest.raises(DriftDetected) as caught:
+        run_one(world, on_false_success="restore")
+    assert "no path" in caught.value.message
+    assert caught.value.facts.get("truth") is None
+    assert caught.value.facts["restore"]["submitted"] is False
+    assert cloudstack.updates == [] and cloudstack.submissions == []
+
+
+def test_unfinished_job_to_another_pool_is_not_resumed_as_this_request(world):
+    cloudstack, vcenter, journal, clock = world
+    third = "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"
+    cloudstack.pools[third] = dict(cloudstack.pools[DST], id=third, name="pool-third")
+    cloudstack.default_script = [0]
+    with pytest.raises(WaitTimeout):
+        run_one(world, job_timeout=5)
+    with pytest.raises(PreflightFailed, match="job-1 of an earlier run.*still running"):
+        run_one(world, destination=third)
+    assert len(cloudstack.submissions) == 1
+    cloudstack.job_script["job-1"] = [1]
+    result = run_one(world, destination=third)
+    entry = result["volumes"][0]
+    assert entry["status"] == "migrated" and entry["plan"]["source"]["pool_id"] == DST
+    assert [submission[1] for submission in cloudstack.submissions] == [DST, third]
+    assert [event["event"] for event in journal.entries(VOL)].count("job_result") == 2
+
+
+def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+        InventoryReport, Problem, VmFacts)
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+
+    def report_with(leftovers, not_searched=()):
+        def check(client, expectations, datacenter=None):
+            vm = VmFacts(ref="i-2-7-VM", ref_type="instance_name", leftovers=leftovers)
+            problem = Problem("vm_not_found", "i-2-7-VM", "i-2-7-VM is not in the inventory",
+                              {"leftovers": leftovers, "not_searched": list(not_searched)})
+            return InventoryReport(vms=[vm], problems=[problem])
+        return check
+
+    found = VCenterDisks(None, check=report_with(["[ds1] i-2-7-VM/DATA-7.vmdk", "[ds1] i-2-7-VM/i-2-7-VM.vmx"]))
+    disk = found.locate("i-2-7-VM", "DATA-7", ["ds2"])
+    assert disk.stranded and not disk.confirmed
+    assert (disk.file, disk.datastore, disk.exists) == ("[ds1] i-2-7-VM/DATA-7.vmdk", "ds1", True)
+    twice = VCenterDisks(None, check=report_with(["[ds1] i-2-7-VM/DATA-7.vmdk", "[ds2] i-2-7-VM/DATA-7.vmdk"]))
+    assert not twice.locate("i-2-7-VM", "DATA-7").stranded
+    decoy = VCenterDisks(None, check=report_with(["[ds1] i-2-7-VM/DATA-77.vmdk"]))
+    assert not decoy.locate("i-2-7-VM", "DATA-7").stranded
+    partial = VCenterDisks(None, check=report_with(["[ds1] i-2-7-VM/DATA-7.vmdk"], not_searched=["ds2: inaccessible"]))
+    assert not partial.locate("i-2-7-VM", "DATA-7").stranded
+
+
+def test_check_mode_reports_drift_without_restoring_it(world):
+    vcenter, journal, clock = world[1], world[2], world[3]
+    forbidden = MutationForbidden(vcenter)
+    forbidden.volumes[VOL].update(storageid=DST, storage="pool-dst")
+    service = VolumeMigrationService(forbidden, vcenter, journal, MigrationOptions(check_mode=True, on_false_success="restore"),
+                                     clock=clock, sleep=clock.sleep)
+    with pytest.raises(DriftDetected) as caught:
+        service.run([MigrationRequest(VOL, "pool-dst")])
+    assert caught.value.facts["restore"]["submitted"] is False
+    assert caught.value.facts["restore"]["would_restore"]["pool_id"] == SRC
+    assert forbidden.volumes[VOL]["storageid"] == DST and journal.entries() == []
+
+
+def test_detached_volume_already_on_the_destination_is_not_called_a_false_success(world):
+    cloudstack = world[0]
+    cloudstack.volumes[VOL].update(storageid=DST, storage="pool-dst", virtualmachineid=None)
+    with pytest.raises(PreflightFailed, match="not attached to a VM"):
+        run_one(world, on_false_success="restore")
+    assert cloudstack.updates == [] and cloudstack.submissions == []
+
+
+def test_a_failed_restore_keeps_the_false_success_as_the_headline(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.outcome = "false_success"
+
+    def refuse_update(*args, **kwargs):
+        raise CloudStackApiError("Failed to update the record of volume %s: Invalid volume state specified" % VOL,
+                                 errorcode=431)
+    cloudstack.update_volume = refuse_update
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world, on_false_success="restore")
+    restore = caught.value.facts["restore"]
+    assert restore["submitted"] is True and restore["verified"] is False and "Invalid volume state" in restore["error"]
+    assert caught.value.message.startswith("False success") and "repair the record by hand" in caught.value.message
+    assert journal.entries(VOL)[-2]["event"] == "restore"

@@ -39,12 +39,12 @@ def test_returns_the_first_state_that_is_done_without_sleeping_after_it():
 
 def test_backoff_grows_and_is_capped():
     delays = Backoff(first=1, factor=2, cap=5, jitter=0).delays()
-    assert [next(delays) for _ in range(5)] == [1, 2, 4, 5, 5]
+    assert [next(delays) for _step in range(5)] == [1, 2, 4, 5, 5]
 
 
 def test_jitter_stays_within_its_spread():
     delays = Backoff(first=10, factor=1, cap=10, jitter=0.1, rng=random.Random(7)).delays()
-    values = [next(delays) for _ in range(50)]
+    values = [next(delays) for _step in range(50)]
     assert all(9.0 <= value <= 11.0 for value in values)
     assert len(set(values)) > 1
 

@@ -56,7 +56,8 @@ def test_passes_and_returns_the_documented_shape(capsys, fake_vcenter):
     code, result = run_main(capsys, dict(CONNECTION, vms=[{"name": "i-2-34-VM", "disks": [{"path": "ROOT-34", "datastore": "ds1"}]}]))
     assert code == 0 and result["ok"] is True and result["changed"] is False and result["problems"] == []
     assert result["vms"][0]["disks"][0] == {"path": "ROOT-34", "file": ROOT34, "datastore": "ds1", "exists": True, "attached": True,
-                                            "device_key": 2000}
+                                            "device_key": 2000, "datastore_moid": "ds-1", "file_status": "found",
+                                            "file_status_reason": None}
     assert result["summary"] == {"total": 1, "found": 1, "problems": 0}
     assert fake_vcenter.closed and fake_vcenter.seen[0].port == 443 and fake_vcenter.seen[0].validate_certs is True
     assert "S3cret!" not in json.dumps(result)

@@ -1,0 +1,166 @@
+"""playbooks/migrate_volumes.yml run with ansible-playbook against the lab, as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from xml.etree import ElementTree
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO / "playbooks" / "migrate_volumes.yml"
+RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+class PlayRun:
+    def __init__(self, returncode, output, report_dir):
+        self.returncode = returncode
+        self.output = output
+        recap = RECAP.search(output)
+        assert recap, "no PLAY RECAP:\n%s" % output
+        self.changed, self.failed = int(recap.group(2)), int(recap.group(4))
+        self.report_dir = report_dir
+
+    def report(self):
+        return json.loads((self.report_dir / "report.json").read_text())
+
+
+def run_playbook(lab, tmp_path, plan, *options, name="run", check=False):
+    """ansible-playbook playbooks/migrate_volumes.yml -e @plan.yml, with short polls; the report in tmp_path/report."""
+    plan_file = tmp_path / ("%s-plan.json" % name)
+    plan_file.write_text(json.dumps({"safe_migration_plan": plan}))
+    report_dir = tmp_path / "report"
+    env = dict(os.environ, **lab.env)
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-e", "@%s" % plan_file,
+               "-e", "safe_migration_report_dir=%s" % report_dir, "-e", "safe_migration_journal_path=%s" % (tmp_path / "journal.jsonl"),
+               "-e", "safe_migration_poll_interval=0.05", "-e", "safe_migration_job_timeout=60", *options]
+    if check:
+        command.append("--check")
+    completed = subprocess.run(command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600, check=False)
+    return PlayRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+
+
+def stopped_vm_volumes(lab, count):
+    """Volumes of `count` different stopped admin VMs, each with another NFS pool of its cluster as destination."""
+    admin = lab.admin()
+    pools = admin.listStoragePools()["storagepool"]
+    chosen = []
+    for vm in admin.listVirtualMachines(listall=True, state="Stopped")["virtualmachine"]:
+        if vm["account"] != "admin":
+            continue
+        volume = admin.listVolumes(listall=True, virtualmachineid=vm["id"], type="DATADISK")["volume"][0]
+        destination = next(pool for pool in sorted(pools, key=lambda pool: pool["name"])
+                           if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"]
+                           and pool["type"] == "NetworkFilesystem")
+        chosen.append(dict(volume, vm=vm, destination=destination))
+        if len(chosen) == count:
+            return chosen
+    raise AssertionError("the lab has fewer than %d stopped admin VMs" % count)
+
+
+def lab_state(lab, volumes):
+    """Each volume's record (pool, path, state) and where its VMDK files really are."""
+    records = lab.records()
+    return {volume["id"]: (records[volume["id"]]["storageid"], records[volume["id"]]["path"], records[volume["id"]]["state"],
+                           tuple(lab.vmdk_locations(volume["path"]))) for volume in volumes}
+
+
+def plan_of(volumes):
+    return [{"volume": volume["name"], "vm": volume["vm"]["name"], "destination": volume["destination"]["name"]}
+            for volume in volumes]
+
+
+def test_happy_path_migrates_verifies_reports_and_a_second_run_changes_nothing(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 2)
+
+    first = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_wave_size=1")
+
+    assert first.returncode == 0, first.output
+    assert first.changed == 2  # one wave task per volume (wave size 1)
+    records = fresh_lab.records()
+    for volume in volumes:
+        record = records[volume["id"]]
+        datastore = volume["destination"]["id"].replace("-", "")
+        assert (record["storageid"], record["state"], record["path"]) == (volume["destination"]["id"], "Ready", volume["path"])
+        expected = "[%s] %s/%s.vmdk" % (datastore, volume["vm"]["instancename"], volume["path"])
+        assert fresh_lab.vmdk_locations(volume["path"]) == [expected]
+    report = first.report()
+    assert report["status"] == "succeeded" and report["summary"]["migrated"] == 2 and report["summary"]["waves"] == 2
+    assert {entry["volume_id"] for entry in report["volumes"]} == {volume["id"] for volume in volumes}
+    assert all(entry["job_id"] for entry in report["volumes"])
+    assert {(volume["id"], "job_submitting") for volume in volumes} <= {
+        (event["volume"], event["event"]) for event in report["journal"]["events"]}
+    rows = (first.report_dir / "report.md").read_text().splitlines()
+    for volume in volumes:
+        assert any(row.startswith("| %s |" % volume["name"]) and "| migrated |" in row for row in rows)
+    suites = ElementTree.parse(str(first.report_dir / "junit.xml")).getroot()
+    assert (suites.get("tests"), suites.get("failures"), suites.get("skipped")) == ("3", "0", "0")
+
+    second = run_playbook(fresh_lab, tmp_path, plan_of(volumes), name="again")
+
+    assert second.returncode == 0 and second.changed == 0, second.output
+    again = second.report()
+    assert again["status"] == "succeeded" and [entry["status"] for entry in again["volumes"]] == ["unchanged", "unchanged"]
+    assert fresh_lab.records() == records
+
+
+def test_a_vm_removed_from_vcenter_stops_the_play_at_preflight_and_nothing_changes(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 2)
+    removed = volumes[0]["vm"]["instancename"]
+    fresh_lab.control("vcenter_unregister_vm", instance_name=removed)
+    before = lab_state(fresh_lab, volumes)
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes))
+
+    assert run.returncode != 0 and run.failed == 1
+    assert "Preflight failed, nothing was changed" in run.output
+    assert "%s is not in the vCenter inventory" % removed in run.output
+    assert "Wave 1" not in run.output
+    assert lab_state(fresh_lab, volumes) == before
+    report = run.report()
+    assert report["status"] == "preflight_failed" and report["summary"]["not_run"] == 2
+    assert any(removed in problem for problem in report["preflight"]["problems"])
+    suites = ElementTree.parse(str(run.report_dir / "junit.xml")).getroot()
+    assert (suites.get("failures"), suites.get("skipped")) == ("1", "2")
+
+
+def test_check_mode_shows_the_plan_and_changes_nothing(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 2)
+    before = lab_state(fresh_lab, volumes)
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), check=True)
+
+    assert run.returncode == 0 and run.changed == 0, run.output
+    assert "Preflight passed: 2 volume(s)" in run.output and "CHECK MODE" in run.output
+    for volume in volumes:
+        assert "%s (DATADISK, %s" % (volume["name"], volume["vm"]["name"]) in run.output
+    assert lab_state(fresh_lab, volumes) == before
+    assert not (tmp_path / "journal.jsonl").exists()
+    assert not run.report_dir.exists()
+
+
+def test_a_failing_job_stops_the_run_and_the_report_says_what_was_left_alone(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 3)
+    before = lab_state(fresh_lab, volumes)
+    fresh_lab.control("fault_next_job", mode="fail", errortext="injected by the test")
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1",
+                       "-e", "safe_migration_on_volume_failure=stop")
+
+    assert run.returncode != 0
+    assert "1 of 3 volume(s) failed; 2 not started (on_volume_failure=stop)" in run.output
+    assert lab_state(fresh_lab, volumes) == before
+    report = run.report()
+    assert report["status"] == "failed"
+    assert [entry["status"] for entry in report["volumes"]] == ["failed", "not_started", "not_started"]
+    assert "injected by the test" in report["volumes"][0]["msg"]

@@ -1,0 +1,198 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resolution of a plan into volumes, against a fake CloudStack client that refuses any change."""
+
+import copy
+
+import pytest
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput, PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import (
+    PlanItem,
+    inventory_expectations,
+    resolve_plan,
+)
+
+ZONE = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
+NFS1 = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+NFS2 = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+VMFS = "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"
+VM7 = "77777777-7777-4777-8777-777777777777"
+VM8 = "88888888-8888-4888-8888-888888888888"
+
+
+def _volume(number, name, pool, pool_name, vm=None, vmname=None, path=None):
+    return dict(id="%08d-0000-4000-8000-000000000000" % number, name=name, type="ROOT" if name.startswith("ROOT") else "DATADISK",
+                state="Ready", storageid=pool, storage=pool_name, path=path if path is not None else name, zoneid=ZONE,
+                zonename="zone1", virtualmachineid=vm, vmname=vmname, account="admin", size=1024)
+
+
+class FakeCloudStack:
+    """Reads only: every mutation is a test failure."""
+
+    def __init__(self):
+        self.pools = {
+            NFS1: dict(id=NFS1, name="nfs-1", state="Up", zoneid=ZONE, zonename="zone1", type="NetworkFilesystem", path="/export/1"),
+            NFS2: dict(id=NFS2, name="nfs-2", state="Up", zoneid=ZONE, zonename="zone1", type="NetworkFilesystem", path="/export/2"),
+            VMFS: dict(id=VMFS, name="vmfs-1", state="Up", zoneid=ZONE, zonename="zone1", type="VMFS", path="/DC0/vmfs-ds-1"),
+        }
+        self.vms = {VM7: dict(id=VM7, name="web-7", state="Stopped", instancename="i-2-7-VM"),
+                    VM8: dict(id=VM8, name="app-8", state="Running", instancename="i-2-8-VM")}
+        volumes = [_volume(1, "ROOT-7", NFS1, "nfs-1", VM7, "web-7"), _volume(2, "DATA-7", NFS1, "nfs-1", VM7, "web-7"),
+                   _volume(3, "ROOT-8", NFS1, "nfs-1", VM8, "app-8"), _volume(4, "DATA-9", NFS1, "nfs-1"),
+                   _volume(5, "DATA-10", NFS2, "nfs-2", VM8, "app-8")]
+        self.volumes = {volume["id"]: volume for volume in volumes}
+        self.calls = []
+
+    def get_volume(self, volume_id):
+        self.calls.append(("get_volume", volume_id))
+        return copy.deepcopy(self.volumes.get(volume_id))
+
+    def list_volumes(self, **filters):
+        self.calls.append(("list_volumes", filters))
+        return [copy.deepcopy(volume) for volume in self.volumes.values()
+                if all(volume.get({"storageid": "storageid", "name": "name"}[key]) == value for key, value in filters.items())]
+
+    def get_storage_pool(self, pool_id):
+        self.calls.append(("get_storage_pool", pool_id))
+        return copy.deepcopy(self.pools.get(pool_id))
+
+    def list_storage_pools(self, **filters):
+        self.calls.append(("list_storage_pools", filters))
+        return [copy.deepcopy(pool) for pool in self.pools.values() if pool["name"] == filters.get("name", pool["name"])]
+
+    def get_virtual_machine(self, vm_id):
+        self.calls.append(("get_virtual_machine", vm_id))
+        return copy.deepcopy(self.vms.get(vm_id))
+
+    def migrate_volume(self, *args, **kwargs):
+        raise AssertionError("resolution must not migrate")
+
+    def update_volume(self, *args, **kwargs):
+        raise AssertionError("resolution must not update")
+
+
+@pytest.fixture
+def cloudstack():
+    return FakeCloudStack()
+
+
+def test_a_volume_item_resolves_everything_preflight_and_migration_need(cloudstack):
+    result = resolve_plan(cloudstack, [{"volume": "DATA-7", "vm": "web-7", "destination": "nfs-2"}])
+
+    [volume] = result["volumes"]
+    assert volume["volume_id"] == "00000002-0000-4000-8000-000000000000"
+    assert (volume["vm_name"], volume["instance_name"], volume["vm_state"]) == ("web-7", "i-2-7-VM", "Stopped")
+    assert (volume["source_pool_name"], volume["destination_pool_name"], volume["path"]) == ("nfs-1", "nfs-2", "DATA-7")
+    assert volume["source_datastores"][0] == NFS1.replace("-", "")
+    assert volume["destination_datastores"][0] == NFS2.replace("-", "")
+    assert volume["migration"] == {"volume": volume["volume_id"], "destination": NFS2}
+    assert volume["already_on_destination"] is False and volume["attached"] is True and volume["item"] == 0
+    assert result["changed"] is False
+    assert result["summary"] == {"items": 1, "volumes": 1, "to_migrate": 1, "already_on_destination": 0, "detached": 0, "vms": 1}
+
+
+def test_a_source_pool_item_expands_to_every_volume_on_the_pool_by_vm_name(cloudstack):
+    result = resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2"}])
+
+    assert [volume["volume_name"] for volume in result["volumes"]] == ["DATA-9", "ROOT-8", "DATA-7", "ROOT-7"]
+    assert [volume["attached"] for volume in result["volumes"]] == [False, True, True, True]
+    assert {volume["destination_pool_id"] for volume in result["volumes"]} == {NFS2}
+    assert result["summary"]["detached"] == 1 and result["summary"]["vms"] == 2
+    # each VM is read once, whatever the number of its volumes
+    assert sorted(call[1] for call in cloudstack.calls if call[0] == "get_virtual_machine") == [VM7, VM8]
+
+
+def test_an_empty_source_pool_resolves_to_nothing(cloudstack):
+    result = resolve_plan(cloudstack, [{"source_pool": "vmfs-1", "destination": "nfs-2"}])
+
+    assert result["volumes"] == [] and result["vms"] == [] and result["summary"]["to_migrate"] == 0
+
+
+def test_a_volume_already_on_its_destination_is_expected_on_the_destination_datastores(cloudstack):
+    result = resolve_plan(cloudstack, [{"volume": "DATA-10", "destination": "nfs-2"}])
+
+    assert result["volumes"][0]["already_on_destination"] is True
+    assert result["vms"] == [{"name": "i-2-8-VM", "disks": [{"path": "DATA-10", "datastores": result["volumes"][0]["destination_datastores"]}]}]
+    assert result["summary"]["already_on_destination"] == 1
+
+
+def test_a_vmfs_pool_is_known_by_its_datastore_name(cloudstack):
+    result = resolve_plan(cloudstack, [{"volume": "ROOT-7", "destination": VMFS}])
+
+    assert "vmfs-ds-1" in result["volumes"][0]["destination_datastores"]
+
+
+def test_the_same_volume_twice_to_one_destination_is_planned_once(cloudstack):
+    result = resolve_plan(cloudstack, [{"volume": "ROOT-7", "destination": "nfs-2"},
+                                       {"source_pool": "nfs-1", "destination": "nfs-2"}])
+
+    names = [volume["volume_name"] for volume in result["volumes"]]
+    assert names.count("ROOT-7") == 1 and len(names) == 4
+    assert result["volumes"][0]["item"] == 0
+
+
+def test_the_same_volume_to_two_destinations_is_refused(cloudstack):
+    with pytest.raises(InvalidInput) as refused:
+        resolve_plan(cloudstack, [{"volume": "ROOT-7", "destination": "nfs-2"}, {"volume": "ROOT-7", "destination": "vmfs-1"}])
+
+    assert "ROOT-7 is planned to two destinations, nfs-2 (item 1) and vmfs-1 (item 2)" in refused.value.message
+
+
+def test_a_pool_onto_itself_is_refused(cloudstack):
+    with pytest.raises(InvalidInput) as refused:
+        resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": NFS1}])
+
+    assert "moves pool nfs-1 onto itself" in refused.value.message
+
+
+@pytest.mark.parametrize("item, text", [
+    ({"destination": "nfs-2"}, "needs exactly one of volume or source_pool"),
+    ({"volume": "ROOT-7", "source_pool": "nfs-1", "destination": "nfs-2"}, "needs exactly one of volume or source_pool"),
+    ({"volume": "ROOT-7"}, "has no destination pool"),
+    ({"source_pool": "nfs-1", "vm": "web-7", "destination": "nfs-2"}, "vm and account apply to a volume item"),
+])
+def test_malformed_items_are_refused_before_any_read(cloudstack, item, text):
+    with pytest.raises(InvalidInput) as refused:
+        resolve_plan(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}, item])
+
+    assert refused.value.message.startswith("Plan item 2") and text in refused.value.message
+    assert cloudstack.calls == []
+
+
+def test_an_unknown_source_pool_says_so(cloudstack):
+    with pytest.raises(PreflightFailed) as missing:
+        resolve_plan(cloudstack, [{"source_pool": "nfs-9", "zone": "zone1", "destination": "nfs-2"}])
+
+    assert missing.value.message == "Source storage pool nfs-9 in zone zone1 was not found in CloudStack"
+
+
+def test_a_source_pool_name_in_two_zones_needs_a_zone(cloudstack):
+    other = dict(cloudstack.pools[NFS1], id="ffffffff-ffff-4fff-8fff-ffffffffffff", zoneid="z2", zonename="zone2")
+    cloudstack.pools[other["id"]] = other
+
+    with pytest.raises(InvalidInput) as ambiguous:
+        resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2"}])
+    narrowed = resolve_plan(cloudstack, [{"source_pool": "nfs-1", "zone": "zone1", "destination": "nfs-2"}])
+
+    assert "ambiguous" in ambiguous.value.message and NFS1 in ambiguous.value.message
+    assert len(narrowed["volumes"]) == 4
+
+
+def test_inventory_expectations_group_disks_by_vm_and_keep_the_vm_of_a_volume_without_path():
+    volumes = [
+        dict(instance_name="i-2-7-VM", path="ROOT-7", already_on_destination=False, source_datastores=["s"], destination_datastores=["d"]),
+        dict(instance_name="i-2-8-VM", path=None, already_on_destination=True, source_datastores=["s"], destination_datastores=["d"]),
+        dict(instance_name=None, path="DATA-9", already_on_destination=False, source_datastores=["s"], destination_datastores=["d"]),
+        dict(instance_name="i-2-7-VM", path="DATA-7", already_on_destination=True, source_datastores=["s"], destination_datastores=["d"]),
+    ]
+
+    assert inventory_expectations(volumes) == [
+        {"name": "i-2-7-VM", "disks": [{"path": "ROOT-7", "datastores": ["s"]}, {"path": "DATA-7", "datastores": ["d"]}]},
+        {"name": "i-2-8-VM", "disks": []}]
+
+
+def test_plan_items_keep_their_position():
+    item = PlanItem.from_dict(3, {"source_pool": "nfs-1", "destination": "nfs-2", "zone": "zone1"})
+
+    assert (item.index, item.source_pool, item.destination, item.zone, item.volume) == (3, "nfs-1", "nfs-2", "zone1", None)

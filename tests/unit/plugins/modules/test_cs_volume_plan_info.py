@@ -1,0 +1,77 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""main() of cs_volume_plan_info, through patch_module_args, with a fake CloudStack client."""
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_plan_info
+
+CONNECTION = dict(api_url="https://cloud.example/client/api", api_key="key", api_secret="S3cret!")
+POOL1 = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+POOL2 = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+VOLUME = "11111111-1111-4111-8111-111111111111"
+
+
+class FakeClient:
+    def __init__(self, broken=False):
+        self.broken = broken
+
+    def get_volume(self, volume_id):
+        if self.broken:
+            raise RuntimeError("boom")
+        return dict(id=VOLUME, name="DATA-7", storageid=POOL1, storage="nfs-1", path="DATA-7", zoneid="z", state="Ready",
+                    virtualmachineid=None)
+
+    def list_storage_pools(self, name=None):
+        return [dict(id=POOL2, name="nfs-2", zoneid="z", type="NetworkFilesystem")] if name == "nfs-2" else []
+
+    def get_storage_pool(self, pool_id):
+        return dict(id=pool_id, name="nfs-1", zoneid="z", type="NetworkFilesystem")
+
+
+@pytest.fixture
+def fake_cloudstack(monkeypatch):
+    def install(**options):
+        client = FakeClient(**options)
+        monkeypatch.setattr(cloudstack_client, "connect", lambda settings: client)
+        return client
+    return install
+
+
+def run_main(capsys, args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            cs_volume_plan_info.main()
+    return exited.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_returns_the_resolved_plan_and_changes_nothing(capsys, fake_cloudstack):
+    fake_cloudstack()
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "destination": "nfs-2"}], _ansible_check_mode=True))
+
+    assert code == 0 and result["changed"] is False
+    assert result["volumes"][0]["migration"] == {"volume": VOLUME, "destination": POOL2}
+    assert result["volumes"][0]["attached"] is False and result["vms"] == []
+    assert "S3cret!" not in json.dumps(result)
+
+
+def test_volume_and_source_pool_together_are_refused_by_the_argument_spec(capsys, fake_cloudstack):
+    fake_cloudstack()
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "source_pool": "nfs-1", "destination": "nfs-2"}]))
+
+    assert code == 1 and "mutually exclusive" in result["msg"]
+
+
+def test_an_unexpected_error_is_a_message_not_a_traceback(capsys, fake_cloudstack):
+    fake_cloudstack(broken=True)
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "destination": "nfs-2"}]))
+
+    assert code == 1 and result["msg"] == "Unexpected error: RuntimeError: boom"
+    assert "Traceback" not in json.dumps(result)
