@@ -31,6 +31,8 @@ except ImportError:
     HAS_PYVMOMI = False
 
 PYVMOMI_LIBRARY = "pyvmomi"
+# What a datastore listing looks for: disks and VM configurations (orphans, a missing VM's files).
+DISK_AND_CONFIG_PATTERNS = ("*.vmdk", "*.vmx")
 INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
 POOL_UUID_FIELD = "cloud.uuid"
 HTTP_TIMEOUT = 120
@@ -163,8 +165,17 @@ class VCenterClient:
             task = browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
             results = self.wait_task(task, "the search of datastore %s" % datastore["name"], timeout)
         wanted = set(file_names)
-        return [_join(result.folderPath, found.path) for result in results or [] for found in result.file or []
+        return [join_datastore_path(result.folderPath, found.path) for result in results or [] for found in result.file or []
                 if found.path in wanted]
+
+    def list_datastore_files(self, datastore, patterns=DISK_AND_CONFIG_PATTERNS, timeout=TASK_TIMEOUT):
+        """Full datastore paths of every file matching ``patterns`` (in any folder): what a datastore holds."""
+        with _translated("list datastore %s" % datastore["name"]):
+            browser = vim.host.DatastoreBrowser(datastore["browser"], self._si._stub)  # pylint: disable=protected-access
+            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=list(patterns))
+            task = browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
+            results = self.wait_task(task, "the listing of datastore %s" % datastore["name"], timeout)
+        return [join_datastore_path(result.folderPath, found.path) for result in results or [] for found in result.file or []]
 
     def wait_task(self, task, what, timeout=TASK_TIMEOUT):
         """Wait for a vCenter task through the waiter; return its result or raise VCenterError.
@@ -272,7 +283,7 @@ def _datastore_facts(moid, props, field_names):
     }
 
 
-def _join(folder_path, file_name):
+def join_datastore_path(folder_path, file_name):
     """"[ds] dir/file" from a search result's folder path ("[ds] dir", "[ds] dir/" or vcsim's "[ds]/dir")."""
     datastore, folder = folder_path.split("]", 1) if "]" in folder_path else (folder_path, "")
     folder = folder.strip().strip("/")

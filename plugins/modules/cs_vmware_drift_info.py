@@ -166,15 +166,15 @@ summary:
   sample: {volumes: 51, vcenter_vms: 23, datastores_listed: 5, datastore_searches: 0, drift: 1, by_code: {volume_path_null: 1}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, drift_vcenter, vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.drift_audit import DriftAudit
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
     VCenterSettings,
     vcenter_argument_spec,
@@ -196,7 +196,7 @@ def argument_spec():
 def audit(params):
     """Connect to both systems and run the audit once; return its report."""
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
-    vcenter = drift_vcenter.connect(VCenterSettings.from_params(params))
+    vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         return DriftAudit(cloudstack, vcenter, datacenter=params.get("datacenter")).run(
             zone=params.get("zone"), cluster=params.get("cluster"), pool=params.get("pool"))
@@ -207,16 +207,8 @@ def audit(params):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[("zone", "cluster", "pool")])
-    if not cloudstack_client.HAS_CS:
-        module.fail_json(msg=missing_required_lib(cloudstack_client.CS_LIBRARY))
-    if not vcenter_client.HAS_PYVMOMI:
-        module.fail_json(msg=missing_required_lib(vcenter_client.PYVMOMI_LIBRARY))
-    try:
-        report = audit(module.params)
-    except SafeMigrationError as error:
-        module.fail_json(**error.to_fail_kwargs())
-    except Exception as error:  # last resort: a message, never a traceback
-        module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
+    require_libraries(module, cloudstack=True, vcenter=True)
+    report = run_service(module, audit, module.params)
     result = dict(report.as_dict(), changed=False)
     if not report.clean and module.params["fail_on_drift"]:
         module.fail_json(msg="Drift between CloudStack and vCenter: %s" % ", ".join(

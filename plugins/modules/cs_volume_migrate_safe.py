@@ -226,15 +226,15 @@ summary:
   sample: {total: 2, migrated: 1, unchanged: 1, planned: 0, failed: 0, false_success: 0, restored: 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
     VCenterSettings,
     vcenter_argument_spec,
@@ -301,20 +301,8 @@ def main():
         required_one_of=[("volume", "volumes")],
         required_together=[("volume", "destination")],
     )
-    if not cloudstack_client.HAS_CS:
-        module.fail_json(msg=missing_required_lib(cloudstack_client.CS_LIBRARY))
-    if not vcenter_client.HAS_PYVMOMI:
-        module.fail_json(msg=missing_required_lib("pyvmomi"))
-    try:
-        result = migrate(module.params, module.check_mode)
-    except SafeMigrationError as error:
-        failure = error.to_fail_kwargs()
-        diff = failure.pop("diff", None)
-        if module._diff and diff:
-            failure["diff"] = diff
-        module.fail_json(**failure)
-    except Exception as error:  # last resort: a message, never a traceback
-        module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
+    require_libraries(module, cloudstack=True, vcenter=True)
+    result = run_service(module, migrate, module.params, module.check_mode)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

@@ -219,14 +219,14 @@ summary:
   sample: {items: 2, volumes: 5, to_migrate: 4, already_on_destination: 1, detached: 0, vms: 3}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import resolve_plan
 
 PLAN_ITEM = dict(
@@ -248,17 +248,16 @@ def argument_spec():
     return spec
 
 
+def plan_volumes(params):
+    """Connect to CloudStack and resolve the plan; return the result."""
+    cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
+    return resolve_plan(cloudstack, params["plan"])
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not cloudstack_client.HAS_CS:
-        module.fail_json(msg=missing_required_lib(cloudstack_client.CS_LIBRARY))
-    try:
-        cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(module.params))
-        result = resolve_plan(cloudstack, module.params["plan"])
-    except SafeMigrationError as error:
-        module.fail_json(**error.to_fail_kwargs())
-    except Exception as error:  # last resort: a message, never a traceback
-        module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
+    require_libraries(module, cloudstack=True)
+    result = run_service(module, plan_volumes, module.params)
     module.exit_json(**result)
 
 

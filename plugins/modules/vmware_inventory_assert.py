@@ -255,10 +255,10 @@ summary:
   sample: {total: 2, found: 1, problems: 1}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client, vcenter_inventory
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
     VCenterSettings,
     vcenter_argument_spec,
@@ -301,14 +301,8 @@ def assert_inventory(params):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not vcenter_client.HAS_PYVMOMI:
-        module.fail_json(msg=missing_required_lib(vcenter_client.PYVMOMI_LIBRARY))
-    try:
-        report = assert_inventory(module.params)
-    except SafeMigrationError as error:
-        module.fail_json(**error.to_fail_kwargs())
-    except Exception as error:  # last resort: a message, never a traceback
-        module.fail_json(msg="Unexpected error: %s: %s" % (type(error).__name__, error))
+    require_libraries(module, vcenter=True)
+    report = run_service(module, assert_inventory, module.params)
     result = dict(report.as_dict(), summary=vcenter_inventory.summary(report), changed=False)
     if not report.ok and module.params["fail_on_problems"]:
         module.fail_json(msg=vcenter_inventory.failure_message(report), **result)

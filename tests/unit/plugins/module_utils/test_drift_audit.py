@@ -12,7 +12,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.d
     DriftAudit,
     is_disk_descriptor,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.drift_vcenter import datastore_path
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_client import join_datastore_path
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
 
 ZONE = "0a0a0a0a-0000-4000-8000-000000000001"
@@ -174,7 +174,7 @@ def test_descriptor_companions_are_not_disks():
 @pytest.mark.parametrize("folder, expected", [("[ds] i-2-7-VM", "[ds] i-2-7-VM/x.vmdk"), ("[ds] i-2-7-VM/", "[ds] i-2-7-VM/x.vmdk"),
                                               ("[ds]/i-2-7-VM", "[ds] i-2-7-VM/x.vmdk"), ("[ds]", "[ds] x.vmdk")])
 def test_search_results_become_datastore_paths(folder, expected):
-    assert datastore_path(folder, "x.vmdk") == expected
+    assert join_datastore_path(folder, "x.vmdk") == expected
 
 
 # ---- the #9881 fingerprint -------------------------------------------------------------------------

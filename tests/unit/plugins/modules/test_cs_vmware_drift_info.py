@@ -7,7 +7,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, drift_vcenter
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_vmware_drift_info
 
@@ -47,7 +47,7 @@ class FakeVCenter:
 def clients(monkeypatch):
     vcenter = FakeVCenter([])
     monkeypatch.setattr(cloudstack_client, "connect", lambda settings: FakeCloudStack())
-    monkeypatch.setattr(drift_vcenter, "connect", lambda settings: vcenter)
+    monkeypatch.setattr(vcenter_client, "connect", lambda settings: vcenter)
     return vcenter
 
 
@@ -80,12 +80,12 @@ def test_domain_errors_and_surprises_become_messages(capsys, monkeypatch, client
 
     def refuse(settings):
         raise ConnectionFailed("Cannot reach vCenter vc.example:443: refused", reason="unreachable")
-    monkeypatch.setattr(drift_vcenter, "connect", refuse)
+    monkeypatch.setattr(vcenter_client, "connect", refuse)
     code, result = run_main(capsys, SECRETS)
     assert code == 1 and result["reason"] == "unreachable" and result["msg"].startswith("Cannot reach vCenter")
 
     def explode(settings):
         raise KeyError("boom")
-    monkeypatch.setattr(drift_vcenter, "connect", explode)
+    monkeypatch.setattr(vcenter_client, "connect", explode)
     code, result = run_main(capsys, SECRETS)
     assert code == 1 and result["msg"] == "Unexpected error: KeyError: 'boom'" and "Traceback" not in json.dumps(result)
