@@ -524,15 +524,21 @@ class Comparison:
         location = self.locations.get(volume["id"])
         datastore = self.datastore_named(datastore_name(location)) if location else None
         pool = self.records.pool_of(datastore) if datastore else None
-        params = {"state": "Ready"}
-        if pool is not None and pool["id"] != volume.get("storageid"):
-            params["storageid"] = pool["id"]
-        fix = {"action": "update_volume", "volume_id": volume["id"], "params": params}
+        if location is None:
+            # Ready would claim a disk nobody can find: find the disk first (its other drift items say what is known).
+            fix = {"action": "investigate", "volume_id": volume["id"]}
+            text = "Find the volume's disk first (see its other drift items); then set the record's pool, path and state"
+        else:
+            params = {"state": "Ready"}
+            if pool is not None and pool["id"] != volume.get("storageid"):
+                params["storageid"] = pool["id"]
+            fix = {"action": "update_volume", "volume_id": volume["id"], "params": params}
+            text = self._update_text(fix, "")
         return self._drift(
             STUCK_MIGRATING, volume, "Volume %s is Migrating but no CloudStack job is running on it (a management server "
             "restart during a migration leaves it so); vCenter shows its disk %s" % (
                 _label(volume), "at %s" % location if location else "nowhere (see its other drift)"),
-            self._update_text(fix, ""), fix,
+            text, fix,
             vcenter={"file": location, "datastore": datastore.get("name") if datastore else None,
                      "pool_id": pool["id"] if pool else None})
 

@@ -134,7 +134,7 @@ class Planner:
 
     def resolve(self, request):
         """The volume record and the destination pool named by a request."""
-        volume = self._resolve_volume(request)
+        volume = self.resolve_volume(request)
         destination = self._resolve_pool(request.destination, volume.get("zoneid"))
         return volume, destination
 
@@ -159,7 +159,7 @@ class Planner:
         return self._vcenter.locate(vm.get("instancename"), volume.get("path"), pool_datastores(pool))
 
     # ---- resolution ----------------------------------------------------------------------------
-    def _resolve_volume(self, request):
+    def resolve_volume(self, request):
         if is_uuid(request.volume):
             volume = self._cs.get_volume(request.volume)
             if volume is None:

@@ -133,7 +133,7 @@ class Verifier:
             if side.get("pool_id"):
                 disk = self._vcenter.locate(essentials["instance_name"], path, side["datastores"])
                 if disk.confirmed or (disk.stranded and _backs(disk.datastore, side["datastores"])):
-                    return _truth(side["pool_id"], side.get("pool_name"), path, disk)
+                    return truth_at({"id": side["pool_id"], "name": side.get("pool_name")}, path, disk)
         return self._truth_from_any_pool(essentials, path)
 
     def _truth_from_any_pool(self, essentials, path):
@@ -141,10 +141,8 @@ class Verifier:
         disk = self._vcenter.locate(essentials["instance_name"], path, None)
         if not (disk.confirmed or disk.stranded) or not disk.datastore:
             return None
-        for pool in self._cs.list_storage_pools(zoneid=essentials.get("zone_id")):
-            if _backs(disk.datastore, pool_datastores(pool)):
-                return _truth(pool["id"], pool.get("name"), path, disk)
-        return None
+        pools = pools_backing(self._cs, disk.datastore, essentials.get("zone_id"))
+        return truth_at(pools[0], path, disk) if pools else None
 
     def _restore_if_asked(self, essentials, truth):
         if self._options.on_false_success != RESTORE_POLICY:
@@ -159,23 +157,7 @@ class Verifier:
 
     def restore(self, volume_id, truth):
         """Put the record back to the truth (pool, path, Ready) and check that it took."""
-        before = record_facts(self._cs.get_volume(volume_id))
-        job_id = self._new_job_id()
-        self._journal.record(volume_id, "restore_submitting", job_id=job_id, truth=truth, before=before)
-        restore = {"submitted": True, "job_id": job_id, "job_status": None, "before": before, "after": None, "verified": False}
-        try:
-            answered = self._cs.update_volume(volume_id, job_id, storage_id=truth["pool_id"], path=truth["path"], state="Ready")
-            restore["job_id"] = answered or job_id
-            if answered:
-                job = self._jobs.wait(answered, "updateVolume job %s of volume %s" % (answered, volume_id), volume_id=volume_id)
-                restore["job_status"] = job.get("jobstatus")
-            after = restore["after"] = record_facts(self._cs.get_volume(volume_id))
-            restore["verified"] = after["pool_id"] == truth["pool_id"] and after["path"] == truth["path"] and after["state"] == "Ready"
-        except SafeMigrationError as error:
-            # the false success stays the headline; the restore's own failure is part of the report
-            restore["error"] = error.message
-        self._journal.record(volume_id, "restore", restore=restore)
-        return restore
+        return restore_record(self._cs, self._journal, self._jobs, self._new_job_id(), volume_id, truth)
 
     def _journaled_plan(self, volume_id, destination_id):
         """The plan of the last journaled migration of this volume to this pool, if any."""
@@ -191,8 +173,41 @@ def _backs(datastore, identities):
     return bool(datastore) and plain(datastore) in {plain(identity) for identity in identities}
 
 
-def _truth(pool_id, pool_name, path, disk):
-    return {"pool_id": pool_id, "pool_name": pool_name, "path": path, "datastore": disk.datastore, "file": disk.file}
+# ---- shared with the record sync (volume_record_sync.py) ---------------------------------------
+def pools_backing(cloudstack, datastore, zone_id=None):
+    """The storage pools (of the zone, when given) that a datastore, by name, backs."""
+    return [pool for pool in cloudstack.list_storage_pools(zoneid=zone_id) if _backs(datastore, pool_datastores(pool))]
+
+
+def truth_at(pool, path, disk):
+    """The true record of a disk seen by vCenter: {pool_id, pool_name, path, datastore, file}."""
+    return {"pool_id": pool["id"], "pool_name": pool.get("name"), "path": path, "datastore": disk.datastore, "file": disk.file}
+
+
+def restore_record(cloudstack, journal, jobs, job_id, volume_id, truth):
+    """updateVolume to the truth (pool, path, Ready), awaited and re-read; journaled before and after.
+
+    An error of the update or of the wait is reported in the result (``error``), not raised; a job that
+    ended in failure shows in ``job_status`` and ``verified``.
+    """
+    before = record_facts(cloudstack.get_volume(volume_id))
+    journal.record(volume_id, "restore_submitting", job_id=job_id, truth=truth, before=before)
+    restore = {"submitted": True, "job_id": job_id, "job_status": None, "before": before, "after": None, "verified": False}
+    try:
+        answered = cloudstack.update_volume(volume_id, job_id, storage_id=truth["pool_id"], path=truth["path"], state="Ready")
+        restore["job_id"] = answered or job_id
+        if answered:
+            job = jobs.wait(answered, "updateVolume job %s of volume %s" % (answered, volume_id), volume_id=volume_id)
+            restore["job_status"] = job.get("jobstatus")
+            if job.get("jobstatus") == 2:
+                restore["error"] = "the updateVolume job failed: %s" % job_error_text(job)
+        after = restore["after"] = record_facts(cloudstack.get_volume(volume_id))
+        restore["verified"] = after["pool_id"] == truth["pool_id"] and after["path"] == truth["path"] and after["state"] == "Ready"
+    except SafeMigrationError as error:
+        # the caller's finding stays the headline; the restore's own failure is part of the report
+        restore["error"] = error.message
+    journal.record(volume_id, "restore", restore=restore)
+    return restore
 
 
 def _unchanged(record, source):

@@ -20,6 +20,8 @@ description:
     O(cloudstack_vmware.safe_migration.vmware_inventory_assert#module:vms).
   - Names are resolved exactly as M(cloudstack_vmware.safe_migration.cs_volume_migrate_safe) resolves them, so the
     plan shown is the plan migrated.
+  - With O(evacuate) instead of O(plan), it plans moving every volume off a pool (RV(evacuation)) and returns the plan
+    in the format of O(plan), for review; the role C(cloudstack_vmware.safe_migration.evacuate_plan) uses it.
 version_added: 0.1.0
 author:
   - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
@@ -30,9 +32,9 @@ options:
     description:
       - The plan, one item per volume or per source pool.
       - A volume listed twice with the same destination is returned once; with two destinations it is an error.
+      - Exactly one of O(plan) and O(evacuate) is required.
     type: list
     elements: dict
-    required: true
     suboptions:
       volume:
         description:
@@ -58,6 +60,52 @@ options:
       account:
         description: Account owning the volume, to choose among volumes of the same name.
         type: str
+  evacuate:
+    description:
+      - Plan moving every volume off O(evacuate.source_pool) instead of resolving a plan.
+      - Each volume may go only to a pool that C(findStoragePoolsForMigration) reports suitable for it, that carries every
+        storage tag of the source pool (O(evacuate.match_tags)) and, when O(evacuate.destinations) is given, is one of
+        them.
+      - Largest volumes first, each goes to the eligible pool with the most room left after the volumes already planned
+        there. Room is the pool's capacity (C(disksizetotal) times C(overprovisionfactor)) times O(evacuate.max_fill),
+        less what is allocated.
+      - The plan's order puts the volumes in groups of RV(evacuation.concurrency) that hold at most
+        O(evacuate.per_destination) volumes of the same destination.
+      - A volume that fits nowhere is listed in RV(evacuation.unplaced) with the reason; the module does not fail.
+    type: dict
+    suboptions:
+      source_pool:
+        description: The pool to empty, by name or UUID.
+        type: str
+        required: true
+      zone:
+        description: Name or UUID of the zone of the pool, when its name is not unique.
+        type: str
+      destinations:
+        description: Pools (names or UUIDs) the volumes may go to; empty for any pool CloudStack reports suitable.
+        type: list
+        elements: str
+        default: []
+      per_destination:
+        description: At most this many volumes migrate to the same destination at the same time.
+        type: int
+        default: 1
+      concurrency:
+        description:
+          - Volumes migrated at the same time. Lowered in RV(evacuation.concurrency) when the volumes left for a single
+            destination cannot otherwise respect O(evacuate.per_destination).
+        type: int
+        default: 2
+      match_tags:
+        description: Only plan destinations that carry every storage tag of the source pool.
+        type: bool
+        default: true
+      max_fill:
+        description:
+          - Share of a destination's capacity the plan may allocate, from 0 (excluded) to 1. The default is CloudStack's
+            own threshold above which it stops allocating on a pool (C(pool.storage.allocated.capacity.disablethreshold)).
+        type: float
+        default: 0.85
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
   - Read-only; supports check mode.
@@ -91,12 +139,25 @@ EXAMPLES = r"""
 - name: Migrate exactly the volumes resolved
   cloudstack_vmware.safe_migration.cs_volume_migrate_safe:
     volumes: "{{ resolved.volumes | map(attribute='migration') | list }}"
+
+- name: Plan emptying a pool, at most one migration per destination at a time
+  cloudstack_vmware.safe_migration.cs_volume_plan_info:
+    evacuate:
+      source_pool: primary-nfs-1
+      per_destination: 1
+      concurrency: 4
+  register: evacuation
+
+- name: Refuse when a volume fits nowhere
+  ansible.builtin.assert:
+    that: evacuation.evacuation.unplaced | length == 0
+    fail_msg: "{{ evacuation.evacuation.unplaced | map(attribute='reason') | list }}"
 """
 
 RETURN = r"""
 volumes:
   description: One entry per volume of the plan, in plan order (a source pool's volumes by VM name), each volume once.
-  returned: always
+  returned: when O(plan) is given
   type: list
   elements: dict
   contains:
@@ -204,7 +265,7 @@ vms:
     - A disk is expected on its source pool's datastores, or on the destination's when the record already says so.
       A volume without a path (left by an earlier false success) adds no disk, but its VM is still listed; detached
       volumes add nothing.
-  returned: always
+  returned: when O(plan) is given
   type: list
   elements: dict
   sample:
@@ -214,9 +275,67 @@ vms:
           datastores: [e18ab0ba7bc853a08f40dd7d33dfb46d, e18ab0ba-7bc8-53a0-8f40-dd7d33dfb46d]
 summary:
   description: Counts.
-  returned: always
+  returned: when O(plan) is given
   type: dict
   sample: {items: 2, volumes: 5, to_migrate: 4, already_on_destination: 1, detached: 0, vms: 3}
+evacuation:
+  description: The evacuation plan of O(evacuate.source_pool).
+  returned: when O(evacuate) is given
+  type: dict
+  contains:
+    source_pool:
+      description: The pool emptied (C(pool_id), C(pool_name), C(tags)).
+      type: dict
+    plan:
+      description:
+        - The plan in the format of O(plan) (C(volume), C(destination), both UUIDs), in the order to migrate.
+        - Empty when the pool holds no volume.
+      type: list
+      elements: dict
+    volumes:
+      description:
+        - The planned volumes in the same order, with C(volume_id), C(volume_name), C(volume_type), C(volume_state),
+          C(size), C(vm_name), C(vm_state), C(destination_pool_id), C(destination_pool_name) and C(group) (the index of
+          the group of volumes started together).
+      type: list
+      elements: dict
+    unplaced:
+      description: The volumes no destination can take, with the same facts and C(reason).
+      type: list
+      elements: dict
+    destinations:
+      description:
+        - The pools the plan uses, with C(pool_id), C(pool_name), C(tags), C(room_before) (bytes the plan could use),
+          C(planned_bytes), C(planned_volumes) and C(room_after).
+      type: list
+      elements: dict
+    concurrency:
+      description: Volumes to migrate at the same time so that O(evacuate.per_destination) holds.
+      type: int
+    summary:
+      description: Counts (C(volumes), C(planned), C(unplaced), C(planned_bytes), C(destinations), C(concurrency), C(groups)).
+      type: dict
+  sample:
+    source_pool: {pool_id: e18ab0ba-7bc8-53a0-8f40-dd7d33dfb46d, pool_name: nfs-primary-2, tags: []}
+    plan:
+      - {volume: 5c6c090d-9766-5f8f-91af-8ce1d1288c7e, destination: 6cc2d876-a615-5589-aa54-6fdd6d139f44}
+    volumes:
+      - volume_id: 5c6c090d-9766-5f8f-91af-8ce1d1288c7e
+        volume_name: DATA-12
+        volume_type: DATADISK
+        volume_state: Ready
+        size: 21474836480
+        vm_name: vm-0008
+        vm_state: Stopped
+        destination_pool_id: 6cc2d876-a615-5589-aa54-6fdd6d139f44
+        destination_pool_name: nfs-primary-4
+        group: 0
+    unplaced: []
+    destinations:
+      - {pool_id: 6cc2d876-a615-5589-aa54-6fdd6d139f44, pool_name: nfs-primary-4, tags: [], room_before: 3526417582899,
+         planned_bytes: 21474836480, planned_volumes: 1, room_after: 3504942746419}
+    concurrency: 1
+    summary: {volumes: 1, planned: 1, unplaced: 0, planned_bytes: 21474836480, destinations: 1, concurrency: 1, groups: 1}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -227,7 +346,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.c
     cloudstack_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import resolve_plan
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import plan_evacuation, resolve_plan
 
 PLAN_ITEM = dict(
     volume=dict(type="str"),
@@ -238,24 +357,38 @@ PLAN_ITEM = dict(
     account=dict(type="str"),
 )
 
+EVACUATE = dict(
+    source_pool=dict(type="str", required=True),
+    zone=dict(type="str"),
+    destinations=dict(type="list", elements="str", default=[]),
+    per_destination=dict(type="int", default=1),
+    concurrency=dict(type="int", default=2),
+    match_tags=dict(type="bool", default=True),
+    max_fill=dict(type="float", default=0.85),
+)
+
 
 def argument_spec():
     spec = cloudstack_argument_spec()
     spec.update(
-        plan=dict(type="list", elements="dict", required=True, options=PLAN_ITEM,
+        plan=dict(type="list", elements="dict", options=PLAN_ITEM,
                   mutually_exclusive=[("volume", "source_pool")], required_one_of=[("volume", "source_pool")]),
+        evacuate=dict(type="dict", options=EVACUATE),
     )
     return spec
 
 
 def plan_volumes(params):
-    """Connect to CloudStack and resolve the plan; return the result."""
+    """Connect to CloudStack, then resolve the plan or plan the evacuation; return the result."""
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
+    if params["evacuate"] is not None:
+        return plan_evacuation(cloudstack, params["evacuate"])
     return resolve_plan(cloudstack, params["plan"])
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[("plan", "evacuate")], required_one_of=[("plan", "evacuate")])
     require_libraries(module, cloudstack=True)
     result = run_service(module, plan_volumes, module.params)
     module.exit_json(**result)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import ansible_runner
 import pytest
+import yaml
 
 pytestmark = pytest.mark.lab
 
@@ -94,7 +95,8 @@ def test_awx_job_fails_at_preflight_and_still_publishes_the_summary(fresh_lab, t
     fresh_lab.control("vcenter_unregister_vm", instance_name="i-2-11-VM")
     records_before = fresh_lab.records()
 
-    runner, private_data_dir = run_job(fresh_lab, tmp_path, PLAN)
+    # The plan as a survey textarea gives it: YAML text, not a list.
+    runner, private_data_dir = run_job(fresh_lab, tmp_path, yaml.safe_dump(PLAN))
 
     assert (runner.status, runner.rc) == ("failed", 2), runner.stdout.read()
     summary = run_summary(runner)

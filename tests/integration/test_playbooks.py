@@ -164,3 +164,22 @@ def test_a_failing_job_stops_the_run_and_the_report_says_what_was_left_alone(fre
     assert report["status"] == "failed"
     assert [entry["status"] for entry in report["volumes"]] == ["failed", "not_started", "not_started"]
     assert "injected by the test" in report["volumes"][0]["msg"]
+
+
+def test_finish_wave_lets_the_failing_wave_finish_then_starts_no_other_wave(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 3)
+    before = lab_state(fresh_lab, volumes)
+    fresh_lab.control("fault_next_job", mode="fail", errortext="injected by the test")
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1",
+                       "-e", "safe_migration_wave_size=2", "-e", "safe_migration_on_volume_failure=finish_wave")
+
+    assert run.returncode != 0
+    after = lab_state(fresh_lab, volumes)
+    failed, finished, not_started = volumes
+    assert after[failed["id"]] == before[failed["id"]]
+    assert after[finished["id"]][:3] == (finished["destination"]["id"], finished["path"], "Ready")
+    assert [location.split("]")[0].strip("[") for location in after[finished["id"]][3]] == [
+        finished["destination"]["id"].replace("-", "")]
+    assert after[not_started["id"]] == before[not_started["id"]]
+    assert [entry["status"] for entry in run.report()["volumes"]] == ["failed", "migrated", "not_started"]

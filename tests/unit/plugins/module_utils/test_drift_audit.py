@@ -287,6 +287,15 @@ def test_stuck_volume_whose_disk_did_move_gets_the_pool_in_its_fix(cloudstack, v
     assert "updateVolume id=%s state=Ready storageid=%s" % (VOL_FREE, VMFS) in stuck.suggested_fix
 
 
+def test_stuck_volume_whose_disk_is_nowhere_is_not_declared_ready(cloudstack, vcenter):
+    cloudstack.volumes[2]["state"] = "Migrating"
+    vcenter.files["ds-dst"] = []
+    report = run(cloudstack, vcenter)
+    stuck = only(report, "volume_stuck_migrating")
+    assert stuck.fix == {"action": "investigate", "volume_id": VOL_FREE}
+    assert "Find the volume's disk first" in stuck.suggested_fix and "state=Ready" not in stuck.suggested_fix
+
+
 def test_volumes_in_other_states_are_not_compared(cloudstack, vcenter):
     cloudstack.volumes.append(volume("40000000-0000-4000-8000-000000000001", "DATA-new", None, DST, vm=None, state="Allocated"))
     assert run(cloudstack, vcenter).clean

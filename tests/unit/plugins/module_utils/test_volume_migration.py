@@ -122,6 +122,7 @@ class FakeCloudStack:
         self.migrate_errors = []
         self.query_errors = []
         self.outcome = "moves"
+        self.update_error = None  # errortext: the next updateVolume job fails and changes nothing
 
     # reads
     def get_volume(self, volume_id):
@@ -168,9 +169,13 @@ class FakeCloudStack:
 
     def update_volume(self, volume_id, job_id, storage_id=None, path=None, state=None):
         self.updates.append(dict(volume_id=volume_id, storage_id=storage_id, path=path, state=state))
+        self.jobs[job_id] = dict(jobid=job_id, kind="update")
+        if self.update_error:
+            self.jobs[job_id]["jobresult"] = {"errorcode": 530, "errortext": self.update_error}
+            self.job_script[job_id] = [2]
+            return job_id
         volume = self.volumes[volume_id]
         volume.update(storageid=storage_id, storage=self.pools[storage_id]["name"], path=path, state=state)
-        self.jobs[job_id] = dict(jobid=job_id, kind="update")
         self.job_script[job_id] = [1]
         return job_id
 
@@ -454,6 +459,20 @@ def test_false_success_fails_loudly_and_leaves_record_by_default(world):
     assert "on_false_success=restore" in caught.value.message
     assert cloudstack.volumes[VOL]["storageid"] == DST
     assert facts["summary"]["false_success"] == 1
+
+
+def test_a_failed_restore_job_reports_cloudstacks_text_under_the_false_success(world):
+    cloudstack, _vcenter, _journal, _clock = world
+    cloudstack.outcome = "false_success"
+    cloudstack.update_error = "Failed to update volume: database locked"
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world, on_false_success="restore")
+    restore = caught.value.facts["restore"]
+    assert restore["verified"] is False and restore["job_status"] == 2
+    assert restore["error"] == "the updateVolume job failed: Failed to update volume: database locked"
+    assert caught.value.message.startswith("False success")
+    assert "Failed to update volume: database locked" in caught.value.message
+    assert cloudstack.volumes[VOL]["storageid"] == DST and cloudstack.volumes[VOL]["path"] is None
 
 
 def test_false_success_with_restore_puts_record_back(world):

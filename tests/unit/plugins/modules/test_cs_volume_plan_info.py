@@ -75,3 +75,44 @@ def test_an_unexpected_error_is_a_message_not_a_traceback(capsys, fake_cloudstac
 
     assert code == 1 and result["msg"] == "Unexpected error: RuntimeError: boom"
     assert "Traceback" not in json.dumps(result)
+
+
+class FakeEvacuationClient(FakeClient):
+    def list_storage_pools(self, name=None):
+        pools = [dict(id=POOL1, name="nfs-1", zoneid="z", type="NetworkFilesystem"),
+                 dict(id=POOL2, name="nfs-2", zoneid="z", type="NetworkFilesystem")]
+        return [pool for pool in pools if name in (None, pool["name"])]
+
+    def list_volumes(self, storageid):
+        return [self.get_volume(VOLUME)] if storageid == POOL1 else []
+
+    def find_storage_pools_for_migration(self, volume_id):
+        return [dict(id=POOL2, name="nfs-2", zoneid="z", state="Up", disksizetotal=100 * 1024 ** 3, disksizeallocated=0,
+                     overprovisionfactor="1.0", suitableformigration=True)]
+
+
+def test_evacuate_returns_the_evacuation_plan_and_changes_nothing(capsys, monkeypatch):
+    monkeypatch.setattr(cloudstack_client, "connect", lambda settings: FakeEvacuationClient())
+
+    code, result = run_main(capsys, dict(CONNECTION, evacuate={"source_pool": "nfs-1", "concurrency": 3}, _ansible_check_mode=True))
+
+    assert code == 0 and result["changed"] is False and "volumes" not in result
+    assert result["evacuation"]["plan"] == [{"volume": VOLUME, "destination": POOL2}]
+    assert result["evacuation"]["concurrency"] == 3 and result["evacuation"]["unplaced"] == []
+
+
+def test_plan_and_evacuate_together_are_refused_by_the_argument_spec(capsys, fake_cloudstack):
+    fake_cloudstack()
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "destination": "nfs-2"}],
+                                         evacuate={"source_pool": "nfs-1"}))
+
+    assert code == 1 and "mutually exclusive" in result["msg"]
+
+
+def test_a_bad_evacuation_rule_is_a_clear_message(capsys, monkeypatch):
+    monkeypatch.setattr(cloudstack_client, "connect", lambda settings: FakeEvacuationClient())
+
+    code, result = run_main(capsys, dict(CONNECTION, evacuate={"source_pool": "nfs-1", "max_fill": 2.0}))
+
+    assert code == 1 and "max_fill is the share of a destination's capacity" in result["msg"]
