@@ -12,6 +12,7 @@ import time
 import pytest
 
 from lab.cloudstack_sim.testing import SimLab
+from integration.lab_queries import datastore_of, other_pool, stopped_vm_volumes  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 
@@ -35,22 +36,6 @@ def item(result, code, volume_id=None):
     matches = [entry for entry in result["drift"] if entry["code"] == code and entry["volume_id"] == volume_id]
     assert len(matches) == 1, found(result)
     return matches[0]
-
-
-def stopped_vm_volumes(admin):
-    """A Stopped VM and its volumes (ROOT first)."""
-    vm = next(vm for vm in admin.listVirtualMachines(listall=True, fetch_list=True) if vm["state"] == "Stopped")
-    volumes = admin.listVolumes(listall=True, virtualmachineid=vm["id"], fetch_list=True)
-    return vm, sorted(volumes, key=lambda volume: volume["type"] != "ROOT")
-
-
-def other_pool(admin, volume):
-    return next(pool for pool in admin.listStoragePools(fetch_list=True)
-                if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"])
-
-
-def datastore_of(pool):
-    return pool["id"].replace("-", "") if pool["type"] == "NetworkFilesystem" else pool["path"].rsplit("/", 1)[-1]
 
 
 def test_a_clean_lab_audits_clean(fresh_lab, module_runner):

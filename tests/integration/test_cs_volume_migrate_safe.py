@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 from pyVim.connect import SmartConnect
 from pyVmomi import vim
+from integration.lab_queries import assert_no_traceback, datastore_of, placement  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 
@@ -34,26 +35,13 @@ def pool_named(lab, name):
     return next(pool for pool in lab.admin().listStoragePools()["storagepool"] if pool["name"] == name)
 
 
-def placement(lab, volume_id):
-    """(pool uuid, path, state) of the volume row as the simulator stores it."""
-    row = lab.records()[volume_id]
-    return row["storageid"], row["path"], row["state"]
-
-
-def datastore_of(pool):
-    """The lab's datastore name of a pool: the dash-less uuid (NFS) or the last part of the path (VMFS)."""
-    return pool["path"].rsplit("/", 1)[-1] if pool["type"] == "VMFS" else pool["id"].replace("-", "")
-
-
 def migrate_jobs(lab):
     jobs = lab.admin().listAsyncJobs(listall=True).get("asyncjobs", [])
     return [job for job in jobs if job["cmd"].endswith("MigrateVolumeCmdByAdmin")]
 
 
 def no_traceback(result):
-    output = result["_output"]
-    assert "Traceback" not in output, output
-    assert "MODULE FAILURE" not in output, output
+    assert_no_traceback(result["_output"])
     assert "module_stderr" not in result, result
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from lab.cloudstack_sim.testing import SimLab
+from integration.lab_queries import assert_no_traceback, datastore_of, other_pool, placement, stopped_vm_volumes  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 
@@ -27,33 +28,6 @@ FAST = {"poll_interval": 0.05, "job_timeout": 20}
 
 # ---- helpers -----------------------------------------------------------------------------------
 
-def no_traceback(text):
-    assert "Traceback" not in text, text
-    assert "MODULE FAILURE" not in text, text
-
-
-def stopped_vm_volumes(admin):
-    """A Stopped VM and its volumes (ROOT first)."""
-    vm = next(vm for vm in admin.listVirtualMachines(listall=True, fetch_list=True) if vm["state"] == "Stopped")
-    volumes = admin.listVolumes(listall=True, virtualmachineid=vm["id"], fetch_list=True)
-    return vm, sorted(volumes, key=lambda volume: volume["type"] != "ROOT")
-
-
-def other_pool(admin, volume):
-    return next(pool for pool in admin.listStoragePools(fetch_list=True)
-                if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"])
-
-
-def datastore_of(pool):
-    return pool["id"].replace("-", "") if pool["type"] == "NetworkFilesystem" else pool["path"].rsplit("/", 1)[-1]
-
-
-def row(lab, volume_id):
-    """(pool uuid, path, state) of the volume row as the simulator stores it."""
-    record = lab.records()[volume_id]
-    return record["storageid"], record["path"], record["state"]
-
-
 @pytest.fixture
 def sync(fresh_lab, module_runner, tmp_path):
     """sync(check_mode=False, diff=False, env=None, **module args) -> result (never with a traceback)."""
@@ -62,7 +36,7 @@ def sync(fresh_lab, module_runner, tmp_path):
     def run(check_mode=False, diff=False, env=None, **args):
         args = dict(FAST, journal_path=str(journal), **args)
         result = module_runner(MODULE, args, dict(fresh_lab.env, **(env or {})), check_mode=check_mode, diff=diff)
-        no_traceback(result["_output"])
+        assert_no_traceback(result["_output"])
         assert "module_stderr" not in result, result
         return result
 
@@ -72,7 +46,7 @@ def sync(fresh_lab, module_runner, tmp_path):
 
 def audit(module_runner, env):
     result = module_runner("cs_vmware_drift_info", {}, env, check_mode=True)
-    no_traceback(result["_output"])
+    assert_no_traceback(result["_output"])
     assert result.get("failed") is not True, result
     return result
 
@@ -88,7 +62,7 @@ def false_success(lab):
     destination = other_pool(admin, data)
     lab.control("fault_next_job", mode="false_success")
     admin.migrateVolume(volumeid=data["id"], storageid=destination["id"])
-    assert row(lab, data["id"]) == (destination["id"], data["path"], "Ready")
+    assert placement(lab, data["id"]) == (destination["id"], data["path"], "Ready")
     return data, destination
 
 
@@ -99,7 +73,7 @@ def past_9881(lab):
     destination = other_pool(admin, root)
     lab.control("vcenter_unregister_vm", instance_name=vm["instancename"])
     admin.migrateVolume(volumeid=root["id"], storageid=destination["id"])
-    assert row(lab, root["id"]) == (destination["id"], None, "Ready")
+    assert placement(lab, root["id"]) == (destination["id"], None, "Ready")
     return vm, root, destination
 
 
@@ -113,7 +87,7 @@ def test_false_success_is_put_back_on_the_source_pool_then_audit_is_clean(fresh_
     assert planned["changed"] is True and planned["status"] == "planned", planned
     assert planned["would_write"] == {"storageid": data["storageid"]}
     assert planned["diff"]["before"]["pool_id"] == destination["id"] and planned["diff"]["after"]["pool_id"] == data["storageid"]
-    assert row(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")  # check mode wrote nothing
+    assert placement(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")  # check mode wrote nothing
     assert not sync.journal.exists()
 
     result = sync(volume=data["id"], expected_pool=data["storage"], expected_datastore_path=disk, diff=True)
@@ -122,14 +96,14 @@ def test_false_success_is_put_back_on_the_source_pool_then_audit_is_clean(fresh_
     assert result["status"] == "synced" and result["written"] == {"storageid": data["storageid"]}
     assert result["truth"]["file"] == disk and result["truth"]["pool_id"] == data["storageid"]
     assert result["diff"]["after"] == {"state": "Ready", "pool": data["storage"], "pool_id": data["storageid"], "path": data["path"]}
-    assert row(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
     assert fresh_lab.vmdk_locations(data["path"]) == [disk]  # a record-only change: nothing moved
     assert journal_events(sync.journal) == ["record_sync", "restore_submitting", "restore", "outcome"]
     assert audit(module_runner, fresh_lab.env)["clean"] is True
 
     again = sync(volume=data["name"], vm=data["vmname"])
     assert again["changed"] is False and again["status"] == "in_sync" and not again.get("failed"), again
-    assert row(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
 
 
 # ---- (b) stuck Migrating after a simulator restart mid-job ------------------------------------
@@ -162,7 +136,7 @@ def test_stuck_migrating_after_a_restart_mid_job_becomes_ready(sim_lab, module_r
     env = sim_lab_env(sim_lab)
 
     result = module_runner(MODULE, dict(FAST, volume=data["id"], journal_path=str(tmp_path / "j.jsonl")), env)
-    no_traceback(result["_output"])
+    assert_no_traceback(result["_output"])
 
     assert result["changed"] is True and result["status"] == "synced", result
     assert result["written"] == {"state": "Ready"}
@@ -185,7 +159,7 @@ def test_disk_in_two_places_of_a_missing_vm_is_refused(fresh_lab, sync):
     assert result["failed"] is True and result["changed"] is False, result
     assert result["status"] == "refused" and result["reason"] == "disk_in_several_places"
     assert disk in result["msg"] and copy in result["msg"] and "nothing was changed" in result["msg"]
-    assert row(fresh_lab, root["id"]) == (destination["id"], None, "Ready")
+    assert placement(fresh_lab, root["id"]) == (destination["id"], None, "Ready")
     assert journal_events(sync.journal) == ["outcome"]
 
 
@@ -203,7 +177,7 @@ def test_a_detached_volume_copied_to_a_second_datastore_is_refused(fresh_lab, sy
 
     assert result["failed"] is True and result["reason"] == "disk_in_several_places", result
     assert disk in result["msg"]
-    assert row(fresh_lab, volume["id"]) == (volume["storageid"], volume["path"], "Ready")
+    assert placement(fresh_lab, volume["id"]) == (volume["storageid"], volume["path"], "Ready")
 
 
 def test_deleted_disk_is_refused(fresh_lab, sync):
@@ -215,7 +189,7 @@ def test_deleted_disk_is_refused(fresh_lab, sync):
 
     assert result["failed"] is True and result["changed"] is False, result
     assert result["reason"] == "disk_file_missing" and "backup" in result["msg"]
-    assert row(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
 
 
 # ---- (e) #9881 past false success: the missing VM's folder holds the one file -------------------
@@ -228,14 +202,14 @@ def test_past_9881_false_success_is_restored_from_the_reviewed_path(fresh_lab, s
 
     without_path = sync(volume=root["id"])
     assert without_path["failed"] is True and without_path["reason"] == "no_path", without_path
-    assert row(fresh_lab, root["id"]) == (destination["id"], None, "Ready")
+    assert placement(fresh_lab, root["id"]) == (destination["id"], None, "Ready")
 
     result = sync(volume=root["id"], expected_path=drift["fix"]["params"]["path"],
                   expected_pool=drift["fix"]["params"]["storageid"])
 
     assert result["changed"] is True and result["status"] == "synced", result
     assert result["vcenter"]["vm_found"] is False and result["truth"]["file"] == disk
-    assert row(fresh_lab, root["id"]) == (root["storageid"], root["path"], "Ready")
+    assert placement(fresh_lab, root["id"]) == (root["storageid"], root["path"], "Ready")
     assert fresh_lab.vmdk_locations(root["path"]) == [disk]
     # what is left is the VM itself (vcsim cannot register it again: RegisterVM panics)
     assert {item["code"] for item in audit(module_runner, fresh_lab.env)["drift"]} == {"vm_missing"}
@@ -250,7 +224,7 @@ def test_a_review_that_no_longer_matches_vcenter_is_refused(fresh_lab, sync):
 
     assert result["failed"] is True and result["changed"] is False, result
     assert result["reason"] == "expectation_mismatch" and destination["name"] in result["msg"]
-    assert row(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")
 
 
 # ---- the playbook ---------------------------------------------------------------------------------
@@ -274,17 +248,17 @@ def test_repair_records_playbook_applies_reviewed_items_and_fails_on_a_refusal(f
                                     str(REPO / "playbooks" / "repair_records.yml"), "-e", "@%s" % vars_file, *options],
                                    env=env, capture_output=True, text=True, timeout=300, check=False)
         output = completed.stdout + completed.stderr
-        no_traceback(output)
+        assert_no_traceback(output)
         return completed.returncode, output
 
     code, output = play(drift, "--check")
     assert code == 0, output
     assert "storageid=%s" % data["storageid"] in output and "would" in output
-    assert row(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (destination["id"], data["path"], "Ready")
 
     code, output = play(drift)
     assert code == 0, output
-    assert row(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
+    assert placement(fresh_lab, data["id"]) == (data["storageid"], data["path"], "Ready")
 
     # a reviewed item that vCenter no longer supports: refused, and the play fails after reporting every item
     stale = {"volume": other["id"], "expected_pool": other_pool(fresh_lab.admin(), other)["id"]}
@@ -294,4 +268,4 @@ def test_repair_records_playbook_applies_reviewed_items_and_fails_on_a_refusal(f
     assert code != 0, output
     assert "in_sync" in output and "refused [expectation_mismatch]" in output and "refused [not_a_record_fix]" in output
     assert "2 of 3 item(s) were not repaired" in output
-    assert row(fresh_lab, other["id"]) == (other["storageid"], other["path"], "Ready")
+    assert placement(fresh_lab, other["id"]) == (other["storageid"], other["path"], "Ready")
