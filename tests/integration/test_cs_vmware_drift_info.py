@@ -141,13 +141,6 @@ def sim_lab(tmp_path):
     started.stop()
 
 
-def sim_lab_env(sim_lab):
-    return {"CLOUDSTACK_ENDPOINT": sim_lab.info["endpoint"], "CLOUDSTACK_KEY": sim_lab.info["admin"]["key"],
-            "CLOUDSTACK_SECRET": sim_lab.info["admin"]["secret"], "VMWARE_HOST": sim_lab.vcsim.host,
-            "VMWARE_PORT": str(sim_lab.vcsim.port), "VMWARE_USER": "drift-it", "VMWARE_PASSWORD": "drift-it-password",
-            "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_CERT": str(sim_lab.vcsim.ca_file)}
-
-
 def test_stuck_migrating_after_a_restart_mid_job_then_clean_once_repaired(sim_lab, module_runner):
     admin = sim_lab.client(fetch_result=False)
     data = stopped_vm_volumes(sim_lab.client())[1][1]
@@ -158,7 +151,7 @@ def test_stuck_migrating_after_a_restart_mid_job_then_clean_once_repaired(sim_la
     sim_lab.restart_simulator(kill=True)
     record = sim_lab.records()[data["id"]]
     assert (record["state"], record["storageid"]) == ("Migrating", data["storageid"])
-    env = sim_lab_env(sim_lab)
+    env = sim_lab.module_env()
 
     result = audit(module_runner, env)
     assert found(result) == [("volume_stuck_migrating", data["id"])]

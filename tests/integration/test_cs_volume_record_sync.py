@@ -117,13 +117,6 @@ def sim_lab(tmp_path):
     started.stop()
 
 
-def sim_lab_env(sim_lab):
-    return {"CLOUDSTACK_ENDPOINT": sim_lab.info["endpoint"], "CLOUDSTACK_KEY": sim_lab.info["admin"]["key"],
-            "CLOUDSTACK_SECRET": sim_lab.info["admin"]["secret"], "VMWARE_HOST": sim_lab.vcsim.host,
-            "VMWARE_PORT": str(sim_lab.vcsim.port), "VMWARE_USER": "sync-it", "VMWARE_PASSWORD": "sync-it-password",
-            "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_CERT": str(sim_lab.vcsim.ca_file)}
-
-
 def test_stuck_migrating_after_a_restart_mid_job_becomes_ready(sim_lab, module_runner, tmp_path):
     data = stopped_vm_volumes(sim_lab.client())[1][1]
     destination = other_pool(sim_lab.client(), data)
@@ -133,7 +126,7 @@ def test_stuck_migrating_after_a_restart_mid_job_becomes_ready(sim_lab, module_r
     sim_lab.restart_simulator(kill=True)
     record = sim_lab.records()[data["id"]]
     assert (record["state"], record["storageid"]) == ("Migrating", data["storageid"])
-    env = sim_lab_env(sim_lab)
+    env = sim_lab.module_env()
 
     result = module_runner(MODULE, dict(FAST, volume=data["id"], journal_path=str(tmp_path / "j.jsonl")), env)
     assert_no_traceback(result["_output"])

@@ -49,6 +49,13 @@ class SimLab:
     def datastore_root(self) -> Path:
         return self.root / "datastores"
 
+    def module_env(self) -> dict:
+        """The connection variables the collection's modules read, as the lab's lab.env gives them."""
+        return {"CLOUDSTACK_ENDPOINT": self.info["endpoint"], "CLOUDSTACK_KEY": self.info["admin"]["key"],
+                "CLOUDSTACK_SECRET": self.info["admin"]["secret"], "VMWARE_HOST": self.vcsim.host,
+                "VMWARE_PORT": str(self.vcsim.port), "VMWARE_USER": "simlab", "VMWARE_PASSWORD": "simlab-password",
+                "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_CERT": str(self.vcsim.ca_file)}
+
     def client(self, who: str = "admin", **options) -> cs.CloudStack:
         keys = self.info[who]
         options = {"fetch_result": True, "poll_interval": 0.05, "job_timeout": 60, **options}
