@@ -125,9 +125,11 @@ def test_volumes_that_cannot_fit_are_refused_and_nothing_changes(fresh_lab, tmp_
     pools = pools_by_name(fresh_lab)
     on_source = volumes_on(fresh_lab, pools[SOURCE]["id"])
     smallest = min(int(record["size"]) for record in on_source)
-    # The destination keeps room for the smallest volume only: CloudStack reports it unsuitable for the others.
+    # The destination keeps room for the smallest volume only (capacity counts twice, the overprovisioning
+    # factor listStoragePools shows): CloudStack reports it unsuitable for the others.
+    factor = float(pools[DESTINATION]["overprovisionfactor"])
     fresh_lab.control("pool_capacity", pool_id=pools[DESTINATION]["id"],
-                      bytes=int(pools[DESTINATION]["disksizeallocated"]) + smallest)
+                      bytes=int((int(pools[DESTINATION]["disksizeallocated"]) + smallest) / factor))
     before = lab_state(fresh_lab)
 
     run = evacuate(fresh_lab, tmp_path, "-e", "safe_migration_allow_live_migration=true")
@@ -139,4 +141,24 @@ def test_volumes_that_cannot_fit_are_refused_and_nothing_changes(fresh_lab, tmp_
         assert re.search(r"%s \([^)]*\): CloudStack reports no pool suitable for it" % re.escape(record["name"]), run.output), record["name"]
     assert not run.plan_file.exists()
     assert not (tmp_path / "journal.jsonl").exists()
+    assert lab_state(fresh_lab) == before
+
+
+def test_storage_tags_of_the_source_must_be_on_the_destination(fresh_lab, tmp_path):
+    pools = pools_by_name(fresh_lab)
+    fresh_lab.control("pool_tags", pool_id=pools[SOURCE]["id"], tags="ssd,gold")
+    fresh_lab.control("pool_tags", pool_id=pools[DESTINATION]["id"], tags="ssd")
+    before = lab_state(fresh_lab)
+
+    refused = evacuate(fresh_lab, tmp_path, "-e", "safe_migration_allow_live_migration=true", name="untagged", check=True)
+
+    assert refused.returncode != 0, refused.output
+    assert "Cannot evacuate %s:" % SOURCE in refused.output and "gold" in refused.output
+    assert not refused.plan_file.exists()
+
+    fresh_lab.control("pool_tags", pool_id=pools[DESTINATION]["id"], tags="gold,ssd,fast")
+    planned = evacuate(fresh_lab, tmp_path, "-e", "safe_migration_allow_live_migration=true", name="tagged", check=True)
+
+    assert planned.returncode == 0, planned.output
+    assert {item["destination"] for item in planned.plan()["safe_migration_plan"]} == {pools[DESTINATION]["id"]}
     assert lab_state(fresh_lab) == before

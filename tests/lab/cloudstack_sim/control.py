@@ -17,7 +17,7 @@ class Control:
         self.actions = {
             "reset": self.reset, "behaviour": self.behaviour, "job_seconds": self.job_seconds,
             "fault_next_job": self.fault_next_job, "fault_next_calls": self.fault_next_calls,
-            "release_jobs": self.release_jobs, "pool_capacity": self.pool_capacity,
+            "release_jobs": self.release_jobs, "pool_capacity": self.pool_capacity, "pool_tags": self.pool_tags,
             "vcenter_unregister_vm": self.unregister_vm, "vcenter_delete_vmdk": self.delete_vmdk,
             "vcenter_datastore_state": self.datastore_state, "vcenter_vm_connection_state": self.vm_connection_state,
             "vcenter_rename_vm": self.rename_vm,
@@ -68,6 +68,11 @@ class Control:
     def pool_capacity(self, payload):
         pool = self._pool(payload)
         self.sim.store.update("pools", pool["id"], capacity=int(_required(payload, "bytes")))
+
+    def pool_tags(self, payload):
+        """Storage tags of a pool, comma-separated as CloudStack lists them ("" for none)."""
+        pool = self._pool(payload)
+        self.sim.store.update("pools", pool["id"], tags=str(_required(payload, "tags")) or None)
 
     # --- vCenter side -------------------------------------------------------------------------------
     def unregister_vm(self, payload):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .protocol import invalid_entity, list_content, paged
-from .views import cluster_view, host_view, job_view, pool_view, vm_view, volume_view, zone_view
+from .views import OVERPROVISION_FACTOR, cluster_view, host_view, job_view, pool_view, vm_view, volume_view, zone_view
 
 
 def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
@@ -115,7 +115,8 @@ def pool_reachable(catalog, pool: dict, volume: dict) -> bool:
 
 
 def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
-    free = pool["capacity"] - catalog.allocated_bytes(pool["id"])
+    # The allocators count capacity times the overprovisioning factor, as listStoragePools shows it.
+    free = pool["capacity"] * OVERPROVISION_FACTOR - catalog.allocated_bytes(pool["id"])
     return pool["state"] == "Up" and free >= volume["size"]
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 
+# storage.overprovisioning.factor: CloudStack lets NFS and VMFS pools allocate twice their capacity by default.
+OVERPROVISION_FACTOR = 2.0
+
 DOMAIN_UUID = "5d4e2ee3-8f0a-11ee-9a8d-0242ac110002"
 DOMAIN_NAME = "ROOT"
 HYPERVISOR = "VMware"
@@ -88,7 +91,8 @@ def pool_view(catalog: Catalog, pool: dict) -> dict:
         view.update(clusterid=cluster["uuid"], clustername=cluster["name"])
     view.update({"ipaddress": pool["ipaddress"], "path": pool["path"], "created": pool["created"],
                  "type": pool["type"], "disksizetotal": pool["capacity"], "disksizeallocated": allocated,
-                 "disksizeused": allocated, "capacityiops": 0, "allocatediops": 0, "overprovisionfactor": "2.0",
+                 "disksizeused": allocated, "capacityiops": 0, "allocatediops": 0,
+                 "overprovisionfactor": str(OVERPROVISION_FACTOR),
                  "hypervisor": HYPERVISOR, "scope": pool["scope"], "state": pool["state"], "provider": "DefaultPrimary",
                  "istagarule": False, "managed": False})
     if pool["tags"]:
