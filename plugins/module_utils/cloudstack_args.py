@@ -91,3 +91,8 @@ class CloudStackSettings:
 
     def __repr__(self):
         return "CloudStackSettings(endpoint=%r, region=%r)" % (self.endpoint, self.region)
+
+
+def volume_selection_argument_spec():
+    """vm, zone and account: what narrows a volume name down to one volume (doc fragment volume_selection)."""
+    return dict(vm=dict(type="str"), zone=dict(type="str"), account=dict(type="str"))

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.volume_selection
 options:
   volume:
     description:
@@ -39,18 +40,6 @@ options:
   destination:
     description:
       - The destination primary storage pool of O(volume), by name or UUID. Required with O(volume).
-    type: str
-  vm:
-    description:
-      - Name or UUID of the VM the volume is attached to, to choose among volumes of the same name.
-    type: str
-  zone:
-    description:
-      - Name or UUID of the zone of the volume, to choose among volumes of the same name.
-    type: str
-  account:
-    description:
-      - Account owning the volume, to choose among volumes of the same name.
     type: str
   volumes:
     description:
@@ -232,6 +221,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils i
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
+    volume_selection_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
@@ -249,21 +239,17 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
 VOLUME_ITEM = dict(
     volume=dict(type="str", required=True),
     destination=dict(type="str", required=True),
-    vm=dict(type="str"),
-    zone=dict(type="str"),
-    account=dict(type="str"),
+    **volume_selection_argument_spec()
 )
 
 
 def argument_spec():
     spec = cloudstack_argument_spec()
     spec.update(vcenter_argument_spec())
+    spec.update(volume_selection_argument_spec())
     spec.update(
         volume=dict(type="str"),
         destination=dict(type="str"),
-        vm=dict(type="str"),
-        zone=dict(type="str"),
-        account=dict(type="str"),
         volumes=dict(type="list", elements="dict", options=VOLUME_ITEM),
         concurrency=dict(type="int", default=1),
         allow_live_migration=dict(type="bool", default=False),

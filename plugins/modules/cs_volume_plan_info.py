@@ -344,6 +344,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils i
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
+    volume_selection_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import plan_evacuation, resolve_plan
@@ -352,9 +353,7 @@ PLAN_ITEM = dict(
     volume=dict(type="str"),
     source_pool=dict(type="str"),
     destination=dict(type="str", required=True),
-    vm=dict(type="str"),
-    zone=dict(type="str"),
-    account=dict(type="str"),
+    **volume_selection_argument_spec()
 )
 
 EVACUATE = dict(

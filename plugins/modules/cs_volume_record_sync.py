@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.volume_selection
 options:
   volume:
     description:
@@ -37,18 +38,6 @@ options:
       - A name that matches several volumes is an error that lists them; narrow it with O(vm), O(zone) or O(account).
     type: str
     required: true
-  vm:
-    description:
-      - Name or UUID of the VM the volume is attached to, to choose among volumes of the same name.
-    type: str
-  zone:
-    description:
-      - Name or UUID of the zone of the volume, to choose among volumes of the same name.
-    type: str
-  account:
-    description:
-      - Account owning the volume, to choose among volumes of the same name.
-    type: str
   expected_pool:
     description:
       - The storage pool (name or UUID) the reviewed fix puts the volume on. When vCenter now shows the disk on
@@ -175,6 +164,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils i
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
+    volume_selection_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
@@ -193,11 +183,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
 def argument_spec():
     spec = cloudstack_argument_spec()
     spec.update(vcenter_argument_spec())
+    spec.update(volume_selection_argument_spec())
     spec.update(
         volume=dict(type="str", required=True),
-        vm=dict(type="str"),
-        zone=dict(type="str"),
-        account=dict(type="str"),
         expected_pool=dict(type="str"),
         expected_path=dict(type="str"),
         expected_datastore_path=dict(type="str"),
