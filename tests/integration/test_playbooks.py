@@ -2,82 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from xml.etree import ElementTree
-from pathlib import Path
 
 import pytest
 
+from integration.playbook_runner import lab_state, plan_of, run_playbook, stopped_vm_volumes  # pylint: disable=import-error
+
 pytestmark = pytest.mark.lab
-
-REPO = Path(__file__).resolve().parents[2]
-PLAYBOOK = REPO / "playbooks" / "migrate_volumes.yml"
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-
-
-class PlayRun:
-    def __init__(self, returncode, output, report_dir):
-        self.returncode = returncode
-        self.output = output
-        recap = RECAP.search(output)
-        assert recap, "no PLAY RECAP:\n%s" % output
-        self.changed, self.failed = int(recap.group(2)), int(recap.group(4))
-        self.report_dir = report_dir
-
-    def report(self):
-        return json.loads((self.report_dir / "report.json").read_text())
-
-
-def run_playbook(lab, tmp_path, plan, *options, name="run", check=False):
-    """ansible-playbook playbooks/migrate_volumes.yml -e @plan.yml, with short polls; the report in tmp_path/report."""
-    plan_file = tmp_path / ("%s-plan.json" % name)
-    plan_file.write_text(json.dumps({"safe_migration_plan": plan}))
-    report_dir = tmp_path / "report"
-    env = dict(os.environ, **lab.env)
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"))
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-e", "@%s" % plan_file,
-               "-e", "safe_migration_report_dir=%s" % report_dir, "-e", "safe_migration_journal_path=%s" % (tmp_path / "journal.jsonl"),
-               "-e", "safe_migration_poll_interval=0.05", "-e", "safe_migration_job_timeout=60", *options]
-    if check:
-        command.append("--check")
-    completed = subprocess.run(command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600, check=False)
-    return PlayRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
-
-
-def stopped_vm_volumes(lab, count):
-    """Volumes of `count` different stopped admin VMs, each with another NFS pool of its cluster as destination."""
-    admin = lab.admin()
-    pools = admin.listStoragePools()["storagepool"]
-    chosen = []
-    for vm in admin.listVirtualMachines(listall=True, state="Stopped")["virtualmachine"]:
-        if vm["account"] != "admin":
-            continue
-        volume = admin.listVolumes(listall=True, virtualmachineid=vm["id"], type="DATADISK")["volume"][0]
-        destination = next(pool for pool in sorted(pools, key=lambda pool: pool["name"])
-                           if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"]
-                           and pool["type"] == "NetworkFilesystem")
-        chosen.append(dict(volume, vm=vm, destination=destination))
-        if len(chosen) == count:
-            return chosen
-    raise AssertionError("the lab has fewer than %d stopped admin VMs" % count)
-
-
-def lab_state(lab, volumes):
-    """Each volume's record (pool, path, state) and where its VMDK files really are."""
-    records = lab.records()
-    return {volume["id"]: (records[volume["id"]]["storageid"], records[volume["id"]]["path"], records[volume["id"]]["state"],
-                           tuple(lab.vmdk_locations(volume["path"]))) for volume in volumes}
-
-
-def plan_of(volumes):
-    return [{"volume": volume["name"], "vm": volume["vm"]["name"], "destination": volume["destination"]["name"]}
-            for volume in volumes]
 
 
 def test_happy_path_migrates_verifies_reports_and_a_second_run_changes_nothing(fresh_lab, tmp_path):
