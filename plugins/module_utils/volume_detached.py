@@ -128,7 +128,8 @@ class DetachedVerifier:
         error_class = DriftDetected if in_place else VerificationFailed
         raise error_class(
             "%s%s, but %s, and the datastore searches found its file at %s. %s"
-            % ("False success: " if facts["false_success"] and not in_place else "", claim, _record_text(essentials, verification), ", ".join(everywhere.found), _restore_text(restore, truth)),
+            % ("False success: " if facts["false_success"] and not in_place else "", claim,
+               _record_text(essentials, verification), ", ".join(everywhere.found), _restore_text(restore, truth)),
             truth=truth, restore=restore, changed=bool(restore and restore.get("submitted")), **facts)
 
     def _everywhere(self, essentials, verification):
