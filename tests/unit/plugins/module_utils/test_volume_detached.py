@@ -278,3 +278,38 @@ def test_already_on_the_destination_without_the_file_there_is_drift(world):
     with pytest.raises(DriftDetected) as caught:
         run(world)
     assert caught.value.facts["truth"]["pool_id"] == SRC and cloudstack.submissions == []
+
+
+# ---- the pure pieces ----------------------------------------------------------------------------------
+def test_locate_detached_lists_what_it_could_not_search_and_never_calls_it_gone():
+    client = FakeVCenterClient()
+    client.unusable[DST_DS] = {"accessible": False}
+    client.failing.add(OTHER_DS)
+    location = VCenterDisks(client).locate_detached(PATH)
+    assert location.found == ["[%s] %s" % (SRC_DS, FILE)] and location.searched == [SRC_DS]
+    assert set(location.not_searched) == {DST_DS, OTHER_DS}
+    assert "not accessible" in location.not_searched[DST_DS]
+    destination = location.side([DST])
+    assert (destination.exists, destination.confirmed, destination.file) == (None, False, None)
+    source = location.side([SRC])
+    assert (source.exists, source.confirmed, source.file) == (True, True, "[%s] %s" % (SRC_DS, FILE))
+    assert client.searches == [SRC_DS, OTHER_DS]  # an inaccessible datastore is not even asked
+
+
+def test_locate_detached_searches_only_the_pools_asked_for_and_matches_names_exactly():
+    client = FakeVCenterClient()
+    client.files[OTHER_DS] |= {"x/" + FILE, "x/" + PATH + "-flat.vmdk", "x/a" + FILE}
+    location = VCenterDisks(client).locate_detached(PATH, [SRC, DST])
+    assert client.searches == [SRC_DS, DST_DS] and location.found == ["[%s] %s" % (SRC_DS, FILE)]
+    assert location.side([DST]).exists is False
+    everywhere = VCenterDisks(client).locate_detached(PATH)
+    assert everywhere.found == ["[%s] %s" % (SRC_DS, FILE), "[%s] x/%s" % (OTHER_DS, FILE)]
+    assert everywhere.side([OTHER]).file == "[%s] x/%s" % (OTHER_DS, FILE)
+
+
+def test_a_record_on_the_destination_without_a_path_and_without_a_journal_is_never_ok(world):
+    cloudstack, client, journal = world
+    cloudstack.volumes[VOL].update(storageid=DST, storage="pool-dst", path=None)
+    with pytest.raises(VerificationFailed, match="no path for it"):
+        run(world)
+    assert cloudstack.submissions == [] and cloudstack.updates == []
