@@ -18,7 +18,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
     JobFailed,
     VerificationFailed,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import datastore_accepted
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import pool_datastores
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import (
     POLICY_OPTION,
     RESTORE_POLICY,
@@ -150,10 +152,20 @@ class DetachedVerifier:
                    "migration: restore the disk from a backup (or the datastore's snapshots) and repair the record "
                    "with updateVolume." % (
                        headline, _label(essentials), claim, _record_text(essentials, verification),
-                       everywhere.file_name, len(everywhere.searched), ", ".join(everywhere.searched) or "none",
-                       unsearched, last_known))
+                       everywhere.file_name, len(everywhere.searched),
+                       ", ".join(self._with_pools(everywhere.searched, essentials)) or "none", unsearched,
+                       "%s (pool %s)" % (last_known, source["pool_name"]) if source.get("datastore_path") else last_known))
         return DiskLost(message, disk_lost=lost, disk_not_found=True, last_known_path=last_known,
                         datastores_searched=everywhere.searched, datastores_not_searched=not_searched, **facts)
+
+    def _with_pools(self, datastores, essentials):
+        """Datastore names with the pool each one backs ("ds (pool nfs-1)"), as operators know them."""
+        pools = self._cs.list_storage_pools(zoneid=essentials.get("zone_id"))
+        named = []
+        for datastore in datastores:
+            backed = [pool.get("name") for pool in pools if _backs(datastore, pool)]
+            named.append("%s (pool %s)" % (datastore, ", ".join(backed)) if backed else datastore)
+        return named
 
     def _truth(self, essentials, everywhere):
         """The record the file's one place means: {pool_id, pool_name, path, datastore, file}, or None."""
@@ -176,6 +188,11 @@ class DetachedVerifier:
             return {"submitted": False, "policy": RESTORE_POLICY,
                     "reason": "CloudStack no longer lists the volume" if truth else "the file is not in one single place of one pool"}
         return self._restore(essentials["volume_id"], truth)
+
+
+def _backs(datastore, pool):
+    """Whether the datastore (by name) is one of the pool's identities."""
+    return datastore_accepted({"name": datastore}, pool_datastores(pool))
 
 
 class _Seen:

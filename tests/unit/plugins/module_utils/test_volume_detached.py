@@ -211,6 +211,7 @@ def test_the_8747_shape_is_a_loud_disk_lost_with_every_fact(world):
         run(world)
     error = caught.value
     assert error.message.startswith("DISK LOST") and "do NOT retry" in error.message
+    assert "%s (pool pool-src), %s (pool pool-dst)" % (SRC_DS, DST_DS) in error.message
     assert error.facts["last_known_path"] == "[%s] %s" % (SRC_DS, FILE)
     assert error.facts["datastores_searched"] == sorted([SRC_DS, DST_DS, OTHER_DS])
     assert error.facts["job_id"] == "job-1" and error.facts["disk_lost"] is True
