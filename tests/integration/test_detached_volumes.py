@@ -134,6 +134,19 @@ def test_a_detached_file_missing_from_its_datastore_blocks_before_any_change(fre
     assert lab_state(fresh_lab, [volume]) == before and migrate_jobs(fresh_lab) == []
 
 
+def test_a_destination_that_cannot_be_searched_blocks_before_any_change(fresh_lab, migrate):
+    volume, source, destination = detached_volume(fresh_lab)
+    fresh_lab.control("vcenter_datastore_state", pool_id=destination["id"], accessible=False)
+    before = lab_state(fresh_lab, [volume])
+
+    result = migrate(volume=volume["id"], destination=destination["name"])
+
+    assert result.get("failed") is True
+    assert "destination_unsearchable" in [blocker["code"] for blocker in result["blockers"]]
+    assert "datastore %s of pool %s cannot be searched" % (datastore_of(destination), destination["name"]) in result["msg"]
+    assert lab_state(fresh_lab, [volume]) == before and migrate_jobs(fresh_lab) == []
+
+
 @pytest.mark.parametrize("job_result", ["success", "failure"])
 def test_the_8747_shape_ends_as_a_loud_disk_lost_with_every_fact(fresh_lab, migrate, job_result):
     volume, source, destination = detached_volume(fresh_lab)
