@@ -148,8 +148,8 @@ class DetachedVerifier:
         unsearched = "" if lost else (" These datastores could not be searched, the file may be there: %s."
                                       % "; ".join("%s (%s)" % item for item in sorted(not_searched.items())))
         message = ("%s: detached volume %s: %s, but %s, and its file %s is on none of the %d datastores searched "
-                   "(%s).%s Its last known place was %s. Nothing was deleted or changed by this task; do NOT retry the "
-                   "migration: restore the disk from a backup (or the datastore's snapshots) and repair the record "
+                   "(%s).%s Its last known place was %s. This task deleted nothing and changed nothing after the "
+                   "job; do NOT retry the migration: restore the disk from a backup (or the datastore's snapshots) and repair the record "
                    "with updateVolume." % (
                        headline, _label(essentials), claim, _record_text(essentials, verification),
                        everywhere.file_name, len(everywhere.searched),
