@@ -209,6 +209,20 @@ volumes:
         would_restore, what would be written).
       type: dict
       returned: on a false success or drift
+    leftovers:
+      description: >-
+        Detached volumes: the old file still on the source datastore after the copy on the destination was
+        confirmed; a copy to clean up by hand (the module never deletes files). A V(warnings) line says so.
+      type: list
+      elements: str
+      returned: when a detached volume's old file was found after its migration
+    disk_lost:
+      description: >-
+        Detached volumes: true when the volume's file is on none of the datastores, every one of them searched
+        (apache/cloudstack#8747); false when some could not be searched. With V(last_known_path),
+        V(datastores_searched) and V(datastores_not_searched).
+      type: bool
+      returned: when a detached volume's file was not found after its job
 summary:
   description: Counts per outcome.
   returned: always
