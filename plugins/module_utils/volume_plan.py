@@ -337,7 +337,7 @@ def _vcenter_blocker(context, issue):
         instance = context.vm.get("instancename")
         return Blocker(code, "%s on %s: the VM is registered in vCenter as %s, not under its instance name %s, and CloudStack "
                        "finds VMs only by name or by the custom attribute cloud.vm.internal.name, so the migration would fail "
-                       "with \"VM does not exist\": rename %s back to %s in vCenter (or set its custom attribute "
+                       "(the VM does not exist for it): rename %s back to %s in vCenter (or set its custom attribute "
                        "cloud.vm.internal.name to %s), then run again" % (
                            where, context.source_text(), names, instance, first, instance, instance))
     target = context.destination_text()
