@@ -355,13 +355,12 @@ def _vcenter_blocker(context, issue):
                        "choose a pool mounted there" % (where, target, facts.get("host"), facts.get("reason"), facts.get("host")))
     if code == "destination_file_exists":
         copies = [path for path in facts.get("copies") or [] if path != facts.get("existing")]
-        return Blocker(code, "%s: a file already exists at the destination path %s on the %s; the VM's disk is the "
-                       "attached one, %s on the %s, and %s is a stale copy (of an earlier migration?)%s: the migration would "
-                       "fail with FileAlreadyExists. Check that nothing uses %s, then remove or rename it in vCenter (the "
+        return Blocker(code, "%s: a file already exists at the destination path %s on the %s. It is a stale copy (of an "
+                       "earlier migration?): the VM's disk is the attached one, %s on the %s%s. The migration would fail with "
+                       "FileAlreadyExists: check that nothing uses the stale file, then remove or rename it (vCenter's "
                        "datastore browser), then run again" % (
                            where, facts.get("existing"), target, facts.get("file"), context.source_text(),
-                           facts.get("existing"), "; other copies on that datastore: %s" % ", ".join(copies) if copies else "",
-                           facts.get("existing")))
+                           "; other files of that name on the destination: %s" % ", ".join(copies) if copies else ""))
     return Blocker(code, "%s: vCenter could not prove that the destination path on the %s is free (%s): nothing proves the "
                    "migration would not fail with FileAlreadyExists; fix the cause, then run again" % (
                        where, target, facts.get("reason")))
