@@ -148,11 +148,15 @@ class Planner:
             return MigrationPlan(volume, vm, source_pool, destination, live, disk, [])
         blockers = self._volume_blockers(volume) + self._vm_blockers(volume, vm, live)
         disk = None
+        at_destination = []
         if vm and source_pool and not blockers:
             disk = self._locate_for_migration(vm, volume, source_pool, destination)
-            blockers += self._disk_blockers(disk, volume, vm, source_pool, destination)
+            for blocker in self._disk_blockers(disk, volume, vm, source_pool, destination):
+                (at_destination if blocker.code in _DESTINATION_BLOCKERS else blockers).append(blocker)
         if not blockers:
             blockers += self._pool_blockers(volume, destination)
+        # CloudStack's view of the destination, then vCenter's: every reason is listed
+        blockers += at_destination
         return MigrationPlan(volume, vm, source_pool, destination, live, disk, blockers)
 
     def _locate(self, vm, volume, pool):
@@ -289,6 +293,7 @@ _OWN_CODE = {
     "destination_file_unverified": "destination_file_unverified",
     "vm_registered_as_other_name": "vm_registered_as_other_name",
 }
+_DESTINATION_BLOCKERS = tuple(code for code in _OWN_CODE if code.startswith("destination_"))
 VCENTER_POWERED_ON = "poweredOn"
 CLOUDSTACK_OFF_STATES = ("Stopped", "Shutdown")
 

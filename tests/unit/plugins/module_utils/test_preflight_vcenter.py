@@ -356,3 +356,14 @@ def test_a_locator_without_the_destination_check_still_plans():
     result = Planner(FakeCloudStack(), OldLocator(FakeClient([vm()], files=[DISK, AT_DESTINATION]))).plan(
         dict(VOLUME), dict(DESTINATION))
     assert result.blockers == []
+
+
+def test_cloudstack_and_vcenter_reasons_against_the_destination_are_both_listed():
+    class PoolInMaintenance(FakeCloudStack):
+        def find_storage_pools_for_migration(self, volume_id):
+            return []
+
+    dest = datastore("ds-dst", DST, maintenance_mode="inMaintenance")
+    result = Planner(PoolInMaintenance(), VCenterDisks(FakeClient([vm()], datastores=[datastore("ds-src", SRC), dest]))).plan(
+        dict(VOLUME), dict(DESTINATION, state="Maintenance"))
+    assert [b.code for b in result.blockers] == ["pool_not_up", "destination_datastore_in_maintenance"]
