@@ -257,3 +257,25 @@ def test_ssl_context_follows_validate_certs_and_ca_cert():
     assert private.verify_mode == ssl.CERT_REQUIRED and private.check_hostname is True and private.cert_store_stats()["x509_ca"] > 0
     with pytest.raises(OSError):
         vcenter_client.ssl_context(VCenterSettings(ca_cert="/nonexistent.pem"))
+
+
+def test_read_extra_config_is_one_view_and_one_retrieval_and_keeps_only_the_key_asked():
+    handlers = {}
+
+    def retrieve(mo, args):
+        handlers["specs"] = args
+        options = vim.option.OptionValue.Array([vim.option.OptionValue(key="cloud.vm.internal.name", value="i-2-4-VM"),
+                                                vim.option.OptionValue(key="govcsim", value="TRUE")])
+        return PC.RetrieveResult(objects=[
+            obj(vim.VirtualMachine("vm-4", mo._stub), config__extraConfig=options),
+            obj(vim.VirtualMachine("vm-5", mo._stub), config__extraConfig=vim.option.OptionValue.Array([
+                vim.option.OptionValue(key="cloud.vm.internal.name", value="")])),
+            obj(vim.VirtualMachine("vm-6", mo._stub))])
+
+    handlers.update(CreateContainerView=lambda mo, args: vim.view.ContainerView("session[1]view-1", mo._stub),
+                    RetrievePropertiesEx=retrieve, DestroyView=lambda mo, args: None)
+    client, stub = make_client(handlers)
+    assert client.read_extra_config("cloud.vm.internal.name") == {"vm-4": "i-2-4-VM"}
+    assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
+                                                   "DestroyView"]
+    assert [list(prop.pathSet) for prop in handlers["specs"][0][0].propSet] == [["config.extraConfig"]]
