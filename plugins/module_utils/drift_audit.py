@@ -24,6 +24,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
     DISK_ON_WRONG_DATASTORE,
     VM_DUPLICATE,
     VM_NOT_FOUND,
+    VM_REGISTERED_AS,
     DiskExpectation,
     VmExpectation,
     check_inventory,
@@ -333,6 +334,9 @@ class Comparison:
 
     def _vm_drifts(self, facts, problems, volumes):
         codes = {problem.code for problem in problems}
+        if VM_REGISTERED_AS in codes:
+            return [self._vm_renamed(facts, problems, volume) for volume in volumes] + \
+                [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
         if VM_NOT_FOUND in codes:
             return [self._vm_missing(facts, volume) for volume in volumes] + \
                 [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
@@ -363,6 +367,16 @@ class Comparison:
             % (vmx[0], facts.ref) if len(vmx) == 1 else "Find the VM's files and register it again, or restore it",
             fix, vcenter={"vm_found": False, "leftovers": list(facts.leftovers), "file": disk.file if disk else None,
                           "datastore": disk.datastore if disk else None})
+
+    def _vm_renamed(self, facts, problems, volume):
+        """The VM is in the inventory under another name (by its .vmx path or annotation): not to be registered again."""
+        problem = next(problem for problem in problems if problem.code == VM_REGISTERED_AS)
+        found = problem.facts.get("registered_as") or []
+        return self._drift(
+            VM_MISSING, volume, "VM %s of volume %s is not found by its name: %s" % (facts.ref, _label(volume), problem.message),
+            "Rename the VM %s back to %s in vCenter (or set its custom attribute cloud.vm.internal.name to %s), then audit "
+            "again; migrate none of its volumes before" % (found[0].get("name") if found else "?", facts.ref, facts.ref),
+            {"action": "investigate"}, vcenter={"vm_found": False, "registered_as": [dict(item) for item in found]})
 
     def _vm_duplicate(self, facts, problems, volumes):
         found = next(problem.facts.get("matches") for problem in problems if problem.code == VM_DUPLICATE)

@@ -44,10 +44,11 @@ EXACT_PATTERNS_LIMIT = 100
 
 VM_PROPERTIES = [
     "name", "config.instanceUuid", "config.uuid", "config.hardware.device", "runtime.connectionState",
-    "runtime.powerState", "runtime.host", "customValue", "snapshot", "summary.config.vmPathName",
+    "runtime.powerState", "runtime.host", "customValue", "snapshot", "summary.config.vmPathName", "config.annotation",
 ]
 HOST_PROPERTIES = ["name"]
-DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue"]
+# "host": the datastore's mounts (DatastoreHostMount: host, mountInfo.mounted/accessible), for "is it mounted on the VM's host?"
+DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue", "host"]
 
 
 def connect(settings, smart_connect=None):
@@ -120,6 +121,31 @@ class VCenterClient:
             finally:
                 view.DestroyView()
         return _inventory_from(objects)
+
+    def read_extra_config(self, key, datacenter=None):
+        """{VM moid: value} of extraConfig entry ``key`` for every VM that has it, in one retrieval.
+
+        Read only when needed (a VM not found by name or custom attribute): extraConfig is large on real VMs,
+        so it is not part of the inventory read.
+        """
+        with _translated("read the extraConfig of the VMs"):
+            root = self._datacenter(datacenter) if datacenter else self._content.rootFolder
+            view = self._content.viewManager.CreateContainerView(root, [vim.VirtualMachine], True)
+            try:
+                traversal = vmodl.query.PropertyCollector.TraversalSpec(
+                    name="view", path="view", skip=False, type=vim.view.ContainerView)
+                spec = vmodl.query.PropertyCollector.FilterSpec(
+                    objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
+                    propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=["config.extraConfig"])])
+                objects = self._retrieve(spec)
+            finally:
+                view.DestroyView()
+        values = {}
+        for ref, props in objects:
+            for option in props.get("config.extraConfig") or []:
+                if getattr(option, "key", None) == key and getattr(option, "value", None) not in (None, ""):
+                    values[ref._moId] = str(option.value)
+        return values
 
     def _datacenter(self, name):
         found = self._content.searchIndex.FindByInventoryPath(name)
@@ -224,6 +250,7 @@ def _inventory_from(objects):
     return {
         "vms": [_vm_facts(ref, props, hosts, field_names) for ref, props in vm_objects],
         "datastores": {moid: _datastore_facts(moid, props, field_names) for moid, props in datastores.items()},
+        "hosts": dict(hosts),
     }
 
 
@@ -242,7 +269,9 @@ def _vm_facts(ref, props, hosts, field_names):
         "connection_state": _text(props.get("runtime.connectionState")),
         "power_state": _text(props.get("runtime.powerState")),
         "host": hosts.get(host._moId, host._moId) if host is not None else None,
+        "host_moid": host._moId if host is not None else None,
         "vmx_path": props.get("summary.config.vmPathName"),
+        "annotation": props.get("config.annotation"),
         "has_snapshots": bool(getattr(props.get("snapshot"), "rootSnapshotList", None)),
         "disks": [_disk_facts(device) for device in props.get("config.hardware.device") or []
                   if isinstance(device, vim.vm.device.VirtualDisk)],
@@ -280,7 +309,25 @@ def _datastore_facts(moid, props, field_names):
         "accessible": props.get("summary.accessible"),
         "maintenance_mode": props.get("summary.maintenanceMode"),
         "url": props.get("summary.url"),
+        "mounts": _mounts(props.get("host")),
     }
+
+
+def _mounts(host_mounts):
+    """{host moid: {"mounted", "accessible"}} from a datastore's ``host`` property (None when it was not read).
+
+    vSphere leaves ``mounted`` unset for a mounted volume: unset counts as mounted; only False is unmounted.
+    """
+    if host_mounts is None:
+        return None
+    mounts = {}
+    for mount in host_mounts:
+        host = getattr(mount, "key", None)
+        info = getattr(mount, "mountInfo", None)
+        if host is None:
+            continue
+        mounts[host._moId] = {"mounted": getattr(info, "mounted", None), "accessible": getattr(info, "accessible", None)}
+    return mounts
 
 
 def join_datastore_path(folder_path, file_name):

@@ -45,9 +45,24 @@ DISK_FILE_MISSING = "disk_file_missing"
 DISK_FILE_UNVERIFIED = "disk_file_unverified"
 DATASTORE_INACCESSIBLE = "datastore_inaccessible"
 DATASTORE_IN_MAINTENANCE = "datastore_in_maintenance"
+VM_REGISTERED_AS = "vm_registered_as_other_name"
+# the destination of a disk (DiskExpectation.destination): where a migration would put it
+DESTINATION_NOT_FOUND = "destination_datastore_not_found"
+DESTINATION_INACCESSIBLE = "destination_datastore_inaccessible"
+DESTINATION_IN_MAINTENANCE = "destination_datastore_in_maintenance"
+DESTINATION_NOT_MOUNTED = "destination_datastore_not_mounted"
+DESTINATION_FILE_EXISTS = "destination_file_exists"
+DESTINATION_UNVERIFIED = "destination_file_unverified"
+DESTINATION_CODES = (DESTINATION_NOT_FOUND, DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE, DESTINATION_NOT_MOUNTED,
+                     DESTINATION_FILE_EXISTS, DESTINATION_UNVERIFIED)
 PROBLEM_CODES = (VM_NOT_FOUND, VM_DUPLICATE, VM_NOT_CONNECTED, POWER_STATE_MISMATCH, VM_HAS_SNAPSHOTS, DISK_NOT_ATTACHED,
                  DISK_ON_WRONG_DATASTORE, DISK_FILE_MISSING, DISK_FILE_UNVERIFIED, DATASTORE_INACCESSIBLE,
-                 DATASTORE_IN_MAINTENANCE)
+                 DATASTORE_IN_MAINTENANCE, VM_REGISTERED_AS) + DESTINATION_CODES
+
+# DestinationFacts.status: is the path a migration would create free on the destination datastore?
+DESTINATION_FREE = "free"            # searched, nothing there
+DESTINATION_TAKEN = "taken"          # searched, a file is already there
+# FILE_NOT_SEARCHED: no conclusive search (DestinationFacts.reason says why)
 
 # DiskFacts.file_status: the outcome of the datastore search for a disk's file
 FILE_FOUND = "found"                # searched, and the file is there (exists is True)
@@ -63,9 +78,13 @@ class DiskExpectation:
     """A disk a VM must have: a volume path ("ROOT-34") or a full datastore path ("[ds] dir/file.vmdk").
 
     ``datastores``: acceptable datastore identities (name or ``cloud.uuid``); None accepts any.
+    ``destination``: identities of the datastore the disk is to move to (preflight of a migration): that
+    datastore must be in the inventory, accessible, not in maintenance, mounted on the VM's host, and hold
+    no file at the path the move would create (searched: only a search that finds nothing clears it).
     """
     path: str
     datastores: Optional[List[str]] = None
+    destination: Optional[List[str]] = None
 
 
 @dataclass
@@ -93,6 +112,9 @@ class DiskFacts:
     datastore_moid: Optional[str] = None
     file_status: str = FILE_NOT_SEARCHED
     file_status_reason: Optional[str] = None
+    # not dataclass fields (the shape vmware_inventory_assert returns stays as documented):
+    # ``destination`` (a DestinationFacts) when the expectation has a destination
+    destination = None
 
     @property
     def verified(self):
@@ -101,6 +123,22 @@ class DiskFacts:
 
     def set_file_status(self, status, reason=None):
         self.file_status, self.exists, self.file_status_reason = status, _EXISTS[status], reason
+
+
+@dataclass
+class DestinationFacts:
+    """Where a migration would put a disk: the datastore, the path the move creates, and whether it is free.
+
+    ``status``: DESTINATION_FREE (searched, nothing there), DESTINATION_TAKEN (a file is there: ``path`` is it) or
+    FILE_NOT_SEARCHED (``reason`` says why). Only DESTINATION_FREE proves the path is free. ``copies``: every file of
+    the disk's name found on the destination datastore (in any folder).
+    """
+    datastore: Optional[str] = None
+    moid: Optional[str] = None
+    path: Optional[str] = None
+    status: str = FILE_NOT_SEARCHED
+    reason: Optional[str] = None
+    copies: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +157,10 @@ class VmFacts:
     host: Optional[str] = None
     disks: List[DiskFacts] = field(default_factory=list)
     leftovers: List[str] = field(default_factory=list)
+    # not dataclass fields (the returned shape stays as documented): the VM's .vmx path, and for a VM not
+    # found by its name, the VMs that are it under another name ([{"name", "moid", "by", "vmx_path"}])
+    vmx_path = None
+    registered_as = ()
 
 
 @dataclass
@@ -155,6 +197,7 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
     inventory = client.read_inventory(datacenter)
     index = InventoryIndex(inventory)
     results = [_check_vm(index, expectation) for expectation in expectations]
+    _find_registered_elsewhere(client, index, results, datacenter)
     if verify_files:
         _verify_disk_files(client, index, results)
     else:
@@ -181,6 +224,7 @@ class InventoryIndex:
     def __init__(self, inventory):
         self.vms = inventory.get("vms") or []
         self.datastores = inventory.get("datastores") or {}
+        self.hosts = inventory.get("hosts") or {}
         self._datastores_by_name = {ds["name"]: ds for ds in self.datastores.values()}
         self._by_key = {}
         for vm in self.vms:
@@ -192,6 +236,35 @@ class InventoryIndex:
         key = expectation.ref if expectation.ref_type == "moid" else expectation.ref.lower()
         matches = self._by_key.get((expectation.ref_type, key), [])
         return list({vm["moid"]: vm for vm in matches}.values())
+
+    def datastore_named(self, identities):
+        """The datastore whose name or cloud.uuid is one of ``identities`` (name first, as CloudStack looks)."""
+        wanted = {_identity(value) for value in identities or []} - {""}
+        by_name = [ds for ds in self.datastores.values() if _identity(ds.get("name")) in wanted]
+        by_uuid = [ds for ds in self.datastores.values() if _identity(ds.get("cloud_uuid")) in wanted]
+        found = sorted(by_name, key=lambda ds: ds.get("name") or "") or sorted(by_uuid, key=lambda ds: ds.get("name") or "")
+        return found[0] if found else None
+
+    def registered_elsewhere(self, instance_name, extra_config=None):
+        """VMs that are the CloudStack VM ``instance_name`` under another name: [{"vm", "by"}].
+
+        Clues, in order: its .vmx is <instance_name>.vmx or in folder <instance_name>/; its extraConfig
+        cloud.vm.internal.name (``extra_config``: {moid: value}); its annotation names it.
+        """
+        wanted = instance_name.lower()
+        word = re.compile(r"(?<![\w-])%s(?![\w-])" % re.escape(wanted))
+        found = []
+        for vm in self.vms:
+            vmx = normalize_path(vm.get("vmx_path") or "")
+            relative = vmx.split("] ", 1)[-1] if vmx else ""
+            folder, file_name = posixpath.split(relative)
+            if relative and (file_name.lower() == wanted + ".vmx" or folder.lower() == wanted):
+                found.append({"vm": vm, "by": "its configuration file %s" % vmx})
+            elif (extra_config or {}).get(vm.get("moid"), "").lower() == wanted:
+                found.append({"vm": vm, "by": "its extraConfig %s = %s" % (INTERNAL_NAME_FIELD, extra_config[vm["moid"]])})
+            elif word.search((vm.get("annotation") or "").lower()):
+                found.append({"vm": vm, "by": "its annotation (notes)"})
+        return found
 
     def datastore_of(self, disk):
         """The datastore dict of a disk (by its backing, else by the name in its file path)."""
@@ -249,6 +322,9 @@ def datastore_accepted(datastore, acceptable):
     return bool(datastore) and bool({_identity(datastore.get("name")), _identity(datastore.get("cloud_uuid"))} & identities - {""})
 
 
+INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
+
+
 # ---- one VM -----------------------------------------------------------------------------------
 def _check_vm(index, expectation):
     """(VmFacts, [Problem]) for one expectation."""
@@ -269,13 +345,50 @@ def _check_vm(index, expectation):
     _fill_vm_facts(facts, vm)
     problems = _vm_state_problems(expectation, vm)
     problems.extend(_disk_problems(index, expectation, vm, facts))
+    problems.extend(_destination_problems(index, expectation, vm, facts))
     return facts, problems
 
 
 def _fill_vm_facts(facts, vm):
     facts.found = True
-    for name in ("moid", "name", "internal_name", "instance_uuid", "bios_uuid", "connection_state", "power_state", "host"):
+    for name in ("moid", "name", "internal_name", "instance_uuid", "bios_uuid", "connection_state", "power_state", "host",
+                 "vmx_path"):
         setattr(facts, name, vm.get(name))
+
+
+def _find_registered_elsewhere(client, index, results, datacenter):
+    """A VM not found by name or cloud.vm.internal.name may be registered under another name: say so.
+
+    The .vmx path and the annotation are in the inventory read; extraConfig is read (once, for all VMs)
+    only when they find nothing and the client can read it.
+    """
+    missing = [(facts, problems) for facts, problems in results if facts.matches == 0 and facts.ref_type == "instance_name"]
+    if not missing:
+        return
+    extra_config = None
+    for facts, problems in missing:
+        found = index.registered_elsewhere(facts.ref)
+        if not found and extra_config is None and hasattr(client, "read_extra_config"):
+            try:
+                extra_config = client.read_extra_config(INTERNAL_NAME_FIELD, datacenter) or {}
+            except (VCenterError, WaitTimeout):
+                extra_config = {}
+        if not found and extra_config:
+            found = index.registered_elsewhere(facts.ref, extra_config)
+        if found:
+            facts.registered_as = [{"name": item["vm"].get("name"), "moid": item["vm"].get("moid"), "by": item["by"],
+                                    "vmx_path": item["vm"].get("vmx_path")} for item in found]
+            problems[0] = _registered_as_problem(facts)
+
+
+def _registered_as_problem(facts):
+    ref = facts.ref
+    names = ", ".join("%s (%s, found by %s)" % (item["name"], item["moid"], item["by"]) for item in facts.registered_as)
+    first = facts.registered_as[0]["name"]
+    return Problem(VM_REGISTERED_AS, ref, "%s is registered in vCenter as %s, a name CloudStack does not look for (it finds "
+                   "VMs by name or by the custom attribute %s): rename the VM %s back to %s in vCenter, or set its custom "
+                   "attribute %s to %s, then run again" % (ref, names, INTERNAL_NAME_FIELD, first, ref, INTERNAL_NAME_FIELD, ref),
+                   {"registered_as": [dict(item) for item in facts.registered_as]})
 
 
 def _vm_state_problems(expectation, vm):
@@ -321,6 +434,86 @@ def _disk_problems(index, expectation, vm, facts):
         problems.append(Problem(VM_HAS_SNAPSHOTS, expectation.ref, "%s has VM snapshots (its disks are delta disks): delete or "
                                 "consolidate the snapshots before moving its volumes" % expectation.ref, {}))
     return problems
+
+
+def _destination_problems(index, expectation, vm, facts):
+    """The destination datastore of each attached disk that has one: present, accessible, not in maintenance,
+    mounted on the VM's host. (Whether the path the move would create is free is searched with the disk files.)"""
+    problems = []
+    for disk_expectation, disk_facts in zip(expectation.disks, facts.disks):
+        if not disk_expectation.destination or not disk_facts.attached:
+            continue
+        wanted = " or ".join(disk_expectation.destination)
+        datastore = index.datastore_named(disk_expectation.destination)
+        disk_facts.destination = destination = DestinationFacts()
+        if datastore is None:
+            destination.reason = "the destination datastore %s is not in the vCenter inventory" % wanted
+            problems.append(Problem(DESTINATION_NOT_FOUND, expectation.ref, "the destination datastore %s of disk %s of %s is "
+                                    "not in the vCenter inventory" % (wanted, disk_facts.file, expectation.ref),
+                                    {"datastore": wanted, "disk": disk_expectation.path, "file": disk_facts.file}))
+            continue
+        name = datastore.get("name")
+        destination.datastore, destination.moid = name, datastore.get("moid")
+        candidates = destination_paths(disk_facts.file, name, facts.vmx_path)
+        destination.path = candidates[0] if candidates else None
+        base = {"datastore": name, "disk": disk_expectation.path, "file": disk_facts.file, "vm_name": vm.get("name"),
+                "host": vm.get("host")}
+        if datastore.get("accessible") is not True:
+            problems.append(Problem(DESTINATION_INACCESSIBLE, expectation.ref, "the destination datastore %s of disk %s of %s "
+                                    "is not accessible" % (name, disk_facts.file, expectation.ref), dict(base)))
+        mode = datastore.get("maintenance_mode") or NORMAL_MODE
+        if mode != NORMAL_MODE:
+            problems.append(Problem(DESTINATION_IN_MAINTENANCE, expectation.ref, "the destination datastore %s of disk %s of "
+                                    "%s is in maintenance mode (%s)" % (name, disk_facts.file, expectation.ref, mode),
+                                    dict(base, maintenance_mode=mode)))
+        why = _not_mounted_reason(datastore, vm, index)
+        if why:
+            problems.append(Problem(DESTINATION_NOT_MOUNTED, expectation.ref, "the destination datastore %s of disk %s of %s "
+                                    "is not usable from the VM's host: %s" % (name, disk_facts.file, expectation.ref, why),
+                                    dict(base, reason=why)))
+    return problems
+
+
+def _not_mounted_reason(datastore, vm, index):
+    """Why ``datastore`` is not proven mounted and accessible on the VM's host, or None when it is."""
+    host_moid, host = vm.get("host_moid"), vm.get("host") or vm.get("host_moid")
+    mounts = datastore.get("mounts")
+    if not host_moid:
+        return "vCenter shows no host for the VM"
+    if mounts is None:
+        return "the datastore's host mounts could not be read"
+    mount = mounts.get(host_moid)
+    if mount is None:
+        return "it is not mounted on host %s" % host
+    if mount.get("mounted") is False:
+        return "its mount on host %s is unmounted" % host
+    if mount.get("accessible") is False:
+        return "it is mounted on host %s but not accessible from it" % host
+    return None
+
+
+def destination_paths(file_path, datastore, vmx_path=None):
+    """The paths a move of ``file_path`` to ``datastore`` creates (same folder and file), then the same file in the
+    VM's folder (where vSphere puts a moved disk when it follows the VM's configuration), without duplicates."""
+    if not file_path or not datastore:
+        return []
+    relative = normalize_path(file_path).split("] ", 1)[-1]
+    paths = ["[%s] %s" % (datastore, relative)]
+    if vmx_path:
+        folder = posixpath.dirname(normalize_path(vmx_path).split("] ", 1)[-1])
+        paths.append("[%s] %s" % (datastore, posixpath.join(folder, posixpath.basename(relative)) if folder else
+                                  posixpath.basename(relative)))
+    return list(dict.fromkeys(paths))
+
+
+def order_copies(copies, vmx_paths=()):
+    """The places of a disk, the one next to the VM's configuration (same datastore and folder as a .vmx) first."""
+    homes = {posixpath.dirname(normalize_path(path)) for path in vmx_paths or []}
+    return sorted(copies, key=lambda path: (posixpath.dirname(normalize_path(path)) not in homes, path))
+
+
+def next_to_configuration(path, vmx_paths=()):
+    return posixpath.dirname(normalize_path(path)) in {posixpath.dirname(normalize_path(vmx)) for vmx in vmx_paths or []}
 
 
 def _attached_disk(vm, path):
@@ -394,7 +587,15 @@ def _verify_disk_files(client, index, results):
                 checked.append((facts, problems, disk))
                 if disk.datastore_moid:
                     wanted.setdefault(disk.datastore_moid, set()).add(posixpath.basename(normalize_path(disk.file)))
+                if disk.destination is not None and disk.destination.moid:
+                    # one search per datastore: the destination's name joins the others searched there
+                    wanted.setdefault(disk.destination.moid, set()).add(posixpath.basename(normalize_path(disk.file)))
     found, failed = _search(client, index, wanted)
+    for facts, problems, disk in checked:
+        if disk.destination is not None and disk.destination.moid:
+            problem = _destination_file_problem(facts, disk, problems, found, failed)
+            if problem is not None:
+                problems.append(problem)
     for facts, problems, disk in checked:
         if disk.datastore_moid in found:
             disk.set_file_status(FILE_FOUND if normalize_path(disk.file) in found[disk.datastore_moid] else FILE_MISSING)
@@ -404,6 +605,38 @@ def _verify_disk_files(client, index, results):
         problem = _file_problem(facts.ref, disk, problems)
         if problem is not None:
             problems.append(problem)
+
+
+def _destination_file_problem(facts, disk, problems, found, failed):
+    """Set the destination ``status`` of a disk; a file already at the destination path, or no proof there is none,
+    is a problem (unless the destination's state already explains why it could not be searched)."""
+    ref = facts.ref
+    destination = disk.destination
+    candidates = destination_paths(disk.file, destination.datastore, facts.vmx_path)
+    base_name = posixpath.basename(normalize_path(disk.file))
+    if destination.moid in found:
+        there = sorted(path for path in found[destination.moid] if posixpath.basename(path) == base_name)
+        taken = [path for path in candidates if path in there]
+        destination.copies = there
+        if not taken:
+            destination.status = DESTINATION_FREE
+            return None
+        destination.status, destination.path = DESTINATION_TAKEN, taken[0]
+        return Problem(DESTINATION_FILE_EXISTS, ref, "a file %s already exists at the destination path of disk %s of %s; the "
+                       "VM's disk is the attached one, %s, and the file at the destination is a stale copy (of an earlier "
+                       "migration?): the move would fail with FileAlreadyExists" % (taken[0], disk.path, ref, disk.file),
+                       {"datastore": destination.datastore, "disk": disk.path, "file": disk.file, "existing": taken[0],
+                        "copies": there, "vm_name": facts.name})
+    destination.status = FILE_NOT_SEARCHED
+    destination.reason = failed.get(destination.moid) or "the destination datastore was not searched"
+    explained = any(problem.code in (DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE)
+                    and problem.facts.get("datastore") == destination.datastore for problem in problems)
+    if explained:
+        return None
+    return Problem(DESTINATION_UNVERIFIED, ref, "whether the destination path %s of disk %s of %s is free could not be "
+                   "verified: %s" % (destination.path, disk.path, ref, destination.reason),
+                   {"datastore": destination.datastore, "disk": disk.path, "file": disk.file,
+                    "reason": destination.reason, "vm_name": facts.name})
 
 
 def _say_why_unsearched(results, reason):
@@ -432,7 +665,7 @@ def _find_leftovers(client, index, results):
 
     A disk not found is ``missing`` only when every datastore in scope was searched.
     """
-    missing = [(facts, problems) for facts, problems in results if facts.matches == 0]
+    missing = [(facts, problems) for facts, problems in results if facts.matches == 0 and not facts.registered_as]
     names = set()
     for facts, unused_problems in missing:
         names.update(_leftover_names(facts))
@@ -443,8 +676,9 @@ def _find_leftovers(client, index, results):
     for facts, problems in missing:
         own = set(_leftover_names(facts))
         facts.leftovers = sorted(path for path in found if posixpath.basename(path.split("] ", 1)[-1]) in own)
+        vmx = [path for path in facts.leftovers if path.endswith(".vmx")]
         for disk in facts.disks:
-            places = [path for path in facts.leftovers if disk_matches(disk.path, path)]
+            places = order_copies([path for path in facts.leftovers if disk_matches(disk.path, path)], vmx)
             disk.file = places[0] if places else None
             disk.datastore = datastore_name(disk.file)
             if places:
@@ -475,10 +709,25 @@ def _missing_message(facts, unsearched):
     caveat = " (not searched: %s)" % "; ".join(unsearched) if unsearched and incomplete else ""
     if not disks and not vmx:
         return "%s is not in the vCenter inventory, and none of its files was found on the datastores searched%s" % (ref, caveat)
-    places = ["its disk %s is still at %s" % (disk_file_name(disk.path), disk.file) for disk in disks]
+    places = [_disk_places_text(disk.path, [path for path in facts.leftovers if disk_matches(disk.path, path)], vmx)
+              for disk in disks]
     places += ["its configuration is still at %s" % path for path in vmx]
     return "%s is not in the vCenter inventory; %s: re-register the VM in vCenter before migrating its volumes%s" % (
         ref, "; ".join(places), caveat)
+
+
+def _disk_places_text(path, copies, vmx):
+    """Where a missing VM's disk was found: one place, or the one next to its configuration then the copies; with
+    several copies and none next to the configuration, no place is named as the place."""
+    name = disk_file_name(path)
+    copies = order_copies(copies, vmx)
+    if len(copies) == 1:
+        return "its disk %s is still at %s" % (name, copies[0])
+    if next_to_configuration(copies[0], vmx):
+        return "its disk %s is still at %s, next to its configuration, with copies at %s" % (
+            name, copies[0], ", ".join(copies[1:]))
+    return "its disk %s was found in %d places, none next to its configuration (no single place): %s; find which one " \
+        "is the VM's before anything else" % (name, len(copies), ", ".join(copies))
 
 
 # ---- from task options ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
     disk_file_name,
     disk_matches,
     normalize_path,
+    order_copies,
 )
 
 
@@ -32,7 +33,8 @@ class DiskLocation:
     """
 
     def __init__(self, vm_found, problems, connection_state=None, power_state=None, file=None, datastore=None,
-                 attached=False, exists=None, copies=None):
+                 attached=False, exists=None, copies=None, issues=None, vm_name=None, host=None, destination=None,
+                 registered_as=None):
         self.vm_found = vm_found
         self.problems = problems
         self.connection_state = connection_state
@@ -42,6 +44,12 @@ class DiskLocation:
         self.attached = attached
         self.exists = exists
         self.copies = list(copies or [])
+        # the problems with their codes and facts: [{"code", "message", "facts"}] (``problems`` holds their messages)
+        self.issues = list(issues or [])
+        self.vm_name = vm_name          # the VM's name in vCenter
+        self.host = host                # the VM's host in vCenter
+        self.destination = destination  # {"datastore", "path", "status", "reason", "copies"} when one was checked
+        self.registered_as = list(registered_as or [])
 
     @property
     def ok(self):
@@ -58,9 +66,15 @@ class DiskLocation:
         return not self.vm_found and self.exists is True and len(self.copies) == 1
 
     def as_dict(self):
-        return {"vm_found": self.vm_found, "connection_state": self.connection_state, "power_state": self.power_state,
-                "attached": self.attached, "file": self.file, "datastore": self.datastore, "exists": self.exists,
-                "copies": list(self.copies), "problems": list(self.problems)}
+        answer = {"vm_found": self.vm_found, "connection_state": self.connection_state, "power_state": self.power_state,
+                  "attached": self.attached, "file": self.file, "datastore": self.datastore, "exists": self.exists,
+                  "copies": list(self.copies), "problems": list(self.problems)}
+        for name in ("vm_name", "host", "destination"):
+            if getattr(self, name) is not None:
+                answer[name] = getattr(self, name)
+        if self.registered_as:
+            answer["registered_as"] = list(self.registered_as)
+        return answer
 
 
 class VCenterDisks:
@@ -73,20 +87,38 @@ class VCenterDisks:
 
     def locate(self, instance_name, path, datastores=None):
         """Is disk ``path`` attached to VM ``instance_name`` (exact match), on one of ``datastores``?"""
-        expectation = VmExpectation(ref=instance_name, ref_type="instance_name",
-                                    disks=[DiskExpectation(path=path, datastores=list(datastores) if datastores else None)])
-        report = self._check(self._client, [expectation], datacenter=self._datacenter)
+        return self._locate(instance_name, DiskExpectation(path=path, datastores=list(datastores) if datastores else None))
+
+    def locate_for_migration(self, instance_name, path, datastores, destination):
+        """``locate``, plus the destination a migration would move the disk to (datastore identities): present,
+        accessible, not in maintenance, mounted on the VM's host, and no file already at the path the move creates."""
+        return self._locate(instance_name, DiskExpectation(path=path, datastores=list(datastores) if datastores else None,
+                                                           destination=list(destination)))
+
+    def _locate(self, instance_name, expectation):
+        path = expectation.path
+        report = self._check(self._client, [VmExpectation(ref=instance_name, ref_type="instance_name", disks=[expectation])],
+                             datacenter=self._datacenter)
         problems = [problem.message for problem in report.problems]
+        issues = [{"code": problem.code, "message": problem.message, "facts": dict(getattr(problem, "facts", None) or {})}
+                  for problem in report.problems]
         vm = report.vms[0] if report.vms else None
         if vm is None or not vm.found:
             # a copy on a datastore that could not be searched would make "the one place" a guess
             complete = not any((getattr(problem, "facts", None) or {}).get("not_searched") for problem in report.problems)
-            return _missing_vm(vm, path, problems or ["VM %s is not in the vCenter inventory" % instance_name], complete)
+            location = _missing_vm(vm, path, problems or ["VM %s is not in the vCenter inventory" % instance_name], complete)
+            location.issues = issues
+            location.registered_as = list(getattr(vm, "registered_as", None) or [])
+            return location
         disk = _disk_named(vm.disks, path)
+        destination = getattr(disk, "destination", None)
         return DiskLocation(
             True, problems, connection_state=vm.connection_state, power_state=vm.power_state,
             file=getattr(disk, "file", None), datastore=getattr(disk, "datastore", None),
             attached=bool(getattr(disk, "attached", False)), exists=getattr(disk, "exists", None),
+            issues=issues, vm_name=getattr(vm, "name", None), host=getattr(vm, "host", None),
+            destination={"datastore": destination.datastore, "path": destination.path, "status": destination.status,
+                         "reason": destination.reason, "copies": list(destination.copies)} if destination is not None else None,
         )
 
     def locate_detached(self, path, datastores=None):
@@ -98,8 +130,11 @@ def _missing_vm(vm, path, problems, complete=True):
     """The answer for a VM missing from the inventory, with where its disk file was found, if anywhere.
 
     The file counts as found (``exists``) only when it was found once and every datastore was searched.
+    ``copies`` lists the one next to the VM's configuration (.vmx) first.
     """
-    copies = sorted(found for found in (getattr(vm, "leftovers", None) or []) if disk_matches(path, found))
+    leftovers = getattr(vm, "leftovers", None) or []
+    copies = order_copies([found for found in leftovers if disk_matches(path, found)],
+                          [found for found in leftovers if found.endswith(".vmx")])
     if len(copies) != 1 or not complete:
         return DiskLocation(False, problems, copies=copies)
     return DiskLocation(False, problems, file=copies[0], datastore=datastore_name(copies[0]), exists=True, copies=copies)

@@ -90,7 +90,8 @@ notes:
   - Supports check mode; the module never changes anything.
   - "Problem codes: V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
     V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified), V(datastore_inaccessible),
-    V(datastore_in_maintenance). What each means and what to do: C(docs/vmware_inventory_assert.md) in the collection."
+    V(datastore_in_maintenance), V(vm_registered_as_other_name). What each means and what to do:
+    C(docs/vmware_inventory_assert.md) in the collection."
 seealso:
   - module: cloudstack_vmware.safe_migration.cs_volume_migrate_safe
 """
@@ -227,7 +228,8 @@ problems:
       description:
         - V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
           V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified),
-          V(datastore_inaccessible) or V(datastore_in_maintenance).
+          V(datastore_inaccessible), V(datastore_in_maintenance) or V(vm_registered_as_other_name) (the VM is in the
+          inventory under another name, see C(facts.registered_as)).
       type: str
     vm:
       description: The VM reference the problem is about.

@@ -238,6 +238,10 @@ class LabVSphere:
             params["maintenance"] = maintenance
         return self.lab_control("/lab/datastore", **params)
 
+    def unmount_datastore(self, name, host_name):
+        """Unmount datastore ``name`` from host ``host_name`` (its mount stays listed, mounted=false)."""
+        return self.lab_control("/lab/datastore/unmount", name=name, host=host_name)
+
     def set_vm_connection_state(self, name, state):
         return self.lab_control("/lab/vm", name=name, connectionState=state)
 
@@ -378,6 +382,15 @@ class LabVSphere:
 
     def rename(self, vm, new_name):
         self.wait_task(vm.Rename_Task(newName=new_name))
+
+    def set_vm_notes(self, vm, extra_config=None, annotation=None):
+        """Set extraConfig entries ({key: value}) and the annotation (notes) of a VM."""
+        spec = vim.vm.ConfigSpec()
+        if extra_config:
+            spec.extraConfig = [vim.option.OptionValue(key=key, value=value) for key, value in extra_config.items()]
+        if annotation is not None:
+            spec.annotation = annotation
+        self.wait_task(vm.ReconfigVM_Task(spec=spec))
 
     def delete_file(self, datastore_path):
         self.wait_task(self.content.fileManager.DeleteDatastoreFile_Task(name=datastore_path, datacenter=self.datacenter))

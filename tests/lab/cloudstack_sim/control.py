@@ -22,6 +22,8 @@ class Control:
             "vcenter_unregister_vm": self.unregister_vm, "vcenter_delete_vmdk": self.delete_vmdk,
             "vcenter_datastore_state": self.datastore_state, "vcenter_vm_connection_state": self.vm_connection_state,
             "vcenter_rename_vm": self.rename_vm,
+            "vcenter_power_vm": self.power_vm, "vcenter_unmount_datastore": self.unmount_datastore,
+            "vcenter_place_vmdk": self.place_vmdk, "vcenter_disguise_vm": self.disguise_vm,
         }
         self.reads = {"volumes": self.volumes, "status": self.status}
 
@@ -102,6 +104,41 @@ class Control:
 
     def rename_vm(self, payload):
         self._backend().rename_vm(_required(payload, "instance_name"), _required(payload, "new_name"))
+
+    def power_vm(self, payload):
+        """Power a VM on or off in vCenter only (CloudStack's record keeps its state: drift)."""
+        state = _required(payload, "state")
+        if state not in ("on", "off"):
+            raise BadRequest('state must be "on" or "off"')
+        backend = self._backend()
+        (backend.power_on if state == "on" else backend.power_off)(_required(payload, "instance_name"))
+
+    def unmount_datastore(self, payload):
+        """Unmount a pool's datastore from the host a VM runs on."""
+        pool = self._pool(payload)
+        host = self._backend().unmount_datastore_from_vm_host(pool["datastore"], _required(payload, "instance_name"))
+        return {"datastore": pool["datastore"], "host": host}
+
+    def place_vmdk(self, payload):
+        """A VMDK on a pool's datastore at the path a migration of the volume there would create (same folder and
+        file as today: "<instance name>/<path>.vmdk"), or at ``file`` when given."""
+        pool = self._pool(payload)
+        file = payload.get("file")
+        if not file:
+            volume = self.sim.store.by_uuid("volumes", _required(payload, "volume_id"))
+            if volume is None or volume["path"] is None:
+                raise BadRequest("no such volume, or it has no path")
+            vm = self.sim.store.by_id("vms", volume["vm_id"])
+            file = f"{vm['instance_name']}/{volume['path']}.vmdk" if vm else f"{volume['path']}.vmdk"
+        self._backend().place_vmdk(pool["datastore"], file)
+        return {"datastore": pool["datastore"], "file": file, "path": "[%s] %s" % (pool["datastore"], file)}
+
+    def disguise_vm(self, payload):
+        """Rename a VM in vCenter and clear its cloud.vm.internal.name, leaving clues (extraConfig, annotation) if asked."""
+        instance_name = _required(payload, "instance_name")
+        extra = {"cloud.vm.internal.name": instance_name} if payload.get("extra_config") else None
+        return self._backend().disguise_vm(instance_name, _required(payload, "new_name"), extra_config=extra,
+                                           annotation=payload.get("annotation"))
 
     # --- reads --------------------------------------------------------------------------------------
     def volumes(self, payload):

@@ -313,6 +313,43 @@ class VMwareBackend:
         self.vsphere.rename(self._find_vm(instance_name)[0], new_name)
 
     @_serialised
+    def disguise_vm(self, instance_name, new_name, extra_config=None, annotation=None):
+        """Rename the VM in vCenter and clear its cloud.vm.internal.name attribute (CloudStack can no longer find
+        it by name), optionally leaving the internal name in its extraConfig or annotation."""
+        vm = self._find_vm(instance_name)[0]
+        self.vsphere.rename(vm, new_name)
+        self.vsphere.set_custom_value(vm, INTERNAL_NAME_FIELD, "")
+        if extra_config or annotation is not None:
+            self.vsphere.set_vm_notes(vm, extra_config=extra_config, annotation=annotation)
+        self._vms.pop(instance_name.lower(), None)
+        return {"moid": vm._moId, "name": new_name}
+
+    @_serialised
+    def unmount_datastore_from_vm_host(self, datastore, instance_name):
+        """Unmount ``datastore`` from the host the VM runs on; return that host's name."""
+        props = self._find_vm(instance_name)[1]
+        host = props["runtime.host"]
+        host_name = self.vsphere.retrieve_objects([host], vim.HostSystem, ["name"])[host._moId]["name"]
+        try:
+            self.vsphere.unmount_datastore(datastore, host_name)
+        except VSphereError as error:
+            raise DatastoreNotFound(str(error)) from error
+        return host_name
+
+    @_serialised
+    def vm_host_name(self, instance_name):
+        host = self._find_vm(instance_name)[1]["runtime.host"]
+        return self.vsphere.retrieve_objects([host], vim.HostSystem, ["name"])[host._moId]["name"]
+
+    @_serialised
+    def place_vmdk(self, datastore, file, size_mb=1):
+        """A VMDK at "[datastore] file" (a stale copy, as an earlier failed migration leaves one)."""
+        try:
+            self.vsphere.create_detached_disk("[%s] %s" % (datastore, file), size_mb)
+        except (VSphereError, vmodl.MethodFault) as error:
+            raise BackendError("cannot create [%s] %s: %s" % (datastore, file, _fault_text(error))) from error
+
+    @_serialised
     def delete_vmdk(self, datastore, file):
         path = "[%s] %s" % (datastore, file)
         try:

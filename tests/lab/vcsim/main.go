@@ -249,6 +249,50 @@ func dedupe(refs []types.ManagedObjectReference) []types.ManagedObjectReference 
 	return unique
 }
 
+// handleDatastoreUnmount unmounts a datastore from one host, as an unmounted NFS export or a lost LUN path looks:
+// the host's mount stays listed in datastore.host with mounted=false, accessible=false, and the datastore leaves
+// host.datastore. POST /lab/datastore/unmount?name=N&host=H
+func handleDatastoreUnmount(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	name, hostName := r.Form.Get("name"), r.Form.Get("host")
+	ds, ok := findEntity("Datastore", name).(*simulator.Datastore)
+	if !ok {
+		labError(w, http.StatusNotFound, "no datastore named %q", name)
+		return
+	}
+	host, ok := findEntity("HostSystem", hostName).(*simulator.HostSystem)
+	if !ok {
+		labError(w, http.StatusNotFound, "no host named %q", hostName)
+		return
+	}
+	found := false
+	simulator.Map.WithLock(ds, func() {
+		mounts := append([]types.DatastoreHostMount(nil), ds.Host...)
+		for i := range mounts {
+			if mounts[i].Key == host.Self {
+				mounts[i].MountInfo.Mounted = types.NewBool(false)
+				mounts[i].MountInfo.Accessible = types.NewBool(false)
+				found = true
+			}
+		}
+		simulator.Map.Update(ds, []types.PropertyChange{{Name: "host", Val: mounts}})
+	})
+	if !found {
+		labError(w, http.StatusNotFound, "datastore %q is not mounted on host %q", name, hostName)
+		return
+	}
+	simulator.Map.WithLock(host, func() {
+		var kept []types.ManagedObjectReference
+		for _, ref := range host.Datastore {
+			if ref != ds.Self {
+				kept = append(kept, ref)
+			}
+		}
+		simulator.Map.Update(host, []types.PropertyChange{{Name: "datastore", Val: kept}})
+	})
+	labOK(w, map[string]interface{}{"name": name, "host": hostName, "mounted": false})
+}
+
 var connectionStates = map[string]bool{"connected": true, "disconnected": true, "orphaned": true, "inaccessible": true, "invalid": true}
 
 // handleVM sets a VM's runtime.connectionState: POST /lab/vm?name=N&connectionState=orphaned
@@ -294,6 +338,7 @@ func registerLabEndpoints(model *simulator.Model) {
 	service.HandleFunc("/lab/delay", delayHandler(model))
 	service.HandleFunc("/lab/datastore", handleDatastore)
 	service.HandleFunc("/lab/datastore/mounts", handleDatastoreMounts)
+	service.HandleFunc("/lab/datastore/unmount", handleDatastoreUnmount)
 	service.HandleFunc("/lab/vm", handleVM)
 	service.HandleFunc("/lab/ping", func(w http.ResponseWriter, _ *http.Request) { labOK(w, map[string]interface{}{"ok": true}) })
 }

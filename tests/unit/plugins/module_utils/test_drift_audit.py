@@ -363,3 +363,14 @@ def test_ambiguous_pool_name_lists_the_candidates(cloudstack, vcenter):
 def test_every_code_is_documented():
     text = (Path(__file__).resolve().parents[4] / "docs" / "drift_audit.md").read_text(encoding="utf-8")
     assert all("`%s`" % code in text for code in DRIFT_CODES)
+
+
+def test_a_vm_renamed_in_vcenter_without_its_internal_name_is_not_called_unregistered(cloudstack, vcenter):
+    """Found by its .vmx path under another name: rename it back, never register it again (issue 11)."""
+    vcenter.vms[0]["name"] = "web-prod"
+    report = run(cloudstack, vcenter)
+    assert codes(report) == [("vm_missing", VOL_ROOT), ("vm_missing", VOL_DATA)]
+    drift = report.drifts[0]
+    assert "registered in vCenter as web-prod" in drift.message and drift.fix == {"action": "investigate"}
+    assert "Rename the VM web-prod back to i-2-7-VM" in drift.suggested_fix
+    assert drift.vcenter["registered_as"][0]["name"] == "web-prod"

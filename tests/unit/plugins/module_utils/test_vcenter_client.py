@@ -55,7 +55,12 @@ def inventory_objects(stub):
     orphan = obj(vim.VirtualMachine("vm-35", stub), name="orphan", runtime__connectionState="orphaned")
     host = obj(vim.HostSystem("host-1", stub), name="esx-1.lab")
     datastore = obj(ds, name="ds1", browser=vim.host.DatastoreBrowser("browser-1", stub), summary__accessible=True,
-                    summary__maintenanceMode="inMaintenance", customValue=custom_values(102, "pool-uuid"))
+                    summary__maintenanceMode="inMaintenance", customValue=custom_values(102, "pool-uuid"),
+                    host=vim.Datastore.HostMount.Array([
+                        vim.Datastore.HostMount(key=vim.HostSystem("host-1", stub),
+                                                mountInfo=vim.host.MountInfo(mounted=True, accessible=True)),
+                        vim.Datastore.HostMount(key=vim.HostSystem("host-2", stub),
+                                                mountInfo=vim.host.MountInfo(mounted=False, accessible=False))]))
     fields = obj(vim.CustomFieldsManager("CustomFieldsManager", stub),
                  field=vim.CustomFieldDef.Array([vim.CustomFieldDef(key=101, name="cloud.vm.internal.name"),
                                                  vim.CustomFieldDef(key=102, name="cloud.uuid")]))
@@ -96,14 +101,17 @@ def test_read_inventory_is_one_view_and_one_retrieval_with_plain_facts():
     web, orphan = inventory["vms"]
     assert web == {
         "moid": "vm-34", "name": "web", "instance_uuid": "inst-1", "bios_uuid": "bios-1", "internal_name": "i-2-34-VM",
-        "connection_state": "connected", "power_state": "poweredOn", "host": "esx-1.lab", "vmx_path": None, "has_snapshots": True,
+        "connection_state": "connected", "power_state": "poweredOn", "host": "esx-1.lab", "host_moid": "host-1",
+        "vmx_path": None, "annotation": None, "has_snapshots": True,
         "disks": [{"key": 2000, "file": "[ds1] i-2-34-VM/ROOT-34-000001.vmdk", "datastore_moid": "datastore-1",
                    "parent_files": ["[ds1] i-2-34-VM/ROOT-34.vmdk"]}],
     }
     assert (orphan["connection_state"], orphan["disks"], orphan["host"]) == ("orphaned", [], None)
     assert inventory["datastores"]["datastore-1"] == {
         "moid": "datastore-1", "name": "ds1", "browser": "browser-1", "cloud_uuid": "pool-uuid", "accessible": True,
-        "maintenance_mode": "inMaintenance", "url": None}
+        "maintenance_mode": "inMaintenance", "url": None,
+        "mounts": {"host-1": {"mounted": True, "accessible": True}, "host-2": {"mounted": False, "accessible": False}}}
+    assert inventory["hosts"] == {"host-1": "esx-1.lab"}
 
 
 def test_datacenter_scope_roots_the_view_at_the_datacenter():
@@ -249,3 +257,25 @@ def test_ssl_context_follows_validate_certs_and_ca_cert():
     assert private.verify_mode == ssl.CERT_REQUIRED and private.check_hostname is True and private.cert_store_stats()["x509_ca"] > 0
     with pytest.raises(OSError):
         vcenter_client.ssl_context(VCenterSettings(ca_cert="/nonexistent.pem"))
+
+
+def test_read_extra_config_is_one_view_and_one_retrieval_and_keeps_only_the_key_asked():
+    handlers = {}
+
+    def retrieve(mo, args):
+        handlers["specs"] = args
+        options = vim.option.OptionValue.Array([vim.option.OptionValue(key="cloud.vm.internal.name", value="i-2-4-VM"),
+                                                vim.option.OptionValue(key="govcsim", value="TRUE")])
+        return PC.RetrieveResult(objects=[
+            obj(vim.VirtualMachine("vm-4", mo._stub), config__extraConfig=options),
+            obj(vim.VirtualMachine("vm-5", mo._stub), config__extraConfig=vim.option.OptionValue.Array([
+                vim.option.OptionValue(key="cloud.vm.internal.name", value="")])),
+            obj(vim.VirtualMachine("vm-6", mo._stub))])
+
+    handlers.update(CreateContainerView=lambda mo, args: vim.view.ContainerView("session[1]view-1", mo._stub),
+                    RetrievePropertiesEx=retrieve, DestroyView=lambda mo, args: None)
+    client, stub = make_client(handlers)
+    assert client.read_extra_config("cloud.vm.internal.name") == {"vm-4": "i-2-4-VM"}
+    assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
+                                                   "DestroyView"]
+    assert [list(prop.pathSet) for prop in handlers["specs"][0][0].propSet] == [["config.extraConfig"]]
