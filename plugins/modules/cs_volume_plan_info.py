@@ -11,7 +11,7 @@ short_description: Resolve a volume migration plan against CloudStack, read-only
 description:
   - Expands the items of a migration plan into concrete CloudStack volumes, with everything needed to check them in
     vCenter and to migrate them, without changing anything.
-  - An item names one volume (O(plan[].volume)) or every volume on a storage pool (O(plan[].source_pool)), and the
+  - An entry of O(plan) names one volume (C(volume)) or every volume on a storage pool (C(source_pool)), and the
     destination pool.
   - Each volume comes back with its VM (name, state, vCenter instance name), its path, its source pool and the
     destination pool with the datastore identities behind each pool (the dash-less pool UUID of an NFS pool, the
