@@ -8,6 +8,7 @@ Documentation: option_errors.yml and name_variables.yml next to this file (ansib
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -80,7 +81,7 @@ def _number(value):
             return None
     else:
         return None
-    return number if number == number and number not in (float("inf"), float("-inf")) else None
+    return number if math.isfinite(number) else None
 
 
 def _is_boolean(value):

@@ -285,6 +285,7 @@ def resolve_plan(cloudstack, plan):
             "capacity": plan_capacity(volumes, resolver.destinations),
             "summary": summarize(entries, volumes, vms)}
 
+
 # ---- pool evacuation --------------------------------------------------------------------------
 
 GIB = 1024.0 ** 3

@@ -202,8 +202,8 @@ def test_every_bad_entry_is_listed_with_its_position_and_the_good_ones_still_res
     refused = _refusal(cloudstack, plan)
 
     entries = refused.facts["entries"]
-    assert [entry["error_code"] for entry in entries] == [None, "volume_not_found", "destination_not_found",
-                                                         "source_pool_not_found", "volume_not_found", None]
+    assert [entry["error_code"] for entry in entries] == [
+        None, "volume_not_found", "destination_not_found", "source_pool_not_found", "volume_not_found", None]
     assert entries[0]["volume_ids"] == ["00000002-0000-4000-8000-000000000000"]
     assert entries[5]["volume_ids"] == ["00000003-0000-4000-8000-000000000000"]
     # the volume and the destination of entry 5 are both unknown: both are said
