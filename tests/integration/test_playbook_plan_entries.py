@@ -222,3 +222,18 @@ def test_a_wrong_option_is_one_line_before_anything_is_read(lab, tmp_path, optio
         assert '"msg": "%s %s (got \'%s\')"' % (option, allowed, value) in run.output, run.output
         assert "argument_spec" not in run.output and "Resolve the plan" not in run.output
     assert lab.records() == records and not (tmp_path / "journal.jsonl").exists()
+
+
+def test_preflight_problems_name_the_variable_the_playbook_user_sets(fresh_lab, tmp_path):
+    admin = fresh_lab.admin()
+    vm = next(vm for vm in admin.listVirtualMachines(listall=True, state="Running")["virtualmachine"] if vm["account"] == "admin")
+    volume = admin.listVolumes(listall=True, virtualmachineid=vm["id"], type="DATADISK")["volume"][0]
+    destination = next(pool for pool in sorted(admin.listStoragePools()["storagepool"], key=lambda pool: pool["name"])
+                       if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"])
+    records = fresh_lab.records()
+
+    run = run_playbook(fresh_lab, tmp_path, [{"volume": volume["id"], "destination": destination["name"]}], playbook=PREFLIGHT)
+
+    assert run.returncode != 0 and run.changed == 0, run.output
+    assert "set safe_migration_allow_live_migration=true to migrate it live" in run.output
+    assert fresh_lab.records() == records
