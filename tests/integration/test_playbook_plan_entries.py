@@ -237,3 +237,16 @@ def test_preflight_problems_name_the_variable_the_playbook_user_sets(fresh_lab, 
     assert run.returncode != 0 and run.changed == 0, run.output
     assert "set safe_migration_allow_live_migration=true to migrate it live" in run.output
     assert fresh_lab.records() == records
+
+
+@pytest.mark.parametrize("plan", [[], {"volume": "DATA-2", "destination": "nfs-primary-1"}])
+def test_a_plan_that_is_empty_or_not_a_list_is_one_message_and_the_report_says_so(lab, tmp_path, plan):
+    records = lab.records()
+
+    run = run_playbook(lab, tmp_path, plan)
+
+    assert run.returncode != 0 and run.changed == 0, run.output
+    assert "The plan is empty or not a list" in run.output
+    assert "argument_spec" not in run.output and "Resolve the plan" not in run.output
+    assert any("The plan is empty or not a list" in problem for problem in run.report()["preflight"]["problems"])
+    assert lab.records() == records and not (tmp_path / "journal.jsonl").exists()
