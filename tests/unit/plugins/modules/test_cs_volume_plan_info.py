@@ -8,6 +8,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_plan_info
 
 CONNECTION = dict(api_url="https://cloud.example/client/api", api_key="Ak3y-4-tests", api_secret="S3cret!")
@@ -126,3 +127,20 @@ def test_a_bad_evacuation_rule_is_a_clear_message(capsys, monkeypatch):
     code, result = run_main(capsys, dict(CONNECTION, evacuate={"source_pool": "nfs-1", "max_fill": 2.0}))
 
     assert code == 1 and "max_fill is the share of a destination's capacity" in result["msg"]
+
+
+class RefusingClient(FakeClient):
+    def get_volume(self, volume_id):
+        raise ConnectionFailed("Failed to read volume %s: CloudStack refused the credentials (bad signature); check api_key "
+                               "and api_secret" % volume_id, command="listVolumes", errorcode=401)
+
+
+def test_a_cloudstack_error_while_resolving_fails_once_with_every_entry_in_the_result(capsys, monkeypatch):
+    monkeypatch.setattr(cloudstack_client, "connect", lambda settings: RefusingClient())
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "destination": "nfs-2"}, {"volume": VOLUME}]))
+
+    assert code == 1 and result["msg"].startswith("CloudStack could not resolve the plan, nothing was changed: Failed to read")
+    assert result["plan_error"] is True and result["errorcode"] == 401
+    assert [(entry["index"], entry["error_code"]) for entry in result["entries"]] == [(1, None), (2, "no_destination")]
+    assert "S3cret!" not in json.dumps(result)
