@@ -250,3 +250,17 @@ def test_a_plan_that_is_empty_or_not_a_list_is_one_message_and_the_report_says_s
     assert "argument_spec" not in run.output and "Resolve the plan" not in run.output
     assert any("The plan is empty or not a list" in problem for problem in run.report()["preflight"]["problems"])
     assert lab.records() == records and not (tmp_path / "journal.jsonl").exists()
+
+
+def test_the_preflight_checks_get_the_playbooks_false_success_policy_and_journal(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 1)
+    records = fresh_lab.records()
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_on_false_success=restore", "-vvv",
+                       playbook=PREFLIGHT)
+
+    assert run.returncode == 0, run.output
+    checks = run.output.split("Run the CloudStack-side checks of every volume")[1].split("TASK [")[0]
+    assert '"on_false_success": "restore"' in checks
+    assert '"journal_path": "%s"' % (tmp_path / "journal.jsonl") in checks
+    assert fresh_lab.records() == records
