@@ -2,12 +2,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Resolution of a maintenance-window plan into concrete volumes: read-only.
 
-A plan item names one volume (``volume``) or every volume of a pool (``source_pool``),
-and a destination pool. Each becomes a ``ResolvedVolume`` with everything preflight and
-migration need: the VM and its vCenter instance name, the source and destination pools
-and the datastore identities behind them, the volume's path. Resolution of names uses
-the migration planner's own lookups, so the plan and the migration agree on what a name
-means.
+A plan entry names one volume (``volume``) or every volume of a pool (``source_pool``, less those in
+``exclude``), and a destination pool. Each becomes a ``ResolvedVolume`` with everything preflight and
+migration need: the VM and its vCenter instance name, the source and destination pools and the datastore
+identities behind them, the volume's path. Resolution of names uses the migration planner's own lookups,
+so the plan and the migration agree on what a name means.
+
+Every entry is accounted for (``plan_entries``): an entry that does not resolve is recorded with the
+reason and resolution goes on with the next, so that the failure lists every bad entry. An error of
+CloudStack itself (credentials, connection, 5xx) stops resolution: it concerns the whole plan.
 
 ``plan_evacuation`` writes such a plan for a whole pool: a destination per volume among the
 pools CloudStack reports suitable for it, by room and storage tags, in an order that limits the
@@ -16,7 +19,16 @@ migrations running together per destination.
 
 from __future__ import annotations
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput, PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    CloudStackApiError,
+    ConnectionFailed,
+    InvalidInput,
+    PreflightFailed,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.plan_entries import (
+    PlanEntries,
+    plan_capacity,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import MigrationRequest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
     Planner,
@@ -35,18 +47,45 @@ def find_source_pool(cloudstack, reference, zone=None):
     if zone:
         pools = [pool for pool in pools if zone in (pool.get("zoneid"), pool.get("zonename"))]
     if not pools:
-        raise PreflightFailed("Source storage pool %s%s was not found in CloudStack"
+        raise PreflightFailed("Source storage pool %s%s was not found in CloudStack: check the name, or give the pool's UUID"
                               % (reference, " in zone %s" % zone if zone else ""), source_pool=reference)
     if len(pools) > 1:
         raise InvalidInput("Source storage pool name %s is ambiguous: %s; give the pool's UUID or a zone"
-                           % (reference, ", ".join(pool["id"] for pool in pools)), source_pool=reference)
+                           % (reference, ", ".join(pool["id"] for pool in pools)), source_pool=reference,
+                           candidates=[pool["id"] for pool in pools])
     return pools[0]
 
 
-class PlanItem:
-    """One item of the plan as given: a volume, or every volume of ``source_pool``, to ``destination``."""
+def find_destination_pool(cloudstack, reference, zone_id=None):
+    """The destination pool, as the migration planner resolves it: by UUID, or by name preferring ``zone_id``."""
+    if is_uuid(reference):
+        pool = cloudstack.get_storage_pool(reference)
+        pools = [pool] if pool else []
+    else:
+        pools = [pool for pool in cloudstack.list_storage_pools(name=reference) if pool.get("name") == reference]
+        pools = [pool for pool in pools if pool.get("zoneid") == zone_id] or pools
+    if not pools:
+        raise PreflightFailed("Destination storage pool %s was not found in CloudStack: check the name, or give the pool's "
+                              "UUID" % reference, destination=reference)
+    if len(pools) > 1:
+        raise InvalidInput("Destination storage pool name %s is ambiguous: %s; give the pool's UUID"
+                           % (reference, ", ".join(pool["id"] for pool in pools)),
+                           destination=reference, candidates=[pool["id"] for pool in pools])
+    return pools[0]
 
-    def __init__(self, index, destination, volume=None, source_pool=None, vm=None, zone=None, account=None):
+
+def error_code(error):
+    """A short code for a resolution error: what was looked up (volume, source_pool, destination) and how it failed."""
+    if error.facts.get("code"):
+        return error.facts["code"]
+    what = next((key for key in ("destination", "source_pool", "volume") if key in error.facts), "entry")
+    return "%s_%s" % (what, "ambiguous" if "candidates" in error.facts else "not_found")
+
+
+class PlanItem:
+    """One entry of the plan as given (``index`` from 0): a volume, or every volume of ``source_pool``, to ``destination``."""
+
+    def __init__(self, index, destination, volume=None, source_pool=None, vm=None, zone=None, account=None, exclude=None):
         self.index = index
         self.destination = destination
         self.volume = volume
@@ -54,77 +93,106 @@ class PlanItem:
         self.vm = vm
         self.zone = zone
         self.account = account
+        self.exclude = list(exclude or [])
 
     @classmethod
     def from_dict(cls, index, item):
         return cls(index, item.get("destination"), volume=item.get("volume"), source_pool=item.get("source_pool"),
-                   vm=item.get("vm"), zone=item.get("zone"), account=item.get("account"))
-
-    def validate(self):
-        label = "Plan item %d" % (self.index + 1)
-        if bool(self.volume) == bool(self.source_pool):
-            raise InvalidInput("%s needs exactly one of volume or source_pool" % label, item=self.index)
-        if not self.destination:
-            raise InvalidInput("%s has no destination pool" % label, item=self.index)
-        if self.source_pool and (self.vm or self.account):
-            raise InvalidInput("%s: vm and account apply to a volume item, not to source_pool" % label, item=self.index)
+                   vm=item.get("vm"), zone=item.get("zone"), account=item.get("account"), exclude=item.get("exclude"))
 
 
 class PlanResolver:
-    """Expands plan items into resolved volumes, through the CloudStack client; never changes anything."""
+    """Expands plan entries into resolved volumes, through the CloudStack client; never changes anything."""
 
     def __init__(self, cloudstack):
         self._cs = cloudstack
         self._planner = Planner(cloudstack, vcenter=None)
         self._vms = {}
         self._pools = {}
+        self.destinations = {}
 
-    def resolve(self, items):
-        """The resolved volumes of ``items`` (a list of ``PlanItem``), in plan order, each volume once."""
-        for item in items:
-            item.validate()
+    def resolve(self, entries):
+        """The resolved volumes of the well-formed entries of ``entries`` (a ``PlanEntries``), in plan order, each once.
+
+        What goes wrong with an entry is recorded in its account; CloudStack errors (credentials,
+        connection, 5xx) propagate: they concern the whole plan.
+        """
         resolved, seen = [], {}
-        for item in items:
-            for volume in self._expand(item):
+        for account in entries.accounts:
+            if not account.ok:
+                continue
+            item = PlanItem.from_dict(account.index - 1, account.entry)
+            try:
+                volumes = self._expand(item, account)
+            except (InvalidInput, PreflightFailed) as error:
+                account.add_problem(error_code(error), error.message)
+                if item.volume:
+                    self._check_destination_alone(item, account)
+                continue
+            account.volume_ids = [volume["volume_id"] for volume in volumes]
+            for volume in volumes:
                 earlier = seen.get(volume["volume_id"])
                 if earlier is None:
                     seen[volume["volume_id"]] = volume
                     resolved.append(volume)
                 elif earlier["destination_pool_id"] != volume["destination_pool_id"]:
-                    raise InvalidInput(
-                        "Volume %s is planned to two destinations, %s (item %d) and %s (item %d); keep one"
-                        % (volume["volume_name"], earlier["destination_pool_name"], earlier["item"] + 1,
-                           volume["destination_pool_name"], item.index + 1),
-                        volume_id=volume["volume_id"])
+                    account.add_problem("two_destinations", "volume %s is planned to two destinations, %s by entry %d and %s "
+                                        "by entry %d: keep one" % (volume["volume_name"], earlier["destination_pool_name"],
+                                                                   earlier["entry"], volume["destination_pool_name"],
+                                                                   account.index))
         return resolved
 
-    def _expand(self, item):
+    def _check_destination_alone(self, item, account):
+        """When an entry's volume did not resolve, still say whether its destination exists at all."""
+        if any(problem["code"].startswith("destination") for problem in account.problems):
+            return
+        try:
+            find_destination_pool(self._cs, item.destination)
+        except PreflightFailed as error:
+            account.add_problem(error_code(error), error.message)
+        except InvalidInput:
+            pass  # ambiguous across zones: the volume's zone would have chosen
+
+    def _expand(self, item, account):
         if item.volume:
             request = MigrationRequest(item.volume, item.destination, vm=item.vm, zone=item.zone, account=item.account)
             volume, destination = self._planner.resolve(request)
             return [self._describe(item, volume, destination)]
-        pool = self._source_pool(item)
+        pool = find_source_pool(self._cs, item.source_pool, item.zone)
+        destination = find_destination_pool(self._cs, item.destination, pool.get("zoneid"))
+        if destination["id"] == pool["id"]:
+            raise InvalidInput("moves pool %s onto itself: choose another destination" % pool.get("name"),
+                               code="pool_onto_itself")
         volumes = sorted(self._cs.list_volumes(storageid=pool["id"]), key=lambda vol: (vol.get("vmname") or "", vol.get("name") or ""))
-        described, destination = [], None
-        for volume in volumes:
-            if destination is None:
-                # The planner resolves the destination in the volume's zone, as for a volume item.
-                destination = self._planner.resolve(MigrationRequest(volume["id"], item.destination))[1]
-                if destination["id"] == pool["id"]:
-                    raise InvalidInput("Plan item %d moves pool %s onto itself; choose another destination"
-                                       % (item.index + 1, pool.get("name")), item=item.index)
-            described.append(self._describe(item, volume, destination))
-        return described
+        volumes = self._exclude(item, pool, volumes, account)
+        return [self._describe(item, volume, destination) for volume in volumes]
 
-    def _source_pool(self, item):
-        return find_source_pool(self._cs, item.source_pool, item.zone)
+    @staticmethod
+    def _exclude(item, pool, volumes, account):
+        """The pool's volumes less those named in ``exclude``; a name that matches none of them is an error (a typo)."""
+        excluded, unknown = set(), []
+        for reference in item.exclude:
+            matches = [volume["id"] for volume in volumes if reference in (volume["id"], volume.get("name"))]
+            if not matches:
+                unknown.append(reference)
+            excluded.update(matches)
+        if unknown:
+            names = sorted(volume.get("name") or volume["id"] for volume in volumes)
+            raise InvalidInput("exclude names %s, which %s no volume of pool %s: check the names (the pool holds %s)"
+                               % (", ".join(unknown), "is" if len(unknown) == 1 else "are", pool.get("name"),
+                                  ", ".join(names[:20]) + (", ..." if len(names) > 20 else "") if names else "no volume"),
+                               code="exclude_unknown")
+        account.excluded_ids = [volume["id"] for volume in volumes if volume["id"] in excluded]
+        return [volume for volume in volumes if volume["id"] not in excluded]
 
     def _describe(self, item, volume, destination):
+        self.destinations[destination["id"]] = destination
         vm = self._vm(volume.get("virtualmachineid"))
         source = self._pool(volume.get("storageid"))
         already_there = volume.get("storageid") == destination["id"]
         return {
             "item": item.index,
+            "entry": item.index + 1,
             "volume_id": volume["id"],
             "volume_name": volume.get("name"),
             "volume_type": volume.get("type"),
@@ -185,23 +253,37 @@ def inventory_expectations(volumes):
     return [{"name": name, "disks": by_vm[name]} for name in order]
 
 
-def summarize(items, volumes, vms):
+def summarize(entries, volumes, vms):
     return {
-        "items": len(items),
+        "items": len(entries.accounts),
         "volumes": len(volumes),
         "to_migrate": sum(1 for volume in volumes if not volume["already_on_destination"]),
         "already_on_destination": sum(1 for volume in volumes if volume["already_on_destination"]),
         "detached": sum(1 for volume in volumes if not volume["attached"]),
+        "excluded": sum(len(account.excluded_ids) for account in entries.accounts),
         "vms": len(vms),
     }
 
 
 def resolve_plan(cloudstack, plan):
-    """The module's result: resolved volumes, the VMs to assert in vCenter, counts."""
-    items = [PlanItem.from_dict(index, item) for index, item in enumerate(plan)]
-    volumes = PlanResolver(cloudstack).resolve(items)
+    """The module's result: every entry accounted for, resolved volumes, the VMs to assert in vCenter, the plan's capacity.
+
+    Fails (``PreflightFailed`` with ``entries``) when any entry is bad, listing them all; a CloudStack error while
+    resolving is re-raised as a failure of the whole plan, also with ``entries``.
+    """
+    entries = PlanEntries(plan)
+    resolver = PlanResolver(cloudstack)
+    try:
+        volumes = resolver.resolve(entries)
+    except (ConnectionFailed, CloudStackApiError) as error:
+        facts = dict(error.facts, entries=entries.as_list(), plan_error=True,
+                     problems=[problem["message"] for account in entries.bad for problem in account.problems])
+        raise type(error)("CloudStack could not resolve the plan, nothing was changed: %s" % error.message, **facts) from None
+    entries.raise_problems()
     vms = inventory_expectations(volumes)
-    return {"changed": False, "volumes": volumes, "vms": vms, "summary": summarize(items, volumes, vms)}
+    return {"changed": False, "entries": entries.as_list(), "volumes": volumes, "vms": vms,
+            "capacity": plan_capacity(volumes, resolver.destinations),
+            "summary": summarize(entries, volumes, vms)}
 
 
 # ---- pool evacuation --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ short_description: Resolve a volume migration plan against CloudStack, read-only
 description:
   - Expands the items of a migration plan into concrete CloudStack volumes, with everything needed to check them in
     vCenter and to migrate them, without changing anything.
-  - An item names one volume (O(plan[].volume)) or every volume on a storage pool (O(plan[].source_pool)), and the
+  - An entry of O(plan) names one volume (C(volume)) or every volume on a storage pool (C(source_pool)), and the
     destination pool.
   - Each volume comes back with its VM (name, state, vCenter instance name), its path, its source pool and the
     destination pool with the datastore identities behind each pool (the dash-less pool UUID of an NFS pool, the
@@ -30,36 +30,27 @@ extends_documentation_fragment:
 options:
   plan:
     description:
-      - The plan, one item per volume or per source pool.
+      - The plan, one entry per volume or per source pool. Each entry is a mapping with these keys, and no other
+        (a misspelt key is an error that names the allowed keys).
+      - C(volume) (string) is a volume by UUID or by name. A name that matches several volumes is an error that lists
+        them; narrow it with C(vm), C(zone) or C(account).
+      - C(source_pool) (string) is a storage pool by UUID or by name, meaning every volume on it (attached or not, in
+        the order of their VM names). Exactly one of C(volume) and C(source_pool) is required.
+      - C(destination) (string, required) is the destination storage pool, by name or UUID.
+      - C(vm) (string) is the name or UUID of the volume's VM, C(account) the account owning it; both choose among
+        volumes of the same name, and apply to a C(volume) entry only.
+      - C(zone) (string) is the name or UUID of the zone of the volume, or of the source pool.
+      - C(exclude) (list of strings) names volumes (names or UUIDs) of a C(source_pool) entry to leave out. A name that
+        matches no volume of the pool is an error, so that a typo cannot move a volume meant to stay.
       - A volume listed twice with the same destination is returned once; with two destinations it is an error.
+      - Every entry is accounted for in RV(entries). When any entry is malformed or does not resolve (a volume or pool
+        not found, an ambiguous name, a pool onto itself, a volume to two destinations), the module fails with every
+        bad entry, by its position in the plan (from 1), with RV(entries) in the result.
+      - A CloudStack error while resolving (credentials, connection, 5xx) fails the module as an error of the whole
+        plan, also with RV(entries).
       - Exactly one of O(plan) and O(evacuate) is required.
     type: list
-    elements: dict
-    suboptions:
-      volume:
-        description:
-          - A volume, by UUID or by name. A name that matches several volumes is an error that lists them; narrow it
-            with O(plan[].vm), O(plan[].zone) or O(plan[].account).
-          - Exactly one of O(plan[].volume) and O(plan[].source_pool) is required.
-        type: str
-      source_pool:
-        description:
-          - A storage pool, by UUID or by name, meaning every volume on it (attached or not, in the order of their
-            VM names).
-        type: str
-      destination:
-        description: The destination storage pool, by name or UUID.
-        type: str
-        required: true
-      vm:
-        description: Name or UUID of the volume's VM, to choose among volumes of the same name.
-        type: str
-      zone:
-        description: Name or UUID of the zone of the volume, or of the source pool.
-        type: str
-      account:
-        description: Account owning the volume, to choose among volumes of the same name.
-        type: str
+    elements: raw
   evacuate:
     description:
       - Plan moving every volume off O(evacuate.source_pool) instead of resolving a plan.
@@ -155,6 +146,77 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+entries:
+  description:
+    - Every entry of O(plan), in plan order, with what it resolved to or why it did not.
+    - Also in the result of a failure, so that no entry vanishes.
+  returned: when O(plan) is given, also on failure
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: Position of the entry in the plan, from 1.
+      type: int
+    entry:
+      description: The entry as given.
+      type: raw
+    volume_ids:
+      description: UUIDs of the volumes the entry resolved to (empty when it did not resolve).
+      type: list
+      elements: str
+    excluded_ids:
+      description: UUIDs of the volumes of a C(source_pool) entry left out by its C(exclude).
+      type: list
+      elements: str
+    error:
+      description: Why the entry cannot be used and what to do, starting with its position (C(entry 3 ...)); null when it resolved.
+      type: str
+    error_code:
+      description:
+        - A short code for the first problem, null when the entry resolved. One of V(not_a_mapping), V(unknown_key),
+          V(wrong_type), V(volume_and_source_pool), V(no_volume_or_source_pool), V(no_destination),
+          V(volume_option_on_pool), V(exclude_on_volume), V(volume_not_found), V(volume_ambiguous),
+          V(source_pool_not_found), V(source_pool_ambiguous), V(destination_not_found), V(destination_ambiguous),
+          V(pool_onto_itself), V(exclude_unknown), V(two_destinations).
+      type: str
+    problems:
+      description: Every problem of the entry, each with C(code) and C(message).
+      type: list
+      elements: dict
+  sample:
+    - index: 1
+      entry: {volume: DATA-12, vm: vm-0008, destination: nfs-primary-4}
+      volume_ids: [5c6c090d-9766-5f8f-91af-8ce1d1288c7e]
+      excluded_ids: []
+      error: null
+      error_code: null
+      problems: []
+    - index: 2
+      entry: {volume: DATA-13, destinaton: nfs-primary-4}
+      volume_ids: []
+      excluded_ids: []
+      error: "entry 2: unknown key 'destinaton': did you mean destination? the keys of an entry are volume, ..."
+      error_code: unknown_key
+      problems: [{code: unknown_key, message: "entry 2: unknown key 'destinaton': ..."}]
+capacity:
+  description:
+    - Per destination pool, the bytes the plan moves onto it (volumes not already there) against its free space as
+      CloudStack counts it (C(disksizetotal) times C(overprovisionfactor), less the larger of C(disksizeallocated) and
+      C(disksizeused)).
+    - C(fits) is false, and C(message) says what to do, when the plan does not fit; the module does not fail for it
+      (the role C(cloudstack_vmware.safe_migration.preflight) does).
+  returned: when O(plan) is given
+  type: list
+  elements: dict
+  sample:
+    - pool_id: 6cc2d876-a615-5589-aa54-6fdd6d139f44
+      pool_name: nfs-primary-4
+      datastore: 6cc2d876a6155589aa546fdd6d139f44
+      needed_bytes: 42949672960
+      free_bytes: 21474836480
+      fits: false
+      volumes: [DATA-12, DATA-13]
+      message: "destination pool nfs-primary-4 (datastore 6cc2d876a6155589aa546fdd6d139f44) has 20.0 GiB free ..."
 volumes:
   description: One entry per volume of the plan, in plan order (a source pool's volumes by VM name), each volume once.
   returned: when O(plan) is given
@@ -163,6 +225,9 @@ volumes:
   contains:
     item:
       description: Index (from 0) of the plan item the volume comes from.
+      type: int
+    entry:
+      description: Position (from 1) of the plan entry the volume comes from, as in RV(entries[].index).
       type: int
     volume_id:
       description: The volume's UUID.
@@ -236,6 +301,7 @@ volumes:
       type: dict
   sample:
     - item: 0
+      entry: 1
       volume_id: 5c6c090d-9766-5f8f-91af-8ce1d1288c7e
       volume_name: DATA-12
       volume_type: DATADISK
@@ -277,7 +343,7 @@ summary:
   description: Counts.
   returned: when O(plan) is given
   type: dict
-  sample: {items: 2, volumes: 5, to_migrate: 4, already_on_destination: 1, detached: 0, vms: 3}
+  sample: {items: 2, volumes: 5, to_migrate: 4, already_on_destination: 1, detached: 0, excluded: 0, vms: 3}
 evacuation:
   description: The evacuation plan of O(evacuate.source_pool).
   returned: when O(evacuate) is given
@@ -344,17 +410,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils i
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
     CloudStackSettings,
     cloudstack_argument_spec,
-    volume_selection_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import plan_evacuation, resolve_plan
-
-PLAN_ITEM = dict(
-    volume=dict(type="str"),
-    source_pool=dict(type="str"),
-    destination=dict(type="str", required=True),
-    **volume_selection_argument_spec()
-)
 
 EVACUATE = dict(
     source_pool=dict(type="str", required=True),
@@ -370,8 +428,8 @@ EVACUATE = dict(
 def argument_spec():
     spec = cloudstack_argument_spec()
     spec.update(
-        plan=dict(type="list", elements="dict", options=PLAN_ITEM,
-                  mutually_exclusive=[("volume", "source_pool")], required_one_of=[("volume", "source_pool")]),
+        # Entries are checked one by one by the service, so that every bad entry is reported with its position.
+        plan=dict(type="list", elements="raw"),
         evacuate=dict(type="dict", options=EVACUATE),
     )
     return spec

@@ -6,7 +6,11 @@ import copy
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput, PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+    CloudStackApiError,
+    ConnectionFailed,
+    PreflightFailed,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import (
     PlanItem,
     inventory_expectations,
@@ -89,7 +93,12 @@ def test_a_volume_item_resolves_everything_preflight_and_migration_need(cloudsta
     assert volume["migration"] == {"volume": volume["volume_id"], "destination": NFS2}
     assert volume["already_on_destination"] is False and volume["attached"] is True and volume["item"] == 0
     assert result["changed"] is False
-    assert result["summary"] == {"items": 1, "volumes": 1, "to_migrate": 1, "already_on_destination": 0, "detached": 0, "vms": 1}
+    assert volume["entry"] == 1
+    assert result["summary"] == {"items": 1, "volumes": 1, "to_migrate": 1, "already_on_destination": 0, "detached": 0,
+                                 "excluded": 0, "vms": 1}
+    assert result["entries"] == [{"index": 1, "entry": {"volume": "DATA-7", "vm": "web-7", "destination": "nfs-2"},
+                                  "volume_ids": [volume["volume_id"]], "excluded_ids": [], "error": None, "error_code": None,
+                                  "problems": []}]
 
 
 def test_a_source_pool_item_expands_to_every_volume_on_the_pool_by_vm_name(cloudstack):
@@ -132,51 +141,169 @@ def test_the_same_volume_twice_to_one_destination_is_planned_once(cloudstack):
     assert result["volumes"][0]["item"] == 0
 
 
-def test_the_same_volume_to_two_destinations_is_refused(cloudstack):
-    with pytest.raises(InvalidInput) as refused:
-        resolve_plan(cloudstack, [{"volume": "ROOT-7", "destination": "nfs-2"}, {"volume": "ROOT-7", "destination": "vmfs-1"}])
+def _refusal(cloudstack, plan):
+    with pytest.raises(PreflightFailed) as refused:
+        resolve_plan(cloudstack, plan)
+    return refused.value
 
-    assert "ROOT-7 is planned to two destinations, nfs-2 (item 1) and vmfs-1 (item 2)" in refused.value.message
+
+def test_the_same_volume_to_two_destinations_is_refused_naming_both_entries(cloudstack):
+    refused = _refusal(cloudstack, [{"volume": "ROOT-7", "destination": "nfs-2"}, {"volume": "ROOT-7", "destination": "vmfs-1"}])
+
+    assert "ROOT-7 is planned to two destinations, nfs-2 by entry 1 and vmfs-1 by entry 2" in refused.message
+    assert [entry["error_code"] for entry in refused.facts["entries"]] == [None, "two_destinations"]
 
 
 def test_a_pool_onto_itself_is_refused(cloudstack):
-    with pytest.raises(InvalidInput) as refused:
-        resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": NFS1}])
+    refused = _refusal(cloudstack, [{"source_pool": "nfs-1", "destination": NFS1}])
 
-    assert "moves pool nfs-1 onto itself" in refused.value.message
+    assert "moves pool nfs-1 onto itself" in refused.message
+    assert refused.facts["entries"][0]["error_code"] == "pool_onto_itself"
 
 
-@pytest.mark.parametrize("item, text", [
-    ({"destination": "nfs-2"}, "needs exactly one of volume or source_pool"),
-    ({"volume": "ROOT-7", "source_pool": "nfs-1", "destination": "nfs-2"}, "needs exactly one of volume or source_pool"),
-    ({"volume": "ROOT-7"}, "has no destination pool"),
-    ({"source_pool": "nfs-1", "vm": "web-7", "destination": "nfs-2"}, "vm and account apply to a volume item"),
+def test_an_empty_source_pool_with_an_unknown_destination_is_refused(cloudstack):
+    refused = _refusal(cloudstack, [{"source_pool": "vmfs-1", "destination": "nfs-9"}])
+
+    assert refused.facts["entries"][0]["error_code"] == "destination_not_found"
+    assert "Destination storage pool nfs-9 was not found" in refused.message
+
+
+@pytest.mark.parametrize("item, code, text", [
+    ({"destination": "nfs-2"}, "no_volume_or_source_pool", "has neither volume nor source_pool"),
+    ({"volume": "ROOT-7", "source_pool": "nfs-1", "destination": "nfs-2"}, "volume_and_source_pool",
+     "has both volume and source_pool"),
+    ({"volume": "ROOT-7"}, "no_destination", "has no destination"),
+    ({"source_pool": "nfs-1", "vm": "web-7", "destination": "nfs-2"}, "volume_option_on_pool", "do not apply to a source_pool"),
+    ({"volume": "ROOT-7", "exclude": ["DATA-7"], "destination": "nfs-2"}, "exclude_on_volume", "exclude applies to a source_pool"),
+    ({"volume": "ROOT-7", "destinaton": "nfs-2"}, "unknown_key", "unknown key 'destinaton': did you mean destination?"),
+    ({"volume": 7, "destination": "nfs-2"}, "wrong_type", "volume must be a string, got a number"),
+    ({"source_pool": "nfs-1", "exclude": "DATA-7", "destination": "nfs-2"}, "wrong_type", "exclude must be a list"),
+    ("ROOT-7 -> nfs-2", "not_a_mapping", "is a string"),
 ])
-def test_malformed_items_are_refused_before_any_read(cloudstack, item, text):
-    with pytest.raises(InvalidInput) as refused:
-        resolve_plan(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}, item])
+def test_malformed_entries_are_refused_before_any_read_of_them(cloudstack, item, code, text):
+    refused = _refusal(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}, item])
 
-    assert refused.value.message.startswith("Plan item 2") and text in refused.value.message
-    assert cloudstack.calls == []
+    entries = refused.facts["entries"]
+    assert (entries[0]["error"], entries[1]["error_code"]) == (None, code)
+    assert entries[1]["error"].startswith("entry 2") and text in entries[1]["error"]
+    assert "1 of the plan's 2 entries cannot be used" in refused.message
+    # only the good entry was read
+    assert all(call[1] != "ROOT-7" and call[1] != {"name": "ROOT-7"} for call in cloudstack.calls)
+
+
+def test_every_bad_entry_is_listed_with_its_position_and_the_good_ones_still_resolve(cloudstack):
+    plan = [{"volume": "DATA-7", "destination": "nfs-2"},
+            {"volume": "DATA-77", "destination": "nfs-2"},
+            {"volume": "ROOT-7", "destination": "nfs-9"},
+            {"source_pool": "nfs-8", "destination": "nfs-2"},
+            {"volume": "DATA-404", "destination": "nfs-404"},
+            {"volume": "ROOT-8", "destination": "nfs-2"}]
+
+    refused = _refusal(cloudstack, plan)
+
+    entries = refused.facts["entries"]
+    assert [entry["error_code"] for entry in entries] == [
+        None, "volume_not_found", "destination_not_found", "source_pool_not_found", "volume_not_found", None]
+    assert entries[0]["volume_ids"] == ["00000002-0000-4000-8000-000000000000"]
+    assert entries[5]["volume_ids"] == ["00000003-0000-4000-8000-000000000000"]
+    # the volume and the destination of entry 5 are both unknown: both are said
+    assert [problem["code"] for problem in entries[4]["problems"]] == ["volume_not_found", "destination_not_found"]
+    assert "4 of the plan's 6 entries cannot be used" in refused.message
+    for position in (2, 3, 4, 5):
+        assert "entry %d (" % position in refused.message
+    assert refused.facts["problems"][0].startswith("entry 2 (volume DATA-77 -> nfs-2): Volume DATA-77 was not found")
+
+
+def test_an_ambiguous_volume_name_is_an_entry_error(cloudstack):
+    twin = dict(cloudstack.volumes["00000002-0000-4000-8000-000000000000"], id="00000099-0000-4000-8000-000000000000",
+                virtualmachineid=VM8, vmname="app-8")
+    cloudstack.volumes[twin["id"]] = twin
+
+    refused = _refusal(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}])
+    narrowed = resolve_plan(cloudstack, [{"volume": "DATA-7", "vm": "app-8", "destination": "nfs-2"}])
+
+    assert refused.facts["entries"][0]["error_code"] == "volume_ambiguous" and "ambiguous" in refused.message
+    assert narrowed["volumes"][0]["volume_id"] == twin["id"]
+
+
+def test_an_ambiguous_destination_is_an_entry_error(cloudstack):
+    other = dict(cloudstack.pools[NFS2], id="ffffffff-ffff-4fff-8fff-ffffffffffff")
+    cloudstack.pools[other["id"]] = other
+
+    refused = _refusal(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}])
+
+    assert refused.facts["entries"][0]["error_code"] == "destination_ambiguous"
+
+
+def test_exclude_leaves_volumes_of_a_pool_out_by_name_or_uuid(cloudstack):
+    result = resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2",
+                                        "exclude": ["ROOT-8", "00000004-0000-4000-8000-000000000000"]}])
+
+    assert [volume["volume_name"] for volume in result["volumes"]] == ["DATA-7", "ROOT-7"]
+    # in the pool's order (by VM name; the detached volume first)
+    assert result["entries"][0]["excluded_ids"] == ["00000004-0000-4000-8000-000000000000", "00000003-0000-4000-8000-000000000000"]
+    assert result["summary"]["excluded"] == 2
+
+
+def test_an_exclude_that_names_no_volume_of_the_pool_is_an_entry_error(cloudstack):
+    refused = _refusal(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2", "exclude": ["ROOT-7", "DATA-07"]}])
+
+    entry = refused.facts["entries"][0]
+    assert entry["error_code"] == "exclude_unknown"
+    assert "exclude names DATA-07, which is no volume of pool nfs-1" in entry["error"] and "ROOT-7" in entry["error"]
 
 
 def test_an_unknown_source_pool_says_so(cloudstack):
-    with pytest.raises(PreflightFailed) as missing:
-        resolve_plan(cloudstack, [{"source_pool": "nfs-9", "zone": "zone1", "destination": "nfs-2"}])
+    refused = _refusal(cloudstack, [{"source_pool": "nfs-9", "zone": "zone1", "destination": "nfs-2"}])
 
-    assert missing.value.message == "Source storage pool nfs-9 in zone zone1 was not found in CloudStack"
+    assert "Source storage pool nfs-9 in zone zone1 was not found in CloudStack" in refused.message
+    assert refused.facts["entries"][0]["error_code"] == "source_pool_not_found"
 
 
 def test_a_source_pool_name_in_two_zones_needs_a_zone(cloudstack):
     other = dict(cloudstack.pools[NFS1], id="ffffffff-ffff-4fff-8fff-ffffffffffff", zoneid="z2", zonename="zone2")
     cloudstack.pools[other["id"]] = other
 
-    with pytest.raises(InvalidInput) as ambiguous:
-        resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2"}])
+    refused = _refusal(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2"}])
     narrowed = resolve_plan(cloudstack, [{"source_pool": "nfs-1", "zone": "zone1", "destination": "nfs-2"}])
 
-    assert "ambiguous" in ambiguous.value.message and NFS1 in ambiguous.value.message
+    assert "ambiguous" in refused.message and NFS1 in refused.message
+    assert refused.facts["entries"][0]["error_code"] == "source_pool_ambiguous"
     assert len(narrowed["volumes"]) == 4
+
+
+@pytest.mark.parametrize("error", [
+    ConnectionFailed("Failed to list volumes: CloudStack refused the credentials (unable to verify user credentials); "
+                     "check api_key and api_secret", command="listVolumes", errorcode=401),
+    CloudStackApiError("Failed to list volumes: HTTP 530", command="listVolumes", errorcode=530),
+])
+def test_a_cloudstack_error_while_resolving_fails_the_whole_plan_once(cloudstack, error):
+    def refuse(**filters):
+        raise error
+    cloudstack.list_volumes = refuse
+
+    with pytest.raises(type(error)) as failed:
+        resolve_plan(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}, {"volume": "ROOT-7", "destination": "nfs-2"},
+                                  {"volume": "ROOT-8", "destinaton": "nfs-2"}])
+
+    assert failed.value.message.startswith("CloudStack could not resolve the plan, nothing was changed: Failed to list volumes")
+    assert failed.value.facts["plan_error"] is True and failed.value.facts["errorcode"] == error.facts["errorcode"]
+    assert [entry["error_code"] for entry in failed.value.facts["entries"]] == [None, None, "unknown_key"]
+    assert len(failed.value.facts["problems"]) == 1
+
+
+def test_the_plan_capacity_counts_every_volume_moved_onto_a_pool(cloudstack):
+    cloudstack.pools[NFS2].update(disksizetotal=1500, overprovisionfactor="2.0", disksizeallocated=1024, disksizeused=0)
+
+    fits = resolve_plan(cloudstack, [{"volume": "DATA-7", "destination": "nfs-2"}, {"volume": "DATA-10", "destination": "nfs-2"}])
+    full = resolve_plan(cloudstack, [{"source_pool": "nfs-1", "destination": "nfs-2", "exclude": ["DATA-9"]}])
+
+    assert [(item["pool_name"], item["needed_bytes"], item["free_bytes"], item["fits"]) for item in fits["capacity"]] == [
+        ("nfs-2", 1024, 1976, True)]
+    [pool] = full["capacity"]
+    assert (pool["needed_bytes"], pool["fits"], pool["volumes"]) == (3072, False, ["ROOT-8", "DATA-7", "ROOT-7"])
+    assert pool["message"].startswith("destination pool nfs-2 (datastore %s) has 0.0 GiB free" % NFS2.replace("-", ""))
+    assert "choose another pool or split the plan" in pool["message"]
 
 
 def test_inventory_expectations_group_disks_by_vm_and_keep_the_vm_of_a_volume_without_path():
@@ -196,3 +323,4 @@ def test_plan_items_keep_their_position():
     item = PlanItem.from_dict(3, {"source_pool": "nfs-1", "destination": "nfs-2", "zone": "zone1"})
 
     assert (item.index, item.source_pool, item.destination, item.zone, item.volume) == (3, "nfs-1", "nfs-2", "zone1", None)
+    assert item.exclude == []

@@ -8,9 +8,10 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_plan_info
 
-CONNECTION = dict(api_url="https://cloud.example/client/api", api_key="key", api_secret="S3cret!")
+CONNECTION = dict(api_url="https://cloud.example/client/api", api_key="Ak3y-4-tests", api_secret="S3cret!")
 POOL1 = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 POOL2 = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 VOLUME = "11111111-1111-4111-8111-111111111111"
@@ -60,12 +61,22 @@ def test_returns_the_resolved_plan_and_changes_nothing(capsys, fake_cloudstack):
     assert "S3cret!" not in json.dumps(result)
 
 
-def test_volume_and_source_pool_together_are_refused_by_the_argument_spec(capsys, fake_cloudstack):
+def test_every_bad_entry_fails_the_module_with_the_entries_in_the_result(capsys, fake_cloudstack):
     fake_cloudstack()
+    plan = [{"volume": VOLUME, "destination": "nfs-2"},
+            {"volume": VOLUME, "source_pool": "nfs-1", "destination": "nfs-2"},
+            "DATA-7 to nfs-2",
+            {"volume": VOLUME, "destinaton": "nfs-2"}]
 
-    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "source_pool": "nfs-1", "destination": "nfs-2"}]))
+    code, result = run_main(capsys, dict(CONNECTION, plan=plan))
 
-    assert code == 1 and "mutually exclusive" in result["msg"]
+    assert code == 1 and result["failed"] is True
+    assert "3 of the plan's 4 entries cannot be used, nothing was changed" in result["msg"]
+    assert [entry["index"] for entry in result["entries"]] == [1, 2, 3, 4]
+    assert [entry["error_code"] for entry in result["entries"]] == [None, "volume_and_source_pool", "not_a_mapping", "unknown_key"]
+    assert result["entries"][0]["volume_ids"] == [VOLUME] and result["entries"][2]["entry"] == "DATA-7 to nfs-2"
+    assert "did you mean destination?" in result["entries"][3]["error"]
+    assert "S3cret!" not in json.dumps(result)
 
 
 def test_an_unexpected_error_is_a_message_not_a_traceback(capsys, fake_cloudstack):
@@ -116,3 +127,20 @@ def test_a_bad_evacuation_rule_is_a_clear_message(capsys, monkeypatch):
     code, result = run_main(capsys, dict(CONNECTION, evacuate={"source_pool": "nfs-1", "max_fill": 2.0}))
 
     assert code == 1 and "max_fill is the share of a destination's capacity" in result["msg"]
+
+
+class RefusingClient(FakeClient):
+    def get_volume(self, volume_id):
+        raise ConnectionFailed("Failed to read volume %s: CloudStack refused the credentials (bad signature); check api_key "
+                               "and api_secret" % volume_id, command="listVolumes", errorcode=401)
+
+
+def test_a_cloudstack_error_while_resolving_fails_once_with_every_entry_in_the_result(capsys, monkeypatch):
+    monkeypatch.setattr(cloudstack_client, "connect", lambda settings: RefusingClient())
+
+    code, result = run_main(capsys, dict(CONNECTION, plan=[{"volume": VOLUME, "destination": "nfs-2"}, {"volume": VOLUME}]))
+
+    assert code == 1 and result["msg"].startswith("CloudStack could not resolve the plan, nothing was changed: Failed to read")
+    assert result["plan_error"] is True and result["errorcode"] == 401
+    assert [(entry["index"], entry["error_code"]) for entry in result["entries"]] == [(1, None), (2, "no_destination")]
+    assert "S3cret!" not in json.dumps(result)

@@ -1,0 +1,114 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the maintenance-window playbooks: their options checked before anything runs, and messages that
+name the variable a playbook user sets.
+
+Documentation: option_errors.yml and name_variables.yml next to this file (ansible-doc -t filter).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+
+CHOICES = {
+    "on_false_success": ("fail", "restore"),
+    "on_volume_failure": ("stop", "finish_wave"),
+}
+WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
+POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
+BOOLEANS = ("allow_live_migration", "skip_preflight")
+# Module options whose name a message may give, and that a playbook user sets as <prefix><option>.
+OPTION_NAMES = ("allow_live_migration", "on_false_success", "on_volume_failure", "concurrency", "job_timeout",
+                "poll_interval", "journal_path", "skip_preflight", "wave_size")
+_OPTION_RE = re.compile(r"(?<![\w.])(%s)(?==)" % "|".join(OPTION_NAMES))
+
+
+def option_errors(options, prefix="safe_migration_"):
+    """One line per option of ``options`` (variable name -> value) that is not allowed; empty when all are fine.
+
+    Variables are recognised by their name less ``prefix``; others are not checked. Values may be strings, as
+    given with ``-e name=value``.
+    """
+    if not isinstance(options, dict):
+        raise AnsibleFilterError("option_errors expects a mapping of variable names to values, got %s" % type(options).__name__)
+    errors = []
+    for variable, value in options.items():
+        error = _option_error(str(variable)[len(prefix):] if str(variable).startswith(prefix) else str(variable), value)
+        if error:
+            errors.append("%s %s (got %s)" % (variable, error, _shown(value)))
+    return errors
+
+
+def _option_error(option, value):
+    if option in CHOICES:
+        return None if value in CHOICES[option] else "must be one of %s" % ", ".join(CHOICES[option])
+    if option in WHOLE_AT_LEAST_1:
+        number = _whole(value)
+        return None if number is not None and number >= 1 else "must be a whole number of at least 1"
+    if option in POSITIVE_NUMBERS:
+        number = _number(value)
+        return None if number is not None and number > 0 else "must be a number of seconds greater than 0"
+    if option in BOOLEANS:
+        return None if _is_boolean(value) else "must be true or false"
+    return None
+
+
+def _whole(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and re.match(r"^\s*[+-]?\d+\s*$", value):
+        return int(value)
+    return None
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _is_boolean(value):
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in BOOLEANS_TRUE or value.strip().lower() in BOOLEANS_FALSE
+    return isinstance(value, int) and value in (0, 1)
+
+
+def _shown(value):
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def name_variables(messages, prefix="safe_migration_"):
+    """``messages`` (a string or a list of strings) with each ``<option>=`` of a module option written as the
+    variable the playbook user sets, ``<prefix><option>=``."""
+    if isinstance(messages, str):
+        return _OPTION_RE.sub(lambda match: "%s%s" % (prefix, match.group(1)), messages)
+    if isinstance(messages, (list, tuple)):
+        return [name_variables(message, prefix) if isinstance(message, str) else message for message in messages]
+    raise AnsibleFilterError("name_variables expects a string or a list of strings, got %s" % type(messages).__name__)
+
+
+class FilterModule:
+    """The playbooks' option checks and messages."""
+
+    def filters(self):
+        return {"option_errors": option_errors, "name_variables": name_variables}

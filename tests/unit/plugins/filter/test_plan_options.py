@@ -1,0 +1,70 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The playbooks' option checks and the messages that name the playbook's variables."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_options import (
+    FilterModule,
+    name_variables,
+    option_errors,
+)
+
+GOOD = {"safe_migration_on_false_success": "fail", "safe_migration_on_volume_failure": "finish_wave",
+        "safe_migration_concurrency": 2, "safe_migration_wave_size": "5", "safe_migration_job_timeout": "60",
+        "safe_migration_poll_interval": "0.05", "safe_migration_allow_live_migration": "false",
+        "safe_migration_skip_preflight": False}
+
+
+def test_good_options_give_no_error():
+    assert option_errors(GOOD) == []
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("safe_migration_on_false_success", "restor", "safe_migration_on_false_success must be one of fail, restore (got 'restor')"),
+    ("safe_migration_on_volume_failure", "continue",
+     "safe_migration_on_volume_failure must be one of stop, finish_wave (got 'continue')"),
+    ("safe_migration_concurrency", 0, "safe_migration_concurrency must be a whole number of at least 1 (got 0)"),
+    ("safe_migration_concurrency", "two", "safe_migration_concurrency must be a whole number of at least 1 (got 'two')"),
+    ("safe_migration_wave_size", "1.5", "safe_migration_wave_size must be a whole number of at least 1 (got '1.5')"),
+    ("safe_migration_wave_size", True, "safe_migration_wave_size must be a whole number of at least 1 (got True)"),
+    ("safe_migration_job_timeout", "0", "safe_migration_job_timeout must be a number of seconds greater than 0 (got '0')"),
+    ("safe_migration_job_timeout", -5, "safe_migration_job_timeout must be a number of seconds greater than 0 (got -5)"),
+    ("safe_migration_poll_interval", "nan", "safe_migration_poll_interval must be a number of seconds greater than 0 (got 'nan')"),
+    ("safe_migration_allow_live_migration", "maybe", "safe_migration_allow_live_migration must be true or false (got 'maybe')"),
+    ("safe_migration_skip_preflight", 2, "safe_migration_skip_preflight must be true or false (got 2)"),
+])
+def test_each_wrong_option_is_one_line_naming_the_variable_and_the_allowed_values(variable, value, message):
+    assert option_errors(dict(GOOD, **{variable: value})) == [message]
+
+
+def test_every_wrong_option_is_listed_in_order():
+    errors = option_errors(dict(GOOD, safe_migration_concurrency="0", safe_migration_on_false_success="restor"))
+
+    assert [error.split(" ")[0] for error in errors] == ["safe_migration_on_false_success", "safe_migration_concurrency"]
+
+
+def test_another_prefix_and_unknown_variables():
+    assert option_errors({"preflight_concurrency": 0, "other": "x"}, "preflight_") == [
+        "preflight_concurrency must be a whole number of at least 1 (got 0)"]
+
+
+def test_a_non_mapping_is_a_filter_error():
+    with pytest.raises(AnsibleFilterError):
+        option_errors(["safe_migration_concurrency"])
+
+
+def test_name_variables_names_the_playbook_variable():
+    message = "Volume DATA-1 is attached to running VM web: set allow_live_migration=true to migrate it live, or stop the VM"
+
+    assert name_variables(message) == message.replace("allow_live_migration=", "safe_migration_allow_live_migration=")
+    assert name_variables([message, 3], "preflight_")[0].endswith("set preflight_allow_live_migration=true to migrate it "
+                                                                  "live, or stop the VM")
+    # already a variable, or the option without "=": unchanged
+    assert name_variables("set safe_migration_on_false_success=restore") == "set safe_migration_on_false_success=restore"
+    assert name_variables("on_false_success is fail") == "on_false_success is fail"
+
+
+def test_the_filters_are_registered():
+    assert set(FilterModule().filters()) == {"option_errors", "name_variables"}
