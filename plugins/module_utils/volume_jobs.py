@@ -11,6 +11,15 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.w
 
 JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}
 MAX_POLL_DELAY = 30.0
+MIGRATE_COMMANDS = ("MigrateVolumeCmd", "MigrateVolumeCmdByAdmin")
+
+
+def is_migration_of(job, volume_id):
+    """Whether a queryAsyncJobResult record is a migrateVolume of this volume (cmd, jobinstancetype, jobinstanceid)."""
+    job = job or {}
+    command = str(job.get("cmd") or "").rsplit(".", 1)[-1]
+    return (command in MIGRATE_COMMANDS and str(job.get("jobinstancetype") or "").lower() == "volume"
+            and job.get("jobinstanceid") == volume_id)
 
 
 def job_status_name(status):
