@@ -189,8 +189,11 @@ class VolumeMigrationService:
             # that earlier job is over: plan from the record as it is now
             volume = self._cs.get_volume(volume["id"]) or volume
         running = self._migration_on_volume(volume)
-        if running is not None:
+        if running is not None and running.get("jobstatus") in (0, None):
             return self._adopt(request, volume, destination, running)
+        if running is not None:
+            # it ended between the two reads: plan from the record as that job left it
+            volume = self._cs.get_volume(volume["id"]) or volume
         return self._plan_and_migrate(request, volume, destination)
 
     def _plan_and_migrate(self, request, volume, destination, before=None):
@@ -443,7 +446,8 @@ def diff_of(results):
     """before/after pool and datastore path of each volume that changes (or would, in check mode)."""
     before, after = {}, {}
     for result in results:
-        if result.get("status") not in ("migrated", "planned"):
+        repair = result.get("repair")
+        if result.get("status") not in ("migrated", "planned") and not (repair and result.get("changed")):
             continue
         plan = result.get("plan") or {}
         key = result.get("volume_name") or result.get("volume_id") or result.get("volume")
@@ -452,6 +456,17 @@ def diff_of(results):
         # check mode: where the disk is expected to land; after a migration: where vCenter shows it
         seen = ((result.get("verification") or {}).get("vcenter") or {}).get("file")
         after[key] = {"pool": destination.get("pool_name"), "datastore_path": seen or destination.get("expected_datastore_path")}
+        if repair:
+            # the record fix: what CloudStack's record said, and the truth it is (or would be) restored to
+            damaged, truth = repair.get("before") or {}, repair.get("truth") or {}
+            before[key]["pool"] = damaged.get("pool_name") or damaged.get("pool_id")
+            before[key]["record"] = {"pool": damaged.get("pool_name") or damaged.get("pool_id"), "path": damaged.get("path"),
+                                     "state": damaged.get("state")}
+            before[key]["datastore_path"] = truth.get("file") or before[key]["datastore_path"]
+            after[key]["record"] = {"pool": destination.get("pool_name"), "path": truth.get("path"), "state": "Ready"}
+            if plan.get("action") == "repair" or result.get("status") == "unchanged":
+                after[key] = {"pool": truth.get("pool_name"), "datastore_path": truth.get("file"),
+                              "record": {"pool": truth.get("pool_name"), "path": truth.get("path"), "state": "Ready"}}
     return {"before": before, "after": after}
 
 

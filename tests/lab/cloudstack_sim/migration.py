@@ -63,7 +63,9 @@ def _migrate(sim, job, order: MigrationOrder, volume: dict, pool: dict, vm: dict
     if mode == "fail":
         raise ApiError(INTERNAL_ERROR, order.fault.get("errortext") or FAULT_TEXT)
     if mode == "false_success":
-        _write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], last_pool_id=volume["pool_id"])
+        # null_path: the record as #9881 writes it (destination pool, path NULL) while the VM stays in vCenter
+        lost = {"path": None} if order.fault.get("null_path") else {}
+        _write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], last_pool_id=volume["pool_id"], **lost)
         return
     if vm is not None:
         _migrate_attached(sim, job, volume, pool, vm)
