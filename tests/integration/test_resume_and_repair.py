@@ -9,6 +9,7 @@ simulator's job log (the migrateVolume jobs listAsyncJobs shows), not only by wh
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from integration.playbook_runner import lab_state, plan_of, run_playbook, stopped_vm_volumes  # pylint: disable=import-error
@@ -43,11 +44,29 @@ def migrate(fresh_lab, module_runner, tmp_path):
     return run
 
 
-def release_later(lab, seconds):
-    """Release the hung jobs from another thread while the module waits."""
-    timer = threading.Timer(seconds, lambda: lab.control("release_jobs"))
-    timer.start()
-    return timer
+class ReleaseWhen(threading.Thread):
+    """Release the hung jobs once ``condition()`` holds (the module waits for the job), or after ``limit`` s."""
+
+    def __init__(self, lab, condition, limit=15.0):
+        super().__init__(daemon=True)
+        self.lab, self.condition, self.limit = lab, condition, limit
+        self.met = False
+        self.start()
+
+    def run(self):
+        deadline = time.monotonic() + self.limit
+        while time.monotonic() < deadline and not self.met:
+            try:
+                self.met = bool(self.condition())
+            except (OSError, ValueError):
+                self.met = False
+            time.sleep(0.1)
+        self.lab.control("release_jobs")
+
+
+def adopted_in(journal):
+    """The module wrote job_adopted: it found the running job and waits for it."""
+    return lambda: journal.exists() and "job_adopted" in journal.read_text()
 
 
 # ---- 1. options refused before any API call ---------------------------------------------------------
@@ -188,12 +207,13 @@ def test_a_rerun_adopts_the_running_job_and_verifies(fresh_lab, migrate, keep_jo
     assert volume.now() == (volume.source["id"], volume.path, "Migrating")
     if not keep_journal:
         migrate.journal.unlink()
+    # the job still runs when the re-run starts; it ends while the re-run waits for it
+    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal) if not keep_journal else lambda: False, limit=8.0)
 
-    timer = release_later(fresh_lab, 2.0)                      # the job still runs when the re-run starts
-    try:
-        second = migrate(volume=volume.id, destination="nfs-primary-3")
-    finally:
-        timer.cancel()
+    second = migrate(volume=volume.id, destination="nfs-primary-3")
+
+    release.join()
+    assert release.met is (not keep_journal)
 
     assert second["changed"] is True and not second.get("failed"), second
     entry = second["volumes"][0]
@@ -213,11 +233,12 @@ def test_someone_elses_running_migration_is_adopted_not_doubled(fresh_lab, migra
     planned = migrate(volume=volume.id, destination="nfs-primary-1", check_mode=True)
     assert planned["volumes"][0]["status"] == "planned" and planned["volumes"][0]["job_id"] == job["jobid"], planned
 
-    timer = release_later(fresh_lab, 2.0)
-    try:
-        result = migrate(volume=volume.id, destination="nfs-primary-1")
-    finally:
-        timer.cancel()
+    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal))
+
+    result = migrate(volume=volume.id, destination="nfs-primary-1")
+
+    release.join()
+    assert release.met is True
 
     assert result["changed"] is True and not result.get("failed"), result
     entry = result["volumes"][0]
@@ -236,11 +257,12 @@ def test_the_playbook_rerun_adopts_the_running_job_after_the_journal_is_lost(fre
     assert len(jobs) == 1 and jobs[0]["jobstatus"] == 0
     (tmp_path / "journal.jsonl").unlink()
 
-    timer = release_later(fresh_lab, 4.0)
-    try:
-        second = run_playbook(fresh_lab, tmp_path, plan_of(volumes), name="second")
-    finally:
-        timer.cancel()
+    release = ReleaseWhen(fresh_lab, adopted_in(tmp_path / "journal.jsonl"), limit=90.0)
+
+    second = run_playbook(fresh_lab, tmp_path, plan_of(volumes), name="second")
+
+    release.join()
+    assert release.met is True, second.output
 
     assert second.returncode == 0, second.output
     records = fresh_lab.records()
