@@ -290,6 +290,9 @@ class VolumeMigrationService:
                         "verify the result" % job_id)
         self._journal.record(volume["id"], JOB_ADOPTED, job_id=job_id, plan=essentials,
                              reason="CloudStack shows this migrateVolume job running on the volume")
+        return _merged(base, lambda: self._wait_adopted(request, volume, destination, essentials, job_id))
+
+    def _wait_adopted(self, request, volume, destination, essentials, job_id):
         ended = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume["id"]), volume_id=volume["id"])
         record = self._cs.get_volume(volume["id"]) or {}
         moved_elsewhere = record.get("storageid") not in (destination["id"], essentials["source"]["pool_id"])
@@ -299,7 +302,7 @@ class VolumeMigrationService:
                                  superseded_by=destination["id"])
             note = dict(adopted_job={"job_id": job_id, "job_status": 1, "pool_id": record.get("storageid")})
             return self._plan_and_migrate(request, record, destination, before=note)
-        return _merged(base, lambda: self._judge(essentials, ended))
+        return self._judge(essentials, ended)
 
     def _resume(self, request, volume, destination, pending):
         """Resume waiting for the job a previous run journaled; None when it is not this request's to resume."""
