@@ -228,42 +228,46 @@ class VolumeMigrationService:
             if plan.already_there:
                 return None  # confirm_in_place says vCenter shows no single place for the disk
             self._verifier.refuse_damage(plan, essentials, truth)
-        before = record_facts(volume)
-        repair = {"before": before, "truth": truth}
         if self._options.check_mode:
-            fixed = dict(volume, storageid=truth["pool_id"], storage=truth["pool_name"], path=truth["path"], state="Ready")
-            for key in ("jobid", "jobstatus"):
-                fixed.pop(key, None)
-            after = self._planner.plan(fixed, destination)
-            # CloudStack judges the destination's suitability from the damaged record: known only after the repair
-            after.blockers = [blocker for blocker in after.blockers
-                              if not (blocker.code == "pool_unsuitable" and volume.get("storageid") == destination["id"])]
-            after.raise_blockers()
-            planned = after.as_dict()
-            planned["action"] = "repair" if after.already_there else "repair_then_migrate"
-            restore = {"submitted": False, "reason": "check mode changes nothing", "policy": RESTORE_POLICY,
-                       "would_restore": truth, "before": before}
-            return dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=planned,
-                        status="planned", changed=True, failed=False, repaired=False, repair=dict(repair, planned=True),
-                        restore=restore, msg="Check mode: %s; the record would be restored to pool %s, path %s, state "
-                        "Ready%s" % (self._verifier.damage_text(plan, truth), truth["pool_name"] or truth["pool_id"],
-                                     truth["path"], "" if after.already_there else ", then the volume migrated to pool %s"
-                                     % destination.get("name")))
+            return self._plan_repair(request, plan, destination, truth)
+        before = record_facts(volume)
         restore = self._verifier.restore(volume["id"], truth)
-        facts = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), restore=restore,
-                     repair=repair, truth=truth, changed=bool(restore.get("submitted")))
+        facts = dict(volume_name=volume.get("name"), restore=restore, repair={"before": before, "truth": truth}, truth=truth,
+                     changed=bool(restore.get("submitted")))
         if not restore.get("verified"):
             raise VerificationFailed(
                 "%s. The repair of the record did not take: %s; the volume was not migrated. Repair the record by hand "
                 "with updateVolume (pool %s, path %s, state Ready), then run again"
                 % (self._verifier.damage_text(plan, truth), restore.get("error") or "the record read back is %s" % restore.get("after"),
-                   truth["pool_name"] or truth["pool_id"], truth["path"]), false_success=True, plan=plan.as_dict(), **facts)
+                   truth["pool_name"] or truth["pool_id"], truth["path"]),
+                volume=request.volume, volume_id=volume["id"], false_success=True, plan=plan.as_dict(), **facts)
         self._journal.record(volume["id"], "repair", before=before, truth=truth, restore_job_id=restore.get("job_id"))
         record = self._cs.get_volume(volume["id"]) or volume
         repaired = dict(facts, repaired=True, changed=True, false_success=False)
-        repaired.pop("volume")
-        repaired.pop("volume_id")
         return _merged(repaired, lambda: self._plan_and_migrate(request, record, destination, before=repaired))
+
+    def _plan_repair(self, request, plan, destination, truth):
+        """Check mode: the repair that would be written, and the migration planned from the repaired record."""
+        volume = plan.volume
+        fixed = dict(volume, storageid=truth["pool_id"], storage=truth["pool_name"], path=truth["path"], state="Ready")
+        for key in ("jobid", "jobstatus"):
+            fixed.pop(key, None)
+        after = self._planner.plan(fixed, destination)
+        # CloudStack judges the destination's suitability from the damaged record: known only after the repair
+        after.blockers = [blocker for blocker in after.blockers
+                          if not (blocker.code == "pool_unsuitable" and volume.get("storageid") == destination["id"])]
+        after.raise_blockers()
+        planned = after.as_dict()
+        planned["action"] = "repair" if after.already_there else "repair_then_migrate"
+        before = record_facts(volume)
+        restore = {"submitted": False, "reason": "check mode changes nothing", "policy": RESTORE_POLICY,
+                   "would_restore": truth, "before": before}
+        then = "" if after.already_there else ", then the volume migrated to pool %s" % destination.get("name")
+        return dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=planned,
+                    status="planned", changed=True, failed=False, repaired=False,
+                    repair={"before": before, "truth": truth, "planned": True}, restore=restore,
+                    msg="Check mode: %s; the record would be restored to pool %s, path %s, state Ready%s" % (
+                        self._verifier.damage_text(plan, truth), truth["pool_name"] or truth["pool_id"], truth["path"], then))
 
     # ---- a job already running on the volume ---------------------------------------------------------
     def _migration_on_volume(self, volume):
