@@ -376,15 +376,14 @@ class VolumeMigrationService:
     def _finish(self, essentials, job_id):
         volume_id = essentials["volume_id"]
         job = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume_id), volume_id=volume_id)
-        return self._judge(essentials, job, record_result=True)
+        return self._judge(essentials, job)
 
-    def _judge(self, essentials, job, record_result=True):
+    def _judge(self, essentials, job):
         """Journal the ended job, then verify; a failure after a successful job says that the job succeeded."""
         volume_id = essentials["volume_id"]
         try:
-            if record_result:
-                self._journal.record(volume_id, JOB_RESULT, job_id=job.get("jobid"), job_status=job.get("jobstatus"),
-                                     job_result=job.get("jobresult"))
+            self._journal.record(volume_id, JOB_RESULT, job_id=job.get("jobid"), job_status=job.get("jobstatus"),
+                                 job_result=job.get("jobresult"))
             if job.get("jobstatus") == 1:
                 return self._verifier.after_success(essentials, job)
             return self._verifier.after_failure(essentials, job)

@@ -105,7 +105,9 @@ class Verifier:
                 volume_id=volume["id"], plan=plan.as_dict())
         essentials = self._journaled_plan(volume["id"], plan.destination["id"]) or plan.essentials()
         truth = self.find_truth(essentials)
-        restore = self._restore_if_asked(essentials, truth)
+        known = "the record has no path, the journal has no plan of the volume and the record no chaininfo" \
+            if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
+        restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
         raise DriftDetected(
             "CloudStack says volume %s is on pool %s with %s, but vCenter shows %s: an earlier migration reported a "
             "false success. %s" % (_label(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
@@ -196,10 +198,10 @@ class Verifier:
                                      _path_text(volume.get("path")), _where(truth, plan.disk.as_dict() if plan.disk else None)))
 
     def refuse_damage(self, plan, essentials, truth):
-        """The damaged record cannot be repaired here: say why and what to do, nothing changed."""
-        restore = self._restore_if_asked(essentials, truth) if truth is None else {
-            "submitted": False, "reason": "%s is fail" % option_text(POLICY_OPTION), "policy": self._options.on_false_success,
-            "truth_known": True}
+        """The damaged record cannot be repaired (vCenter shows no single place for the disk): say so, change nothing."""
+        known = "the record has no path, the journal has no plan of the volume and the record no chaininfo" \
+            if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
+        restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
         raise DriftDetected(
             "%s. %s" % (self.damage_text(plan, truth), _restore_text(restore)),
             volume_id=plan.volume["id"], plan=plan.as_dict(), truth=truth, restore=restore, false_success=True, changed=False,
