@@ -103,11 +103,9 @@ class Verifier:
                 "Volume %s is on pool %s already, but it is not attached to a VM, so vCenter cannot confirm where its disk is; "
                 "attach it to its VM and run again" % (_label(volume.get("name"), volume["id"]), volume.get("storage")),
                 volume_id=volume["id"], plan=plan.as_dict())
-        essentials = self._journaled_plan(volume["id"], plan.destination["id"]) or plan.essentials()
+        essentials = self.damage_essentials(plan)
         truth = self.find_truth(essentials)
-        known = "the record has no path, the journal has no plan of the volume and the record no chaininfo" \
-            if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
-        restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
+        restore = self._restore_if_asked(essentials, truth)
         raise DriftDetected(
             "CloudStack says volume %s is on pool %s with %s, but vCenter shows %s: an earlier migration reported a "
             "false success. %s" % (_label(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
