@@ -208,9 +208,12 @@ def test_a_rerun_adopts_the_running_job_and_verifies(fresh_lab, migrate, keep_jo
     if not keep_journal:
         migrate.journal.unlink()
     # the job still runs when the re-run starts; it ends while the re-run waits for it
-    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal) if not keep_journal else lambda: False, limit=8.0)
+    # journal lost: released once the module journaled job_adopted; journal kept: released after 12 s, while the
+    # re-run (job_timeout 40 s) waits for the job it found in the journal
+    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal) if not keep_journal else lambda: False,
+                          limit=60.0 if not keep_journal else 12.0)
 
-    second = migrate(volume=volume.id, destination="nfs-primary-3")
+    second = migrate(volume=volume.id, destination="nfs-primary-3", job_timeout=40)
 
     release.join()
     assert release.met is (not keep_journal)
@@ -233,9 +236,9 @@ def test_someone_elses_running_migration_is_adopted_not_doubled(fresh_lab, migra
     planned = migrate(volume=volume.id, destination="nfs-primary-1", check_mode=True)
     assert planned["volumes"][0]["status"] == "planned" and planned["volumes"][0]["job_id"] == job["jobid"], planned
 
-    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal))
+    release = ReleaseWhen(fresh_lab, adopted_in(migrate.journal), limit=60.0)
 
-    result = migrate(volume=volume.id, destination="nfs-primary-1")
+    result = migrate(volume=volume.id, destination="nfs-primary-1", job_timeout=40)
 
     release.join()
     assert release.met is True
