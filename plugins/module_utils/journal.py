@@ -23,6 +23,9 @@ DEFAULT_JOURNAL_PATH = "~/.ansible/safe_migration/journal.jsonl"
 SECRET_KEYS = frozenset(("api_key", "api_secret", "apikey", "secret", "password", "signature", "token"))
 
 JOB_SUBMITTING = "job_submitting"
+# A job this run did not submit but waits for: a migrateVolume CloudStack shows on the volume, or a
+# submission CloudStack answered "job already exists" (a late first attempt). Open until its job_result.
+JOB_ADOPTED = "job_adopted"
 JOB_RESULT = "job_result"
 JOB_ABANDONED = "job_abandoned"
 OUTCOME = "outcome"
@@ -73,7 +76,7 @@ class Journal:
         open_jobs = {}
         for entry in self.entries(volume_id):
             job_id = entry.get("job_id")
-            if entry["event"] == JOB_SUBMITTING:
+            if entry["event"] in (JOB_SUBMITTING, JOB_ADOPTED):
                 open_jobs[job_id] = entry
             elif entry["event"] in (JOB_RESULT, JOB_ABANDONED):
                 open_jobs.pop(job_id, None)

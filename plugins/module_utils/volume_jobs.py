@@ -7,10 +7,20 @@ from __future__ import annotations
 import time
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError, WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import option_text
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff, wait_for
 
 JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}
 MAX_POLL_DELAY = 30.0
+MIGRATE_COMMANDS = ("MigrateVolumeCmd", "MigrateVolumeCmdByAdmin")
+
+
+def is_migration_of(job, volume_id):
+    """Whether a queryAsyncJobResult record is a migrateVolume of this volume (cmd, jobinstancetype, jobinstanceid)."""
+    job = job or {}
+    command = str(job.get("cmd") or "").rsplit(".", 1)[-1]
+    return (command in MIGRATE_COMMANDS and str(job.get("jobinstancetype") or "").lower() == "volume"
+            and job.get("jobinstanceid") == volume_id)
 
 
 def job_status_name(status):
@@ -51,8 +61,9 @@ class JobRunner:
             last = timeout.facts.get("last_state") or {}
             raise WaitTimeout(
                 "Timed out after %s s waiting for %s (last state: %s); the outcome is unknown. The job id is in the "
-                "journal: run the task again to resume waiting for the same job (no second submission)"
-                % (timeout.facts.get("elapsed"), what, job_status_name(last.get("jobstatus"))),
+                "journal, and CloudStack shows it on the volume while it runs: run the task again to resume waiting for "
+                "the same job (no second submission), with a larger %s if the job is just slow"
+                % (timeout.facts.get("elapsed"), what, job_status_name(last.get("jobstatus")), option_text("job_timeout")),
                 job_id=job_id, job_status=last.get("jobstatus"), elapsed=timeout.facts.get("elapsed"),
                 timeout=self._options.job_timeout, **facts) from None
         except SafeMigrationError as error:

@@ -17,19 +17,27 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     CloudStackApiError,
     ConnectionFailed,
+    DriftDetected,
     InvalidInput,
+    JobFailed,
     PreflightFailed,
     SafeMigrationError,
+    VerificationFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import (
     JOB_ABANDONED,
+    JOB_ADOPTED,
     JOB_RESULT,
     JOB_SUBMITTING,
     OUTCOME,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import JobRunner
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import Verifier
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner, option_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import JobRunner, is_migration_of
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import (
+    RESTORE_POLICY,
+    Verifier,
+    record_facts,
+)
 
 SUBMIT_ATTEMPTS = 3
 
@@ -46,16 +54,52 @@ class MigrationRequest:
 
 
 class MigrationOptions:
-    """How to migrate: opt-ins, limits and the false-success policy."""
+    """How to migrate: opt-ins, limits and the false-success policy.
+
+    Checked here, before any API call: a wrong value is an ``InvalidInput`` naming the option, the
+    playbook variable and the allowed values (never a job submitted and then a timeout that cannot run).
+    """
 
     def __init__(self, allow_live_migration=False, on_false_success="fail", job_timeout=1800, poll_interval=5.0,
                  concurrency=1, check_mode=False):
-        self.allow_live_migration = allow_live_migration
-        self.on_false_success = on_false_success
-        self.job_timeout = job_timeout
-        self.poll_interval = poll_interval
-        self.concurrency = max(1, int(concurrency))
+        self.allow_live_migration = bool(allow_live_migration)
+        self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
+        self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
+        self.poll_interval = _positive("poll_interval", poll_interval, "seconds, e.g. 5")
+        self.concurrency = _at_least_one("concurrency", concurrency)
         self.check_mode = check_mode
+
+
+def _number(option, value, kind=float):
+    if isinstance(value, bool):
+        value = None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _positive(option, value, example):
+    number = _number(option, value)
+    if number is None or number != number or number <= 0:  # number != number: NaN
+        raise InvalidInput("Invalid %s: %r; it must be a number greater than 0 (%s)" % (option_text(option), value, example),
+                           option=option, value=value)
+    return int(number) if float(number).is_integer() else number
+
+
+def _at_least_one(option, value):
+    number = _number(option, value)
+    if number is None or not float(number).is_integer() or number < 1:
+        raise InvalidInput("Invalid %s: %r; it must be a whole number of at least 1" % (option_text(option), value),
+                           option=option, value=value)
+    return int(number)
+
+
+def _choice(option, value, choices):
+    if value not in choices:
+        raise InvalidInput("Invalid %s: %r; it must be one of %s" % (option_text(option), value, ", ".join(choices)),
+                           option=option, value=value)
+    return value
 
 
 def requests_from_params(params):
@@ -125,9 +169,13 @@ class VolumeMigrationService:
         result.setdefault("volume", request.volume)
         result["duration"] = round(self._clock() - started, 3)
         if not self._options.check_mode:
-            self._journal.record(result.get("volume_id") or request.volume, OUTCOME, status=result["status"],
-                                 changed=result["changed"], job_id=result.get("job_id"), msg=result.get("msg"),
-                                 duration=result["duration"])
+            try:
+                self._journal.record(result.get("volume_id") or request.volume, OUTCOME, status=result["status"],
+                                     changed=result["changed"], job_id=result.get("job_id"), msg=result.get("msg"),
+                                     duration=result["duration"])
+            except SafeMigrationError as error:
+                # the outcome stands (it was verified or reported); the journal's failure is reported beside it
+                result["journal_error"] = error.message
         return result
 
     def migrate_one(self, request):
@@ -140,17 +188,125 @@ class VolumeMigrationService:
                 return resumed
             # that earlier job is over: plan from the record as it is now
             volume = self._cs.get_volume(volume["id"]) or volume
+        running = self._migration_on_volume(volume)
+        if running is not None and running.get("jobstatus") in (0, None):
+            return self._adopt(request, volume, destination, running)
+        if running is not None:
+            # it ended between the two reads: plan from the record as that job left it
+            volume = self._cs.get_volume(volume["id"]) or volume
+        return self._plan_and_migrate(request, volume, destination)
+
+    def _plan_and_migrate(self, request, volume, destination, before=None):
+        """The plan from the record as it is; a damaged record repaired first when the policy says restore."""
         plan = self._planner.plan(volume, destination)
+        damaged = _damaged(plan)
+        if damaged and before is None and plan.vm is not None:
+            repaired = self._repair(request, plan, destination)
+            if repaired is not None:
+                return repaired
         if plan.already_there:
-            return self._verifier.confirm_in_place(plan, request.volume)
+            return dict(self._verifier.confirm_in_place(plan, request.volume), **(before or {}))
         plan.raise_blockers()
         base = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=plan.as_dict())
+        base.update(before or {})
         if self._options.check_mode:
             return dict(base, status="planned", changed=True, failed=False)
         self._journal.record(volume["id"], "plan", plan=plan.as_dict())
         essentials = plan.essentials()
         job_id = self._submit(essentials)
         return _merged(base, lambda: self._finish(essentials, job_id))
+
+    # ---- a record damaged by an earlier false success -----------------------------------------------
+    def _repair(self, request, plan, destination):
+        """Put a damaged record back to what vCenter shows, then migrate as planned (check mode: plan it)."""
+        volume = plan.volume
+        if self._options.on_false_success != RESTORE_POLICY:
+            return None  # confirm_in_place reports the drift, the no_path blocker the damage: both name the option
+        essentials = self._verifier.damage_essentials(plan)
+        truth = self._verifier.find_truth(essentials)
+        if truth is None:
+            if plan.already_there:
+                return None  # confirm_in_place says vCenter shows no single place for the disk
+            self._verifier.refuse_damage(plan, essentials, truth)
+        if self._options.check_mode:
+            return self._plan_repair(request, plan, destination, truth)
+        before = record_facts(volume)
+        restore = self._verifier.restore(volume["id"], truth)
+        facts = dict(volume_name=volume.get("name"), restore=restore, repair={"before": before, "truth": truth}, truth=truth,
+                     changed=bool(restore.get("submitted")))
+        if not restore.get("verified"):
+            raise VerificationFailed(
+                "%s. The repair of the record did not take: %s; the volume was not migrated. Repair the record by hand "
+                "with updateVolume (pool %s, path %s, state Ready), then run again"
+                % (self._verifier.damage_text(plan, truth), restore.get("error") or "the record read back is %s" % restore.get("after"),
+                   truth["pool_name"] or truth["pool_id"], truth["path"]),
+                volume=request.volume, volume_id=volume["id"], false_success=True, plan=plan.as_dict(), **facts)
+        self._journal.record(volume["id"], "repair", before=before, truth=truth, restore_job_id=restore.get("job_id"))
+        record = self._cs.get_volume(volume["id"]) or volume
+        repaired = dict(facts, repaired=True, changed=True, false_success=False)
+        return _merged(repaired, lambda: self._plan_and_migrate(request, record, destination, before=repaired))
+
+    def _plan_repair(self, request, plan, destination, truth):
+        """Check mode: the repair that would be written, and the migration planned from the repaired record."""
+        volume = plan.volume
+        fixed = dict(volume, storageid=truth["pool_id"], storage=truth["pool_name"], path=truth["path"], state="Ready")
+        for key in ("jobid", "jobstatus"):
+            fixed.pop(key, None)
+        after = self._planner.plan(fixed, destination)
+        # CloudStack judges the destination's suitability from the damaged record: known only after the repair
+        after.blockers = [blocker for blocker in after.blockers
+                          if not (blocker.code == "pool_unsuitable" and volume.get("storageid") == destination["id"])]
+        after.raise_blockers()
+        planned = after.as_dict()
+        planned["action"] = "repair" if after.already_there else "repair_then_migrate"
+        before = record_facts(volume)
+        restore = {"submitted": False, "reason": "check mode changes nothing", "policy": RESTORE_POLICY,
+                   "would_restore": truth, "before": before}
+        then = "" if after.already_there else ", then the volume migrated to pool %s" % destination.get("name")
+        return dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=planned,
+                    status="planned", changed=True, failed=False, repaired=False,
+                    repair={"before": before, "truth": truth, "planned": True}, restore=restore,
+                    msg="Check mode: %s; the record would be restored to pool %s, path %s, state Ready%s" % (
+                        self._verifier.damage_text(plan, truth), truth["pool_name"] or truth["pool_id"], truth["path"], then))
+
+    # ---- a job already running on the volume ---------------------------------------------------------
+    def _migration_on_volume(self, volume):
+        """The migrateVolume job of this volume that CloudStack shows running on it, or None.
+
+        listVolumes shows ``jobid`` while a job runs on the volume; queryAsyncJobResult confirms it is this
+        volume's migrateVolume (cmd, jobinstancetype, jobinstanceid). Any other job stays a blocker.
+        """
+        job_id = volume.get("jobid")
+        if not job_id or volume.get("jobstatus") not in (0, "0", None):
+            return None
+        job = self._cs.query_job(job_id)
+        return job if is_migration_of(job, volume["id"]) else None
+
+    def _adopt(self, request, volume, destination, job):
+        """Wait for the migration CloudStack runs on the volume (an earlier run's, journal lost), then verify."""
+        job_id = job.get("jobid")
+        essentials = self._planner.plan(volume, destination).essentials()
+        base = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=essentials,
+                    resumed=True, adopted=True, job_id=job_id)
+        if self._options.check_mode:
+            return dict(base, status="planned", changed=True, failed=False,
+                        msg="Check mode: CloudStack's migrateVolume job %s runs on the volume; a run would wait for it and "
+                        "verify the result" % job_id)
+        self._journal.record(volume["id"], JOB_ADOPTED, job_id=job_id, plan=essentials,
+                             reason="CloudStack shows this migrateVolume job running on the volume")
+        return _merged(base, lambda: self._wait_adopted(request, volume, destination, essentials, job_id))
+
+    def _wait_adopted(self, request, volume, destination, essentials, job_id):
+        ended = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume["id"]), volume_id=volume["id"])
+        record = self._cs.get_volume(volume["id"]) or {}
+        moved_elsewhere = record.get("storageid") not in (destination["id"], essentials["source"]["pool_id"])
+        if ended.get("jobstatus") == 1 and moved_elsewhere and record.get("path"):
+            # it went to another pool (someone else's migration): migrate on from there, as planned
+            self._journal.record(volume["id"], JOB_RESULT, job_id=job_id, job_status=1, job_result=ended.get("jobresult"),
+                                 superseded_by=destination["id"])
+            note = dict(adopted_job={"job_id": job_id, "job_status": 1, "pool_id": record.get("storageid")})
+            return self._plan_and_migrate(request, record, destination, before=note)
+        return self._judge(essentials, ended)
 
     def _resume(self, request, volume, destination, pending):
         """Resume waiting for the job a previous run journaled; None when it is not this request's to resume."""
@@ -183,7 +339,11 @@ class VolumeMigrationService:
                              job_result=job.get("jobresult"), superseded_by=destination["id"])
 
     def _submit(self, essentials):
-        """Submit migrateVolume once; after a lost answer, look the job up before any resubmission."""
+        """Submit migrateVolume once; after a lost answer, look the job up before any resubmission.
+
+        "Job already exists" (431) for the collection's own customjobid means an earlier attempt arrived
+        late: the job exists, so it is adopted (waited for and verified), never reported abandoned.
+        """
         volume_id = essentials["volume_id"]
         job_id = self._new_job_id()
         self._journal.record(volume_id, JOB_SUBMITTING, job_id=job_id, plan=essentials)
@@ -193,22 +353,78 @@ class VolumeMigrationService:
                 return self._cs.migrate_volume(volume_id, essentials["destination"]["pool_id"], job_id, live=essentials["live"])
             except (ConnectionFailed, CloudStackApiError) as error:
                 transient = getattr(error, "transient", False)
-                if transient and self._cs.query_job(job_id) is not None:
-                    return job_id  # CloudStack got it; only the answer was lost
-                if not transient or attempt >= SUBMIT_ATTEMPTS:
-                    self._journal.record(volume_id, JOB_ABANDONED, job_id=job_id, reason=error.message)
+                known = self._job_known(job_id) if transient or _job_exists_answer(error) else False
+                if known or _job_exists_answer(error):
+                    self._journal.record(volume_id, "job_found", job_id=job_id, reason=error.message)
+                    return job_id  # CloudStack got it; only the answer was lost (or came after a retry)
+                if known is None and transient and attempt < SUBMIT_ATTEMPTS:
+                    pass  # unknown: the same customjobid again is safe (CloudStack refuses a duplicate)
+                elif not transient or attempt >= SUBMIT_ATTEMPTS:
+                    reason = error.message if known is False else "%s; whether CloudStack got it is unknown" % error.message
+                    self._journal.record(volume_id, JOB_ABANDONED, job_id=job_id, reason=reason)
                     raise type(error)(error.message, **dict(error.facts, volume_id=volume_id, job_id=job_id)) from None
             attempt += 1
             self._sleep(self._options.poll_interval)
 
+    def _job_known(self, job_id):
+        """True when CloudStack has the job, False when it says it does not, None when the lookup failed."""
+        try:
+            return self._cs.query_job(job_id) is not None
+        except SafeMigrationError:
+            return None
+
     def _finish(self, essentials, job_id):
         volume_id = essentials["volume_id"]
         job = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume_id), volume_id=volume_id)
-        self._journal.record(volume_id, JOB_RESULT, job_id=job_id, job_status=job.get("jobstatus"),
-                             job_result=job.get("jobresult"))
-        if job.get("jobstatus") == 1:
-            return self._verifier.after_success(essentials, job)
-        return self._verifier.after_failure(essentials, job)
+        return self._judge(essentials, job)
+
+    def _judge(self, essentials, job):
+        """Journal the ended job, then verify; a failure after a successful job says that the job succeeded."""
+        volume_id = essentials["volume_id"]
+        try:
+            self._journal.record(volume_id, JOB_RESULT, job_id=job.get("jobid"), job_status=job.get("jobstatus"),
+                                 job_result=job.get("jobresult"))
+            if job.get("jobstatus") == 1:
+                return self._verifier.after_success(essentials, job)
+            return self._verifier.after_failure(essentials, job)
+        except (VerificationFailed, DriftDetected, JobFailed):
+            raise
+        except SafeMigrationError as error:
+            if job.get("jobstatus") != 1:
+                raise
+            raise self._failed_after_success(essentials, job, error) from None
+
+    def _failed_after_success(self, essentials, job, error):
+        """The job succeeded, then verification or the journal failed: say so, with the record as it is now."""
+        try:
+            record = record_facts(self._cs.get_volume(essentials["volume_id"]))
+        except SafeMigrationError:
+            record = None
+        where = ("CloudStack now has the volume %s on pool %s with %s" % (
+            record["state"], record["pool_name"] or record["pool_id"], "path %s" % record["path"] if record["path"] else "no path")
+            if record else "the record could not be re-read")
+        return type(error)(
+            "CloudStack's migrateVolume job %s for volume %s succeeded (%s), but then: %s. The migration is not "
+            "verified: run the task again to verify it (it submits nothing when the record already says pool %s)"
+            % (job.get("jobid"), essentials.get("volume_name") or essentials["volume_id"], where, error.message,
+               essentials["destination"]["pool_name"]),
+            **dict(error.facts, volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=1,
+                   job_succeeded=True, record=record, changed=True, plan=essentials))
+
+
+def _damaged(plan):
+    """A record an earlier false success may have damaged: on the destination but not confirmed there, or no path."""
+    volume = plan.volume
+    if plan.already_there:
+        confirmed = plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path")
+        return not confirmed
+    return any(blocker.code == "no_path" for blocker in plan.blockers)
+
+
+def _job_exists_answer(error):
+    """CloudStack's 431 for a customjobid it already has (the first attempt arrived after all)."""
+    text = (getattr(error, "message", "") or "").lower()
+    return error.facts.get("errorcode") == 431 and "already exist" in text
 
 
 def _merged(base, step):
@@ -236,7 +452,8 @@ def diff_of(results):
     """before/after pool and datastore path of each volume that changes (or would, in check mode)."""
     before, after = {}, {}
     for result in results:
-        if result.get("status") not in ("migrated", "planned"):
+        repair = result.get("repair")
+        if result.get("status") not in ("migrated", "planned") and not (repair and result.get("changed")):
             continue
         plan = result.get("plan") or {}
         key = result.get("volume_name") or result.get("volume_id") or result.get("volume")
@@ -245,6 +462,17 @@ def diff_of(results):
         # check mode: where the disk is expected to land; after a migration: where vCenter shows it
         seen = ((result.get("verification") or {}).get("vcenter") or {}).get("file")
         after[key] = {"pool": destination.get("pool_name"), "datastore_path": seen or destination.get("expected_datastore_path")}
+        if repair:
+            # the record fix: what CloudStack's record said, and the truth it is (or would be) restored to
+            damaged, truth = repair.get("before") or {}, repair.get("truth") or {}
+            before[key]["pool"] = damaged.get("pool_name") or damaged.get("pool_id")
+            before[key]["record"] = {"pool": damaged.get("pool_name") or damaged.get("pool_id"), "path": damaged.get("path"),
+                                     "state": damaged.get("state")}
+            before[key]["datastore_path"] = truth.get("file") or before[key]["datastore_path"]
+            after[key]["record"] = {"pool": destination.get("pool_name"), "path": truth.get("path"), "state": "Ready"}
+            if plan.get("action") == "repair" or result.get("status") == "unchanged":
+                after[key] = {"pool": truth.get("pool_name"), "datastore_path": truth.get("file"),
+                              "record": {"pool": truth.get("pool_name"), "path": truth.get("path"), "state": "Ready"}}
     return {"before": before, "after": after}
 
 

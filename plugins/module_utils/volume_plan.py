@@ -20,6 +20,23 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 MIGRATABLE_VM_STATES = ("Stopped", "Running", "Shutdown")
 NFS_POOL_TYPES = ("NetworkFilesystem",)
 LIVE_OPTION = "allow_live_migration"
+POLICY_OPTION = "on_false_success"
+# The variable a playbook user sets for each module option (playbooks/*.yml, roles/*/defaults).
+PLAYBOOK_VARIABLES = {
+    LIVE_OPTION: "safe_migration_allow_live_migration",
+    POLICY_OPTION: "safe_migration_on_false_success",
+    "job_timeout": "safe_migration_job_timeout",
+    "poll_interval": "safe_migration_poll_interval",
+    "concurrency": "safe_migration_concurrency",
+    "journal_path": "safe_migration_journal_path",
+}
+
+
+def option_text(option, value=None):
+    """``option=value (playbook: safe_migration_option)``: how both a module user and a playbook user set it."""
+    setting = option if value is None else "%s=%s" % (option, value)
+    variable = PLAYBOOK_VARIABLES.get(option)
+    return "%s (playbook: %s)" % (setting, variable) if variable else setting
 
 
 def is_uuid(value):
@@ -228,8 +245,9 @@ class Planner:
         if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
             blockers.append(Blocker("not_vmware", "the volume is on %s, not VMware" % volume["hypervisor"]))
         if not volume.get("path"):
-            blockers.append(Blocker("no_path", "CloudStack has no path for the volume (an earlier false success?); repair "
-                                    "the record first"))
+            blockers.append(Blocker("no_path", "CloudStack has no path for the volume (an earlier false success?): set %s "
+                                    "to repair the record from what vCenter shows, then migrate; or repair the record "
+                                    "first (cs_volume_record_sync)" % option_text(POLICY_OPTION, "restore")))
         return blockers
 
     def _plan_detached(self, volume, destination):
@@ -258,8 +276,8 @@ class Planner:
         if vm.get("state") not in MIGRATABLE_VM_STATES:
             return [Blocker("vm_state", "VM %s is %s; migration needs it Stopped, Running or Shutdown" % (vm.get("name"), vm.get("state")))]
         if live and not self._allow_live:
-            return [Blocker("live_migration_not_allowed", "Volume %s is attached to running VM %s: set %s=true to migrate it "
-                            "live, or stop the VM" % (_label(volume), vm.get("name"), LIVE_OPTION))]
+            return [Blocker("live_migration_not_allowed", "Volume %s is attached to running VM %s: set %s to migrate it "
+                            "live, or stop the VM" % (_label(volume), vm.get("name"), option_text(LIVE_OPTION, "true")))]
         return []
 
     def _disk_blockers(self, disk, volume=None, vm=None, source_pool=None, destination=None):

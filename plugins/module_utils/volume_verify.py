@@ -11,6 +11,8 @@ they disagree, vCenter is the truth about where the disk is; with
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     DriftDetected,
     JobFailed,
@@ -18,12 +20,15 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
     SafeMigrationError,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_SUBMITTING
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_ADOPTED, JOB_SUBMITTING
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
+    POLICY_OPTION,
+    option_text,
+    pool_datastores,
+)
 
 RESTORE_POLICY = "restore"
-POLICY_OPTION = "on_false_success"
 
 
 def record_facts(volume):
@@ -105,7 +110,7 @@ class Verifier:
                 "Volume %s is on pool %s already, but it is not attached to a VM, so vCenter cannot confirm where its disk is; "
                 "attach it to its VM and run again" % (_label(volume.get("name"), volume["id"]), volume.get("storage")),
                 volume_id=volume["id"], plan=plan.as_dict())
-        essentials = self._journaled_plan(volume["id"], plan.destination["id"]) or plan.essentials()
+        essentials = self.damage_essentials(plan)
         truth = self.find_truth(essentials)
         restore = self._restore_if_asked(essentials, truth)
         raise DriftDetected(
@@ -159,7 +164,7 @@ class Verifier:
 
     def _restore_if_asked(self, essentials, truth):
         if self._options.on_false_success != RESTORE_POLICY:
-            return {"submitted": False, "reason": "%s is fail" % POLICY_OPTION, "policy": self._options.on_false_success,
+            return {"submitted": False, "reason": "%s is fail" % option_text(POLICY_OPTION), "policy": self._options.on_false_success,
                     "truth_known": truth is not None}
         if self._options.check_mode:
             return {"submitted": False, "reason": "check mode changes nothing", "policy": RESTORE_POLICY, "would_restore": truth}
@@ -172,11 +177,68 @@ class Verifier:
         """Put the record back to the truth (pool, path, Ready) and check that it took."""
         return restore_record(self._cs, self._journal, self._jobs, self._new_job_id(), volume_id, truth)
 
+    # ---- a record damaged by an earlier false success ----------------------------------------------
+    def damage_essentials(self, plan):
+        """The plan's essentials, with the disk's file name recovered when the damaged record lost it.
+
+        The path comes from the record, else from the last journaled plan of the volume (its source as it
+        was before that job), else from the record's ``chaininfo`` (VMware's disk chain). The journaled
+        source is used as the source side too: it is where the disk was before the job that lied.
+        """
+        volume = plan.volume
+        essentials = plan.essentials()
+        if plan.already_there:
+            journaled = self._journaled_plan(volume["id"], plan.destination["id"])
+            if journaled:
+                return journaled
+        if essentials["source"]["path"]:
+            return essentials
+        journaled = self._journaled_plan(volume["id"], None)
+        if journaled and journaled["source"].get("path"):
+            return dict(essentials, source=journaled["source"], instance_name=essentials["instance_name"] or journaled.get("instance_name"))
+        path = path_from_chaininfo(volume.get("chaininfo"))
+        if path:
+            essentials["source"] = dict(essentials["source"], path=path)
+        return essentials
+
+    def damage_text(self, plan, truth):
+        """What is wrong with a damaged record, in words (used by the blockers and the repair)."""
+        volume = plan.volume
+        return ("CloudStack says volume %s is %s on pool %s with %s, but vCenter shows %s: an earlier migration reported "
+                "a false success" % (_label(volume.get("name"), volume["id"]), volume.get("state"), volume.get("storage"),
+                                     _path_text(volume.get("path")), _where(truth, plan.disk.as_dict() if plan.disk else None)))
+
+    def refuse_damage(self, plan, essentials, truth):
+        """The damaged record cannot be repaired (vCenter shows no single place for the disk): say so, change nothing."""
+        known = "the record has no path, the journal has no plan of the volume and the record no chaininfo" \
+            if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
+        restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
+        raise DriftDetected(
+            "%s. %s" % (self.damage_text(plan, truth), _restore_text(restore)),
+            volume_id=plan.volume["id"], plan=plan.as_dict(), truth=truth, restore=restore, false_success=True, changed=False,
+            verification={"cloudstack": record_facts(plan.volume), "vcenter": plan.disk.as_dict() if plan.disk else None, "ok": False},
+        )
+
     def _journaled_plan(self, volume_id, destination_id):
         """The plan of the last journaled migration of this volume to this pool, if any."""
         plans = [entry["plan"] for entry in self._journal.entries(volume_id)
-                 if entry["event"] == JOB_SUBMITTING and entry.get("plan", {}).get("destination", {}).get("pool_id") == destination_id]
+                 if entry["event"] in (JOB_SUBMITTING, JOB_ADOPTED) and isinstance(entry.get("plan"), dict)
+                 and destination_id in (None, entry["plan"].get("destination", {}).get("pool_id"))]
         return plans[-1] if plans else None
+
+
+def path_from_chaininfo(chaininfo):
+    """The disk's file name (CloudStack's path) from a VMware ``chaininfo`` (its ``diskChain``), or None."""
+    if not chaininfo:
+        return None
+    try:
+        chain = json.loads(chaininfo).get("diskChain") or []
+    except (ValueError, AttributeError):
+        return None
+    if not chain or not isinstance(chain[0], str):
+        return None
+    name = chain[0].split("] ", 1)[-1].rsplit("/", 1)[-1]
+    return name[:-5] if name.endswith(".vmdk") else name or None
 
 
 def _backs(datastore, identities):
@@ -264,10 +326,11 @@ def _restore_text(restore):
         if restore.get("truth_known") is False:
             return ("The record was left as CloudStack wrote it (%s). vCenter shows no single place for the disk, so "
                     "there is nothing to restore it to yet: find the disk (re-register the VM in vCenter if it was "
-                    "removed from the inventory), then run again with %s=restore or repair the record by hand with "
-                    "updateVolume." % (restore.get("reason"), POLICY_OPTION))
-        return ("The record was left as CloudStack wrote it (%s); set %s=restore to put it back to what vCenter shows, "
-                "or repair it by hand with updateVolume." % (restore.get("reason"), POLICY_OPTION))
+                    "removed from the inventory), then run again with %s or repair the record by hand with "
+                    "updateVolume." % (restore.get("reason"), option_text(POLICY_OPTION, RESTORE_POLICY)))
+        return ("The record was left as CloudStack wrote it (%s); set %s to put it back to what vCenter shows (and then "
+                "migrate it as planned), or repair it by hand with updateVolume."
+                % (restore.get("reason"), option_text(POLICY_OPTION, RESTORE_POLICY)))
     if restore.get("verified"):
         after = restore["after"]
         return "The record was restored to the truth (pool %s, path %s, state %s) and re-read to confirm it." % (

@@ -21,7 +21,17 @@ description:
     journaled before submission; polling with a deadline and capped backoff; verification of both sides;
     on a false success, a loud failure and, when O(on_false_success=restore), the repair of the record."
   - A run that timed out or crashed after submitting a job resumes waiting for that job when run again; it
-    never submits a second one.
+    never submits a second one. Without the journal (an AWX job's container loses it), the run adopts the
+    C(migrateVolume) job that CloudStack shows running on the volume (its C(jobid) in C(listVolumes), confirmed
+    by C(queryAsyncJobResult) as this volume's C(migrateVolume)), waits for it and verifies. Any other job on the
+    volume is a blocker.
+  - A submission that CloudStack answers "job already exists" for the collection's own C(customjobid) (a first
+    attempt that arrived late) is adopted the same way, never reported abandoned.
+  - A record damaged by an earlier false success (on the destination while vCenter shows the disk elsewhere, or
+    without a path) is repaired when O(on_false_success=restore), then the volume is migrated as planned. In
+    check mode the repair is planned (changed, the diff shows the record fix).
+  - O(job_timeout), O(poll_interval) and O(concurrency) are checked before any API call; a wrong value fails
+    with the option, its playbook variable and the allowed values.
   - Check mode runs the plan and preflight only. Diff mode shows the pool and datastore path before and after.
 version_added: 0.1.0
 author:
@@ -68,7 +78,7 @@ options:
         type: str
   concurrency:
     description:
-      - How many volumes of O(volumes) are migrated at the same time.
+      - How many volumes of O(volumes) are migrated at the same time; at least 1.
     type: int
     default: 1
   allow_live_migration:
@@ -82,20 +92,25 @@ options:
       - What to do when CloudStack reports success but vCenter shows the disk was not moved.
       - V(fail) fails and leaves CloudStack's record as it is.
       - V(restore) also puts the record back to what vCenter shows (C(updateVolume) with the real pool, path
-        and state C(Ready)), checks that it took, and fails reporting both. It also applies when an earlier
-        false success is found (the record says destination, vCenter says otherwise).
+        and state C(Ready)), checks that it took, and fails reporting both.
+      - V(restore) also repairs a record damaged by an earlier false success (the record says destination or has no
+        path, vCenter shows the disk elsewhere). The record is restored, verified and journaled, then the volume is
+        migrated as planned if its disk is not on O(destination). A record without a path is repaired only when the
+        disk's file name is known (the journal's plan, or the record's C(chaininfo)).
+      - The playbooks set it with C(safe_migration_on_false_success).
     type: str
     choices: [fail, restore]
     default: fail
   job_timeout:
     description:
-      - How long to wait for each CloudStack job, in seconds. On timeout the task fails with the job id and its
-        last state; running it again resumes waiting for the same job.
+      - How long to wait for each CloudStack job, in seconds; must be greater than 0. On timeout the task fails
+        with the job id and its last state; running it again resumes waiting for the same job.
     type: int
     default: 1800
   poll_interval:
     description:
-      - First delay between two polls of a job, in seconds; the delay grows up to 8 times this (at most 30 s).
+      - First delay between two polls of a job, in seconds; must be greater than 0. The delay grows up to 8 times
+        this (at most 30 s).
     type: float
     default: 5
   journal_path:
@@ -186,6 +201,36 @@ volumes:
       description: Whether the job was submitted by an earlier run and this run resumed waiting for it.
       type: bool
       returned: when resumed
+    adopted:
+      description: >-
+        Whether the job was found running on the volume in CloudStack (not in the journal) and this run waited
+        for it instead of submitting another.
+      type: bool
+      returned: when a running migrateVolume job was adopted
+    repaired:
+      description: >-
+        Whether a record damaged by an earlier false success was restored to what vCenter shows before the
+        migration (V(false) in check mode, where the repair is only planned).
+      type: bool
+      returned: when a damaged record was repaired or a repair planned
+    repair:
+      description: The damaged record (before) and the truth it was, or would be, restored to.
+      type: dict
+      returned: when a damaged record was repaired or a repair planned
+    job_succeeded:
+      description: >-
+        V(true) when the task failed after the job had succeeded (vCenter lost during verification, journal
+        unwritable); C(record) then shows the volume record as CloudStack now has it, and C(changed) is true.
+      type: bool
+      returned: on a failure after a successful job
+    record:
+      description: The volume record (state, pool, path) as CloudStack has it after a successful job, when the task failed afterwards.
+      type: dict
+      returned: on a failure after a successful job
+    journal_error:
+      description: Why the outcome could not be written to the journal (the outcome itself stands).
+      type: str
+      returned: when the journal could not be written at the end
     duration:
       description: Seconds spent on this volume.
       type: float

@@ -486,11 +486,12 @@ def test_volume_already_migrating(fresh_lab, migrate):
     volume.before = (volume.source["id"], volume.path, "Migrating")
     wait_until(lambda: volume.now() == volume.before)  # the job's worker marks the volume
 
-    result = migrate(volume=volume.id, destination="nfs-primary-1")
+    # the running migrateVolume of this volume is adopted (waited for, never doubled); it hangs past job_timeout
+    result = migrate(volume=volume.id, destination="nfs-primary-1", job_timeout=1)
 
     assert result["failed"] is True and result["changed"] is False, result
-    assert "already migrating" in result["msg"] and job["jobid"] in result["msg"]
-    assert result["volumes"][0]["plan"]["blockers"][0]["code"] == "job_pending"
+    assert "Timed out" in result["msg"] and job["jobid"] in result["msg"] and "run the task again" in result["msg"]
+    assert result["volumes"][0]["adopted"] is True and result["volumes"][0]["job_id"] == job["jobid"]
     volume.assert_untouched()
     assert [item["jobid"] for item in migrate_jobs(fresh_lab)] == [job["jobid"]]
 

@@ -62,8 +62,8 @@ class Control:
 
     def fault_next_calls(self, payload):
         status = payload.get("status")
-        if status not in (429, 530, "drop"):
-            raise BadRequest('status must be 429, 530 or "drop"')
+        if status not in (429, 530, "drop", "lost_answer"):
+            raise BadRequest('status must be 429, 530, "drop" or "lost_answer" (the command runs, its answer is lost)')
         with self.sim.lock:
             self.sim.call_faults.append(CallFault(int(payload.get("count", 1)), status, payload.get("command")))
 

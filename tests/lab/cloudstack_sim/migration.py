@@ -82,7 +82,9 @@ def _migrate(sim, job, order: MigrationOrder, volume: dict, pool: dict, vm: dict
     if mode == "false_success":
         if duplicate_id is not None:
             _write(sim, job, duplicate_id, state="Expunged", removed=now_text())
-        _write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], last_pool_id=volume["pool_id"])
+        # null_path: the record as #9881 writes it (destination pool, path NULL) while the VM stays in vCenter
+        lost = {"path": None} if order.fault.get("null_path") else {}
+        _write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], last_pool_id=volume["pool_id"], **lost)
         return
     if mode == DISK_LOST_FAULT:
         _lose_detached(sim, job, volume, duplicate_id, order.fault)

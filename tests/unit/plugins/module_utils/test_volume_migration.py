@@ -282,11 +282,14 @@ def test_record_on_destination_but_disk_elsewhere_is_drift_not_ok(world):
 def test_drift_with_restore_policy_repairs_the_record(world):
     cloudstack, vcenter, journal, clock = world
     cloudstack.volumes[VOL].update(storageid=DST, storage="pool-dst")
-    with pytest.raises(DriftDetected) as caught:
-        run_one(world, on_false_success="restore")
-    assert caught.value.facts["restore"]["verified"] is True
-    assert cloudstack.volumes[VOL]["storageid"] == SRC
-    assert caught.value.facts["changed"] is True
+    result = run_one(world, on_false_success="restore")
+    entry = result["volumes"][0]
+    # the record is put back to the truth (the source), then the volume is migrated as planned
+    assert entry["restore"]["verified"] is True and entry["repaired"] is True
+    assert cloudstack.updates[0]["storage_id"] == SRC
+    assert entry["status"] == "migrated" and result["changed"] is True
+    assert cloudstack.volumes[VOL]["storageid"] == DST and vcenter.vms["i-2-7-VM"]["DATA-7"] == DST_DS
+    assert len(cloudstack.submissions) == 1
 
 
 # ---- check mode ----------------------------------------------------------------------------------
@@ -623,16 +626,18 @@ def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
     assert not partial.locate("i-2-7-VM", "DATA-7").stranded
 
 
-def test_check_mode_reports_drift_without_restoring_it(world):
+def test_check_mode_plans_the_repair_of_drift_without_restoring_it(world):
     vcenter, journal, clock = world[1], world[2], world[3]
     forbidden = MutationForbidden(vcenter)
     forbidden.volumes[VOL].update(storageid=DST, storage="pool-dst")
     service = VolumeMigrationService(forbidden, vcenter, journal, MigrationOptions(check_mode=True, on_false_success="restore"),
                                      clock=clock, sleep=clock.sleep)
-    with pytest.raises(DriftDetected) as caught:
-        service.run([MigrationRequest(VOL, "pool-dst")])
-    assert caught.value.facts["restore"]["submitted"] is False
-    assert caught.value.facts["restore"]["would_restore"]["pool_id"] == SRC
+    result = service.run([MigrationRequest(VOL, "pool-dst")])
+    entry = result["volumes"][0]
+    assert entry["status"] == "planned" and result["changed"] is True
+    assert entry["restore"]["submitted"] is False
+    assert entry["restore"]["would_restore"]["pool_id"] == SRC
+    assert entry["plan"]["action"] == "repair_then_migrate"
     assert forbidden.volumes[VOL]["storageid"] == DST and journal.entries() == []
 
 
