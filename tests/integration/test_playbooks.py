@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from lab.fixtures import Lab  # pylint: disable=import-error
 from integration.playbook_runner import lab_state, plan_of, run_playbook, stopped_vm_volumes  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
@@ -197,14 +198,22 @@ def test_finish_wave_lets_the_failing_wave_finish_then_starts_no_other_wave(fres
     assert "Wave 1/2: 2 volume(s): 1 migrated, 0 already in place, 1 failed" in run.output
 
 
-def test_a_plan_of_an_empty_pool_ends_nothing_to_do_not_succeeded(fresh_lab, tmp_path):
-    admin = fresh_lab.admin()
-    used = {volume["storageid"] for volume in admin.listVolumes(listall=True)["volume"]}
-    empty = next(pool for pool in admin.listStoragePools()["storagepool"] if pool["id"] not in used)
-    destination = next(pool for pool in admin.listStoragePools()["storagepool"] if pool["id"] != empty["id"])
-    records = fresh_lab.records()
+@pytest.fixture
+def empty_pools_lab(tmp_path_factory):
+    """A lab of its own whose pools hold no volume (the seeded lab has volumes on every pool)."""
+    started = Lab.up(tmp_path_factory.mktemp("empty-lab"), vms=0, detached_volumes=0)
+    yield started
+    started.down()
 
-    run = run_playbook(fresh_lab, tmp_path, [{"source_pool": empty["name"], "destination": destination["name"]}])
+
+def test_a_plan_of_an_empty_pool_ends_nothing_to_do_not_succeeded(empty_pools_lab, tmp_path):
+    lab = empty_pools_lab
+    admin = lab.admin()
+    assert not admin.listVolumes(listall=True).get("volume")
+    pools = sorted(admin.listStoragePools()["storagepool"], key=lambda pool: pool["name"])
+    empty, destination = pools[0], next(pool for pool in pools[1:] if pool["clusterid"] == pools[0]["clusterid"])
+
+    run = run_playbook(lab, tmp_path, [{"source_pool": empty["name"], "destination": destination["name"]}])
 
     assert run.returncode == 0, run.output
     assert "every volume migrated" not in run.output and "SUCCEEDED" not in run.output
@@ -213,4 +222,4 @@ def test_a_plan_of_an_empty_pool_ends_nothing_to_do_not_succeeded(fresh_lab, tmp
     assert "entry 1 (source_pool %s to %s) has no volumes" % (empty["name"], destination["name"]) in report["reason"]
     assert report["entries"][0]["status"] == "empty" and report["entries"][0]["volume_ids"] == []
     assert "NOTHING TO DO" in run.output
-    assert fresh_lab.records() == records
+    assert not lab.records() and not (tmp_path / "journal.jsonl").exists()
