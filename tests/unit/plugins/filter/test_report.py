@@ -372,3 +372,26 @@ def test_a_journal_larger_than_the_bound_is_read_from_its_end(tmp_path):
 def test_a_missing_or_unreadable_journal_has_no_events(tmp_path):
     assert read_damaged(str(tmp_path / "missing.jsonl")) == {"events": [], "skipped": 0, "truncated": False}
     assert read_damaged(str(tmp_path)) == {"events": [], "skipped": 0, "truncated": False}  # a directory
+
+
+# ---- report.md renders the report as it is ----------------------------------------------------------------
+
+def render_markdown(report):
+    import jinja2  # pylint: disable=import-outside-toplevel
+    from pathlib import Path  # pylint: disable=import-outside-toplevel
+    template = Path(__file__).resolve().parents[4] / "roles" / "report" / "templates" / "report.md.j2"
+    # Ansible's template module renders with trim_blocks.
+    return jinja2.Environment(trim_blocks=True).from_string(template.read_text()).render(report_data=report)
+
+
+def test_report_md_shows_the_counts_entries_problems_and_times_of_the_report():
+    volumes = [volume(1), volume(2, vm="vm-2")]
+    entries = [entry(1, ["v1", "v2"], source_pool="nfs-1", destination="nfs-2"),
+               entry(2, [], source_pool="nfs|3", destination="nfs-2")]
+    report = build([result(1, "failed", msg="disk busy")], volumes, entries)
+    text = render_markdown(report)
+    assert "- Planned volumes: 2 — migrated 0, already in place 0, failed 1, false success 0 (restored 0), not started 1" in text
+    assert "- Started: %s\n- Finished: %s\n- Duration: 2m 05s" % (report["started"], report["finished"]) in text
+    assert "| 2 | source_pool nfs\\|3 to nfs-2 | empty |  |" in text
+    assert text.count("disk busy") == 1
+    assert "`\n\n## Plan entries" in text
