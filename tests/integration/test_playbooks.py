@@ -223,3 +223,25 @@ def test_a_plan_of_an_empty_pool_ends_nothing_to_do_not_succeeded(empty_pools_la
     assert report["entries"][0]["status"] == "empty" and report["entries"][0]["volume_ids"] == []
     assert "NOTHING TO DO" in run.output
     assert not lab.records() and not (tmp_path / "journal.jsonl").exists()
+
+
+def test_the_volumes_of_one_vm_go_in_the_same_wave(fresh_lab, tmp_path):
+    admin = fresh_lab.admin()
+    pools = sorted(admin.listStoragePools()["storagepool"], key=lambda pool: pool["name"])
+    vm = next(vm for vm in admin.listVirtualMachines(listall=True, state="Stopped")["virtualmachine"] if vm["account"] == "admin")
+    volumes = []
+    for volume in sorted(admin.listVolumes(listall=True, virtualmachineid=vm["id"])["volume"], key=lambda volume: volume["name"]):
+        destination = next(pool for pool in pools if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"]
+                           and pool["type"] == "NetworkFilesystem")
+        volumes.append(dict(volume, vm=vm, destination=destination))
+    assert len(volumes) == 2
+    before = lab_state(fresh_lab, volumes)
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_wave_size=1")
+
+    assert run.returncode == 0, run.output
+    report = agreed_report(run)
+    assert_lab_agrees(fresh_lab, report, before, volumes)
+    assert report["status"] == "succeeded" and report["summary"]["waves"] == 1
+    assert [volume["wave"] for volume in report["volumes"]] == [1, 1]
+    assert "Wave 1/1: 2 volume(s): 2 migrated" in run.output
