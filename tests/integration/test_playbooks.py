@@ -245,3 +245,33 @@ def test_the_volumes_of_one_vm_go_in_the_same_wave(fresh_lab, tmp_path):
     assert report["status"] == "succeeded" and report["summary"]["waves"] == 1
     assert [volume["wave"] for volume in report["volumes"]] == [1, 1]
     assert "Wave 1/1: 2 volume(s): 2 migrated" in run.output
+
+
+@pytest.mark.parametrize("policy", ["restore", "fail"])
+def test_a_false_success_is_reported_once_as_false_success_restored_or_not(fresh_lab, tmp_path, policy):
+    volumes = stopped_vm_volumes(fresh_lab, 2)
+    before = lab_state(fresh_lab, volumes)
+    fresh_lab.control("fault_next_job", mode="false_success")
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1",
+                       "-e", "safe_migration_on_false_success=%s" % policy)
+
+    assert run.returncode == 2, run.output
+    report = agreed_report(run)
+    restored = policy == "restore"
+    assert report["status"] == "failed"
+    assert [report["summary"][name] for name in ("planned", "failed", "false_success", "restored", "not_started")] == [
+        2, 0, 1, int(restored), 1]
+    assert [(volume["outcome"], volume["restored"]) for volume in report["volumes"]] == [
+        ("false_success", restored), ("not_started", False)]
+    damaged, untouched = volumes
+    after = lab_state(fresh_lab, volumes)
+    assert after[untouched["id"]] == before[untouched["id"]]
+    assert after[damaged["id"]][3] == before[damaged["id"]][3]  # the disk never moved
+    if restored:
+        assert after[damaged["id"]] == before[damaged["id"]]  # and the record says so again
+    else:
+        assert after[damaged["id"]][0] == damaged["destination"]["id"]  # the record still claims the destination
+    expected = "(record restored to vCenter's truth)" if restored else "(record NOT restored)"
+    lines = [line for line in run.output.splitlines() if line.strip().startswith('"false success: %s (' % damaged["name"])]
+    assert len(lines) == 1 and expected in lines[0]
