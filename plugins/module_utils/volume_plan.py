@@ -139,6 +139,8 @@ class Planner:
         return volume, destination
 
     def plan(self, volume, destination):
+        if not volume.get("virtualmachineid"):
+            return self._plan_detached(volume, destination)
         vm = self._cs.get_virtual_machine(volume["virtualmachineid"]) if volume.get("virtualmachineid") else None
         source_pool = self._cs.get_storage_pool(volume["storageid"]) if volume.get("storageid") else None
         live = bool(vm and vm.get("state") == "Running")
@@ -214,13 +216,30 @@ class Planner:
             blockers.append(Blocker("volume_not_ready", "the volume is %s, not Ready" % volume.get("state")))
         if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
             blockers.append(Blocker("not_vmware", "the volume is on %s, not VMware" % volume["hypervisor"]))
-        if not volume.get("virtualmachineid"):
-            blockers.append(Blocker("detached", "the volume is not attached to a VM, so vCenter cannot confirm where its disk "
-                                    "is; attach it to its VM first"))
         if not volume.get("path"):
             blockers.append(Blocker("no_path", "CloudStack has no path for the volume (an earlier false success?); repair "
                                     "the record first"))
         return blockers
+
+    def _plan_detached(self, volume, destination):
+        """A volume without a VM: its file is located by datastore searches of both pools (no VM to ask)."""
+        source_pool = self._cs.get_storage_pool(volume["storageid"]) if volume.get("storageid") else None
+        if volume.get("storageid") == destination["id"]:
+            # Idempotence: the verifier searches the datastores and compares them with this record.
+            return DetachedMigrationPlan(volume, source_pool, destination, None, None, [])
+        blockers = self._volume_blockers(volume)
+        location = disk = None
+        if source_pool is None and not blockers:
+            blockers.append(Blocker("no_source_pool", "CloudStack gives no storage pool for the volume, so its file cannot "
+                                    "be looked for; repair the record first"))
+        if not blockers:
+            source_ids = pool_datastores(source_pool)
+            location = self._vcenter.locate_detached(volume["path"], source_ids + pool_datastores(destination))
+            disk = location.side(source_ids)
+            blockers += detached_disk_blockers(location, volume, source_pool, destination)
+        if not blockers:
+            blockers += self._pool_blockers(volume, destination)
+        return DetachedMigrationPlan(volume, source_pool, destination, disk, location, blockers)
 
     def _vm_blockers(self, volume, vm, live):
         if vm is None:
@@ -260,6 +279,60 @@ class Planner:
             blockers.append(Blocker("pool_full", "destination pool %s has %s free, the volume needs %s; choose a pool with room"
                                     % (name, _size_text(max(0, free)), _size_text(int(volume["size"])))))
         return blockers
+
+
+class DetachedMigrationPlan(MigrationPlan):
+    """The plan of a volume without a VM: no VM, never live; the file located by datastore searches.
+
+    ``disk`` is the ``DetachedDisk`` of the source pool, ``location`` every search made (both pools).
+    """
+
+    def __init__(self, volume, source_pool, destination, disk, location, blockers):
+        super().__init__(volume, None, source_pool, destination, False, disk, blockers)
+        self.location = location
+
+    def essentials(self):
+        essentials = super().essentials()
+        essentials["detached"] = True
+        return essentials
+
+    def as_dict(self):
+        plan = super().as_dict()
+        plan["searches"] = self.location.as_dict() if self.location else None
+        return plan
+
+
+def detached_disk_blockers(location, volume, source_pool, destination):
+    """What stops the migration of a detached volume, from the datastore searches of both pools."""
+    file_name = location.file_name
+    source_ids, destination_ids = pool_datastores(source_pool), pool_datastores(destination)
+    source_text = "datastore %s of pool %s" % (pool_datastore_name(source_pool), source_pool.get("name"))
+    destination_text = "datastore %s of pool %s" % (pool_datastore_name(destination), destination.get("name"))
+    on_source, on_destination = location.on(source_ids), location.on(destination_ids)
+    blockers = []
+    if len(on_source) > 1:
+        blockers.append(Blocker("detached_file_ambiguous", "the file %s of detached volume %s is in %d places on %s (%s); "
+                                "keep one and run again" % (file_name, _label(volume), len(on_source), source_text,
+                                                            ", ".join(on_source))))
+    elif not on_source and not location.searched_all(source_ids):
+        reasons = "; ".join("%s: %s" % item for item in sorted(location.not_searched.items())) or "no such datastore in vCenter"
+        blockers.append(Blocker("disk_unconfirmed", "vCenter could not confirm that the file %s of detached volume %s is on "
+                                "%s: the datastore could not be searched (%s); check the datastore"
+                                % (file_name, _label(volume), source_text, reasons)))
+    elif not on_source:
+        elsewhere = " It was found at %s: repair the record first (updateVolume)." % ", ".join(location.found) if location.found else ""
+        blockers.append(Blocker("detached_file_missing", "the file %s of detached volume %s is not on %s, where CloudStack "
+                                "says it is.%s" % (file_name, _label(volume), source_text, elsewhere)))
+    if on_destination:
+        blockers.append(Blocker("destination_file_exists", "a file %s is already on %s (%s): the copy would fail or "
+                                "overwrite it; find out whose it is and move it away first"
+                                % (file_name, destination_text, ", ".join(on_destination))))
+    elif not location.searched_all(destination_ids):
+        blockers.append(Blocker("destination_unsearchable", "%s cannot be searched (%s), so the copy could not be "
+                                "confirmed after the job; make the datastore accessible first"
+                                % (destination_text, "; ".join("%s: %s" % item for item in sorted(location.not_searched.items()))
+                                   or "no such datastore in vCenter")))
+    return blockers
 
 
 def _free_bytes(pool):

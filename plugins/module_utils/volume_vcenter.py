@@ -10,12 +10,16 @@ datastores?", and gets a ``DiskLocation``.
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
     DiskExpectation,
     VmExpectation,
     check_inventory,
+    datastore_accepted,
     datastore_name,
+    disk_file_name,
     disk_matches,
+    normalize_path,
 )
 
 
@@ -85,6 +89,10 @@ class VCenterDisks:
             attached=bool(getattr(disk, "attached", False)), exists=getattr(disk, "exists", None),
         )
 
+    def locate_detached(self, path, datastores=None):
+        """Where the datastore browser finds the file of a volume without a VM (on ``datastores``, or on all)."""
+        return locate_detached(self._client, path, datastores, self._datacenter)
+
 
 def _missing_vm(vm, path, problems, complete=True):
     """The answer for a VM missing from the inventory, with where its disk file was found, if anywhere.
@@ -102,3 +110,119 @@ def _disk_named(disks, path):
         if getattr(disk, "path", None) == path:
             return disk
     return disks[0] if disks else None
+
+
+# ---- detached volumes: no VM to ask, so the datastore browser is asked --------------------------
+class DetachedDisk:
+    """What the searches saw of a detached volume's file on the datastores of one pool.
+
+    ``exists`` is True when the file was found there, False when every datastore of the pool was
+    searched without finding it, None when one of them could not be searched: only True is evidence.
+    ``confirmed`` also needs the file in exactly one place of the pool.
+    """
+
+    vm_found = None
+    attached = False
+
+    def __init__(self, files, searched, copies, datastores):
+        self.files = list(files)
+        self.searched = searched
+        self.copies = list(copies)
+        self.datastores = list(datastores)
+        self.file = self.files[0] if len(self.files) == 1 else None
+        self.datastore = datastore_name(self.file) if self.file else None
+        self.exists = True if self.files else (False if searched else None)
+
+    @property
+    def confirmed(self):
+        return self.exists is True and len(self.files) == 1
+
+    @property
+    def problems(self):
+        if len(self.files) > 1:
+            return ["the file is in %d places on the pool's datastores: %s" % (len(self.files), ", ".join(self.files))]
+        return []
+
+    def as_dict(self):
+        return {"vm_found": None, "attached": False, "file": self.file, "datastore": self.datastore, "exists": self.exists,
+                "files": list(self.files), "searched": self.searched, "datastores": list(self.datastores),
+                "copies": list(self.copies), "problems": self.problems}
+
+
+class DetachedDiskLocation:
+    """Where the datastore searches found a detached volume's file, and which datastores they covered.
+
+    ``datastores``: [{"name", "cloud_uuid", "searched", "reason"}] for every datastore considered;
+    ``found``: the full datastore paths of the files named exactly like the volume's disk.
+    """
+
+    def __init__(self, path, file_name, datastores, found):
+        self.path = path
+        self.file_name = file_name
+        self.datastores = list(datastores)
+        self.found = sorted(found)
+
+    @property
+    def searched(self):
+        return [datastore["name"] for datastore in self.datastores if datastore["searched"]]
+
+    @property
+    def not_searched(self):
+        return {datastore["name"]: datastore["reason"] for datastore in self.datastores if not datastore["searched"]}
+
+    def _of(self, identities):
+        return [datastore for datastore in self.datastores if datastore_accepted(datastore, identities)]
+
+    def on(self, identities):
+        """The files found on the datastores of a pool (its datastore identities)."""
+        names = {datastore["name"] for datastore in self._of(identities)}
+        return [path for path in self.found if datastore_name(path) in names]
+
+    def searched_all(self, identities):
+        """Whether the pool has a datastore here and every one of its datastores was searched."""
+        datastores = self._of(identities)
+        return bool(datastores) and all(datastore["searched"] for datastore in datastores)
+
+    def side(self, identities):
+        """The ``DetachedDisk`` of one pool."""
+        return DetachedDisk(self.on(identities), self.searched_all(identities), self.found,
+                            [datastore["name"] for datastore in self._of(identities)])
+
+    def as_dict(self):
+        return {"path": self.path, "file_name": self.file_name, "found": list(self.found),
+                "datastores_searched": self.searched, "datastores_not_searched": self.not_searched}
+
+
+def locate_detached(client, path, identities=None, datacenter=None):
+    """Search the datastores (those of ``identities``, or all) for the file of ``path``; a ``DetachedDiskLocation``.
+
+    A datastore that is inaccessible, in maintenance, or whose search fails is listed as not searched
+    (with the reason), never as searched: a file that could not be looked for is not "gone".
+    """
+    file_name = disk_file_name(path)
+    inventory = client.read_inventory(datacenter)
+    considered, found = [], []
+    for datastore in sorted(inventory.get("datastores", {}).values(), key=lambda item: item.get("name") or ""):
+        if identities is not None and not datastore_accepted(datastore, identities):
+            continue
+        entry = {"name": datastore.get("name"), "cloud_uuid": datastore.get("cloud_uuid"), "searched": False,
+                 "reason": _unsearchable(datastore)}
+        if entry["reason"] is None:
+            try:
+                found.extend(normalize_path(item) for item in client.search_datastore(datastore, [file_name])
+                             if disk_matches(file_name, item))
+                entry["searched"] = True
+            except SafeMigrationError as error:
+                entry["reason"] = error.message
+        considered.append(entry)
+    return DetachedDiskLocation(path, file_name, considered, found)
+
+
+def _unsearchable(datastore):
+    if datastore.get("accessible") is False:
+        return "the datastore is not accessible"
+    if (datastore.get("maintenance_mode") or "normal") != "normal":
+        return "the datastore is in maintenance mode (%s)" % datastore.get("maintenance_mode")
+    if not datastore.get("browser"):
+        return "the datastore has no browser"
+    return None

@@ -47,6 +47,8 @@ class Verifier:
     # ---- after the job -------------------------------------------------------------------------
     def after_success(self, essentials, job):
         """The job says success: check both sides; return the result, or raise on a false success."""
+        if essentials.get("detached"):
+            return self._detached().after_success(essentials, job)
         verification = self.verify(essentials)
         self._journal.record(essentials["volume_id"], "verification", verification=verification)
         if verification["ok"]:
@@ -57,6 +59,8 @@ class Verifier:
 
     def after_failure(self, essentials, job):
         """The job failed: report CloudStack's error, after checking that the record was left alone."""
+        if essentials.get("detached"):
+            return self._detached().after_failure(essentials, job)
         record = self._cs.get_volume(essentials["volume_id"])
         source = essentials["source"]
         unchanged = _unchanged(record, source)
@@ -93,6 +97,9 @@ class Verifier:
         verification = {"cloudstack": record_facts(volume), "vcenter": plan.disk.as_dict() if plan.disk else None}
         if plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path"):
             return dict(base, status="unchanged", changed=False, failed=False, verification=dict(verification, ok=True))
+        if not volume.get("virtualmachineid"):
+            journaled = self._journaled_plan(volume["id"], plan.destination["id"])
+            return self._detached().confirm_in_place(plan, reference, journaled)
         if plan.vm is None:
             raise PreflightFailed(
                 "Volume %s is on pool %s already, but it is not attached to a VM, so vCenter cannot confirm where its disk is; "
@@ -108,6 +115,12 @@ class Verifier:
             volume_id=volume["id"], plan=plan.as_dict(), verification=dict(verification, ok=False), truth=truth,
             restore=restore, false_success=True, changed=bool(restore and restore.get("submitted")),
         )
+
+    def _detached(self):
+        """The verification of volumes without a VM (volume_detached.py; imported here, as it builds on this module)."""
+        # pylint: disable-next=import-outside-toplevel,cyclic-import
+        from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_detached import DetachedVerifier
+        return DetachedVerifier(self._cs, self._vcenter, self._journal, self._options, self.restore)
 
     # ---- false success ---------------------------------------------------------------------------
     def _false_success(self, essentials, job, verification, claim):

@@ -9,8 +9,8 @@ DOCUMENTATION = r"""
 module: cs_volume_migrate_safe
 short_description: Migrate CloudStack volumes on VMware and verify the result in vCenter
 description:
-  - Migrates CloudStack volumes attached to VMware VMs to another primary storage pool, and never reports a
-    migration that did not happen as a success.
+  - Migrates CloudStack volumes of VMware VMs (and detached volumes) to another primary storage pool, and never
+    reports a migration that did not happen as a success.
   - CloudStack's C(migrateVolume) job status is necessary but not sufficient (apache/cloudstack#9881 reports
     success when the VM is missing from the vCenter inventory). A volume counts as migrated only when
     CloudStack's record (state C(Ready), destination pool, a path) and vCenter (the VM's disk on the
@@ -106,7 +106,8 @@ options:
     default: ~/.ansible/safe_migration/journal.jsonl
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
-  - Volumes must be attached to a VM, so that vCenter can confirm where their disk is.
+  - A volume without a VM (detached) is located and verified by datastore searches; a file found on no datastore
+    after its job fails the task with a message starting C(DISK LOST) (apache/cloudstack#8747).
   - Supports check mode and diff mode.
 seealso:
   - module: cloudstack_vmware.safe_migration.vmware_inventory_assert
@@ -208,6 +209,20 @@ volumes:
         would_restore, what would be written).
       type: dict
       returned: on a false success or drift
+    leftovers:
+      description: >-
+        Detached volumes: the old file still on the source datastore after the copy on the destination was
+        confirmed; a copy to clean up by hand (the module never deletes files). A V(warnings) line says so.
+      type: list
+      elements: str
+      returned: when a detached volume's old file was found after its migration
+    disk_lost:
+      description: >-
+        Detached volumes: true when the volume's file is on none of the datastores, every one of them searched
+        (apache/cloudstack#8747); false when some could not be searched. With V(last_known_path),
+        V(datastores_searched) and V(datastores_not_searched).
+      type: bool
+      returned: when a detached volume's file was not found after its job
 summary:
   description: Counts per outcome.
   returned: always

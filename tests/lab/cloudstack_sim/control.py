@@ -4,7 +4,8 @@ from __future__ import annotations
 from .app import BEHAVIOURS, CallFault
 from .seed import redeploy
 
-JOB_FAULT_MODES = ("fail", "hang", "slow", "false_success")
+JOB_FAULT_MODES = ("fail", "hang", "slow", "false_success", "detached_disk_lost")
+DISK_LOST_RESULTS = ("success", "failure")
 
 
 class BadRequest(Exception):
@@ -52,6 +53,8 @@ class Control:
     def fault_next_job(self, payload):
         if payload.get("mode") not in JOB_FAULT_MODES:
             raise BadRequest(f"mode must be one of {JOB_FAULT_MODES}")
+        if payload.get("mode") == "detached_disk_lost" and payload.get("job_result", "success") not in DISK_LOST_RESULTS:
+            raise BadRequest(f"job_result must be one of {DISK_LOST_RESULTS}")
         with self.sim.lock:
             self.sim.job_faults.append(dict(payload))
 

@@ -257,6 +257,40 @@ class VMwareBackend:
                                else "Migration of volume '%s' failed: %s" % (base, _fault_text(error))) from error
         return base
 
+    def _detached_paths(self, volume_path, src_datastore, dest_datastore):
+        """The detached VMDK's path at the root of the source and of the destination datastore."""
+        source = self._find_datastore(src_datastore)[0]
+        if source is None:
+            raise DatastoreNotFound("Unable to find the mounted datastore with name: %s to execute MigrateVolumeCommand"
+                                    % src_datastore)
+        dest, dest_props = self._find_datastore(dest_datastore)
+        if dest is None:
+            raise DatastoreNotFound("Unable to find the mounted datastore with name: %s to execute MigrateVolumeCommand"
+                                    % dest_datastore)
+        self._check_datastore_usable(dest_props)
+        base = disk_base_name(volume_path)
+        return base, "[%s] %s.vmdk" % (source.name, base), "[%s] %s.vmdk" % (dest.name, base)
+
+    @_serialised
+    def copy_detached_volume(self, volume_path, src_datastore, dest_datastore):
+        """Copy a detached VMDK from the root of src_datastore to the root of dest_datastore (the source stays)."""
+        base, source_path, dest_path = self._detached_paths(volume_path, src_datastore, dest_datastore)
+        manager = self.vsphere.content.virtualDiskManager
+        try:
+            self.vsphere.wait_task(manager.CopyVirtualDisk_Task(
+                sourceName=source_path, sourceDatacenter=self.vsphere.datacenter, destName=dest_path,
+                destDatacenter=self.vsphere.datacenter, force=False))
+        except (VSphereError, vmodl.MethodFault) as error:
+            raise BackendError("Migration of volume '%s' failed; file (%s) not found as path '%s'"
+                               % (base, source_path, dest_path) if isinstance(getattr(error, "fault", error), vim.fault.FileNotFound)
+                               else "Migration of volume '%s' failed: %s" % (base, _fault_text(error))) from error
+        return base
+
+    @_serialised
+    def delete_detached_volume(self, volume_path, datastore):
+        """Delete a detached VMDK at the root of ``datastore`` (what expunging its volume row does)."""
+        self.delete_vmdk(datastore, "%s.vmdk" % disk_base_name(volume_path))
+
     # ---- making trouble (what tests and scenarios need) -----------------------------------
 
     @_serialised

@@ -325,7 +325,6 @@ def test_check_mode_still_reports_blockers(world):
     (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vcenter"),
     (lambda cs, vc: vc.vms["i-2-7-VM"].update({"DATA-7": DST_DS}), "vcenter"),
     (lambda cs, vc: vc.vms["i-2-7-VM"].pop("DATA-7"), "vcenter"),
-    (lambda cs, vc: cs.volumes[VOL].update(virtualmachineid=None), "detached"),
 ])
 def test_preflight_blockers_stop_before_any_change(world, breakage, expected):
     cloudstack, vcenter, journal, clock = world
@@ -635,14 +634,6 @@ def test_check_mode_reports_drift_without_restoring_it(world):
     assert caught.value.facts["restore"]["submitted"] is False
     assert caught.value.facts["restore"]["would_restore"]["pool_id"] == SRC
     assert forbidden.volumes[VOL]["storageid"] == DST and journal.entries() == []
-
-
-def test_detached_volume_already_on_the_destination_is_not_called_a_false_success(world):
-    cloudstack = world[0]
-    cloudstack.volumes[VOL].update(storageid=DST, storage="pool-dst", virtualmachineid=None)
-    with pytest.raises(PreflightFailed, match="not attached to a VM"):
-        run_one(world, on_false_success="restore")
-    assert cloudstack.updates == [] and cloudstack.submissions == []
 
 
 def test_a_failed_restore_keeps_the_false_success_as_the_headline(world):
