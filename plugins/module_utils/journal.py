@@ -108,3 +108,35 @@ def _parse(line):
     except ValueError:
         return None
     return entry if isinstance(entry, dict) and "event" in entry else None
+
+
+def read_damaged(path, max_bytes=64 * 1024 * 1024):
+    """Every readable event of a journal that may be damaged, oldest first, for reports.
+
+    Returns ``{"events": [...], "skipped": n, "truncated": bool}``. A line that is not UTF-8, not JSON or not an
+    event (a half-written last line, invalid bytes) is skipped and counted, never raised; only the last
+    ``max_bytes`` bytes are read (``truncated``: older lines were left out). A missing file has no events.
+    """
+    found = {"events": [], "skipped": 0, "truncated": False}
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            found["truncated"] = size > max_bytes
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read(max_bytes)
+    except (OSError, ValueError):
+        return found
+    lines = data.split(b"\n")
+    if found["truncated"]:
+        lines = lines[1:]  # the first line was cut by the bound, not damaged
+    for raw in lines:
+        try:
+            entry = _parse(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            entry = None
+        if entry is not None:
+            found["events"].append(entry)
+        elif raw.strip():
+            found["skipped"] += 1
+    return found

@@ -79,7 +79,7 @@ def test_awx_job_migrates_the_plan_and_publishes_the_summary(fresh_lab, tmp_path
     assert json.loads((tmp_path / "report" / "report.json").read_text())["summary"] == run_summary(runner)
     summary = run_summary(runner)
     assert summary["status"] == "succeeded"
-    assert (summary["volumes"], summary["migrated"], summary["failed"], summary["false_success"]) == (2, 2, 0, 0)
+    assert (summary["planned"], summary["migrated"], summary["failed"], summary["false_success"]) == (2, 2, 0, 0)
     # The lab agrees: records on the destination pools, disks on their datastores and nowhere else.
     volumes = {volume["name"]: volume for volume in fresh_lab.admin().listVolumes(listall=True)["volume"]}
     for request in PLAN:

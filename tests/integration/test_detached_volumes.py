@@ -194,13 +194,13 @@ def test_the_playbook_migrates_a_detached_volume_check_mode_changes_nothing_and_
     assert run.returncode == 0, run.output
     report = run.report()
     assert report["status"] == "succeeded" and report["summary"]["migrated"] == 1
-    assert [(entry["volume_id"], entry["status"]) for entry in report["volumes"]] == [(volume["id"], "migrated")]
+    assert [(entry["volume_id"], entry["outcome"]) for entry in report["volumes"]] == [(volume["id"], "migrated")]
     assert_migrated(fresh_lab, volume, destination, row_before)
 
     again = run_playbook(fresh_lab, tmp_path, plan, name="again")
 
     assert again.returncode == 0 and again.changed == 0, again.output
-    assert [entry["status"] for entry in again.report()["volumes"]] == ["unchanged"]
+    assert [entry["outcome"] for entry in again.report()["volumes"]] == ["already_in_place"]
     assert_migrated(fresh_lab, volume, destination, row_before)
     assert len(migrate_jobs(fresh_lab)) == 1
 
@@ -217,6 +217,6 @@ def test_the_playbook_ends_non_zero_on_the_8747_shape_and_reports_the_lost_disk(
     report = run.report()
     assert report["status"] != "succeeded" and report["summary"]["migrated"] == 0
     entry = report["volumes"][0]
-    assert entry["status"] in ("failed", "false_success") and "DISK LOST" in entry["msg"]
+    assert entry["outcome"] in ("failed", "false_success") and "DISK LOST" in entry["msg"]
     assert "[%s] %s.vmdk" % (datastore_of(source), volume["path"]) in entry["msg"]
     assert fresh_lab.vmdk_locations(volume["path"]) == []
