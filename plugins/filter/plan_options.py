@@ -3,7 +3,7 @@
 """Filters of the maintenance-window playbooks: their options checked before anything runs, and messages that
 name the variable a playbook user sets.
 
-Documentation: option_errors.yml and name_variables.yml next to this file (ansible-doc -t filter).
+Documentation: option_errors.yml next to this file (ansible-doc -t filter).
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ CHOICES = {
 WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
 POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
 BOOLEANS = ("allow_live_migration", "skip_preflight")
-# Module options whose name a message may give, and that a playbook user sets as <prefix><option>.
-OPTION_NAMES = ("allow_live_migration", "on_false_success", "on_volume_failure", "concurrency", "job_timeout",
-                "poll_interval", "journal_path", "skip_preflight", "wave_size")
-_OPTION_RE = re.compile(r"(?<![\w.])(%s)(?==)" % "|".join(OPTION_NAMES))
 
 
 def option_errors(options, prefix="safe_migration_"):
@@ -97,18 +93,8 @@ def _shown(value):
     return text if len(text) <= 40 else text[:40] + "..."
 
 
-def name_variables(messages, prefix="safe_migration_"):
-    """``messages`` (a string or a list of strings) with each ``<option>=`` of a module option written as the
-    variable the playbook user sets, ``<prefix><option>=``."""
-    if isinstance(messages, str):
-        return _OPTION_RE.sub(lambda match: "%s%s" % (prefix, match.group(1)), messages)
-    if isinstance(messages, (list, tuple)):
-        return [name_variables(message, prefix) if isinstance(message, str) else message for message in messages]
-    raise AnsibleFilterError("name_variables expects a string or a list of strings, got %s" % type(messages).__name__)
-
-
 class FilterModule:
     """The playbooks' option checks and messages."""
 
     def filters(self):
-        return {"option_errors": option_errors, "name_variables": name_variables}
+        return {"option_errors": option_errors}

@@ -371,7 +371,6 @@ def detached_disk_blockers(location, volume, source_pool, destination):
                                    or "no such datastore in vCenter")))
     return blockers
 # ---- vCenter blockers of the preflight (destination datastore, power state, stale file, VM under another name) ----------
-LIVE_SETTING_TEXT = "safe_migration_allow_live_migration (module option allow_live_migration)"
 # problem codes of vcenter_inventory that become blockers of their own code (others keep the code "vcenter")
 _OWN_CODE = {
     "destination_datastore_not_found": "destination_datastore_not_found",
@@ -475,8 +474,8 @@ def _power_drift(context, allow_live):
                     "let CloudStack see it Running (start it in CloudStack), then run again")
         else:
             todo = ("a storage vMotion of a running VM needs live migration allowed, and it is not (%s is false): power the "
-                    "VM off in vCenter, or let CloudStack see it Running and set %s=true, then run again"
-                    % (LIVE_SETTING_TEXT, LIVE_SETTING_TEXT.split(" ", 1)[0]))
+                    "VM off in vCenter, or let CloudStack see it Running and set %s, then run again"
+                    % (option_text(LIVE_OPTION), option_text(LIVE_OPTION, "true")))
         return Blocker("power_state_drift", "%s: drift between CloudStack and vCenter: CloudStack says %s, vCenter says "
                        "poweredOn; %s" % (where, cloudstack_state, todo))
     if cloudstack_state == "Running" and vcenter_state != VCENTER_POWERED_ON:

@@ -235,7 +235,7 @@ def test_preflight_problems_name_the_variable_the_playbook_user_sets(fresh_lab, 
     run = run_playbook(fresh_lab, tmp_path, [{"volume": volume["id"], "destination": destination["name"]}], playbook=PREFLIGHT)
 
     assert run.returncode != 0 and run.changed == 0, run.output
-    assert "set safe_migration_allow_live_migration=true to migrate it live" in run.output
+    assert "set allow_live_migration=true (playbook: safe_migration_allow_live_migration) to migrate it live" in run.output
     assert fresh_lab.records() == records
 
 

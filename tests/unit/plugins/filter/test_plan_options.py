@@ -7,7 +7,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_options import (
     FilterModule,
-    name_variables,
     option_errors,
 )
 
@@ -55,16 +54,5 @@ def test_a_non_mapping_is_a_filter_error():
         option_errors(["safe_migration_concurrency"])
 
 
-def test_name_variables_names_the_playbook_variable():
-    message = "Volume DATA-1 is attached to running VM web: set allow_live_migration=true to migrate it live, or stop the VM"
-
-    assert name_variables(message) == message.replace("allow_live_migration=", "safe_migration_allow_live_migration=")
-    assert name_variables([message, 3], "preflight_")[0].endswith("set preflight_allow_live_migration=true to migrate it "
-                                                                  "live, or stop the VM")
-    # already a variable, or the option without "=": unchanged
-    assert name_variables("set safe_migration_on_false_success=restore") == "set safe_migration_on_false_success=restore"
-    assert name_variables("on_false_success is fail") == "on_false_success is fail"
-
-
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"option_errors", "name_variables"}
+    assert set(FilterModule().filters()) == {"option_errors"}

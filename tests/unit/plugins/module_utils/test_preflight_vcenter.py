@@ -332,7 +332,7 @@ def test_powered_on_in_vcenter_but_stopped_in_cloudstack_is_drift(allow_live):
     assert "VM vm-0004 (i-2-4-VM), in vCenter i-2-4-VM" in message
     assert "CloudStack says Stopped, vCenter says poweredOn" in message and "power the VM off in vCenter" in message
     if not allow_live:
-        assert "safe_migration_allow_live_migration (module option allow_live_migration) is false" in message
+        assert "allow_live_migration (playbook: safe_migration_allow_live_migration) is false" in message
 
 
 def test_running_in_cloudstack_but_off_in_vcenter_is_drift():
