@@ -22,7 +22,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.j
 
 # The counts of a run, in this order wherever they are shown. planned = the sum of the five volume outcomes.
 OUTCOMES = ("migrated", "already_in_place", "failed", "false_success", "not_started")
-COUNTS = ("entries", "planned") + OUTCOMES + ("restored",)
+COUNTS = ("entries", "planned") + OUTCOMES + ("restored", "repaired")
 LABELS = {"migrated": "migrated", "already_in_place": "already in place", "failed": "failed",
           "false_success": "false success", "not_started": "not started"}
 STATUSES = ("succeeded", "nothing_to_do", "failed", "preflight_failed", "checked")
@@ -51,11 +51,13 @@ def result_outcome(result):
 
 
 def count_outcomes(items, key="outcome"):
-    """{outcome: count} over OUTCOMES, plus restored, of items carrying ``key`` and ``restored``."""
+    """{outcome: count} over OUTCOMES, plus restored and repaired, of items carrying ``key``, ``restored`` and
+    ``repaired``."""
     counts = dict.fromkeys(OUTCOMES, 0)
     for item in items:
         counts[item[key]] += 1
     counts["restored"] = sum(1 for item in items if item.get("restored"))
+    counts["repaired"] = sum(1 for item in items if item.get("repaired"))
     return counts
 
 
@@ -67,15 +69,24 @@ def counts_text(counts):
         if name == "false_success":
             part += " (%d restored)" % counts["restored"]
         parts.append(part)
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if counts.get("repaired"):
+        text += " (%d damaged record(s) repaired first)" % counts["repaired"]
+    return text
 
 
 def _result_key(result):
     return result.get("volume_id") or result.get("volume")
 
 
-def _restored(result):
-    return bool((result.get("restore") or {}).get("verified"))
+def restored(result):
+    """This run's false success, its record put back to vCenter's truth (verified)."""
+    return bool(result.get("false_success")) and bool((result.get("restore") or {}).get("verified"))
+
+
+def repaired(result):
+    """A record damaged by an earlier false success, put back to the truth before this run migrated the volume."""
+    return bool(result.get("repaired")) and bool((result.get("restore") or {}).get("verified"))
 
 
 def _text(problem):
@@ -193,7 +204,7 @@ def _volumes(volumes, results, check_mode):
             "source_pool": volume.get("source_pool_name"), "destination_pool": volume.get("destination_pool_name"),
             "outcome": outcome, "wave": result.get("wave"),
             "job_id": result.get("job_id"), "msg": result.get("msg"), "false_success": outcome == "false_success",
-            "restored": _restored(result), "datastore_path": vcenter.get("file"), "seconds": result.get("duration")})
+            "restored": restored(result), "repaired": repaired(result), "datastore_path": vcenter.get("file"), "seconds": result.get("duration")})
     return reported
 
 
@@ -277,7 +288,7 @@ def _check(report, entries_in):
     if summary["entries"] != entries_in or len(report["entries"]) != entries_in:
         raise ReportInvariantError("%d plan entries in, %d reported" % (entries_in, len(report["entries"])))
     recount = count_outcomes(volumes)
-    for name in OUTCOMES + ("restored",):
+    for name in OUTCOMES + ("restored", "repaired"):
         if summary[name] != recount[name]:
             raise ReportInvariantError("summary %s=%d but %d volume(s) have it" % (name, summary[name], recount[name]))
     total = sum(summary[name] for name in OUTCOMES)

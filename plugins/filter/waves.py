@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.report import count_outcomes, counts_text, result_outcome
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.report import (
+    count_outcomes,
+    counts_text,
+    repaired,
+    restored,
+    result_outcome,
+)
 
 
 def migration_waves(volumes, wave_size, groups=None):
@@ -65,7 +71,8 @@ def migration_wave_outcome(calls, wave, number, count=None, done_before=0, total
     for volume in volumes:
         volume["wave"] = number
         volume["outcome"] = result_outcome(volume)
-        volume["restored"] = bool((volume.get("restore") or {}).get("verified"))
+        volume["restored"] = restored(volume)
+        volume["repaired"] = repaired(volume)
     planned = len(wave or [])
     if len(volumes) > planned:
         raise AnsibleFilterError("wave %s: %d results for %d volumes" % (number, len(volumes), planned))

@@ -206,6 +206,16 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
     return InventoryReport(vms=[facts for facts, problems in results], problems=[problem for facts, problems in results for problem in problems])
 
 
+def attached_disk_files(client, instance_name, datacenter=None):
+    """The files of every disk attached to VM ``instance_name`` ("[ds] dir/file.vmdk"), or None unless exactly one
+    VM of the inventory has that instance name."""
+    index = InventoryIndex(client.read_inventory(datacenter))
+    matches = index.find(VmExpectation(ref=instance_name, ref_type="instance_name"))
+    if len(matches) != 1:
+        return None
+    return [normalize_path(disk["file"]) for disk in matches[0].get("disks") or [] if disk.get("file")]
+
+
 def validate(expectation):
     """Reject an expectation that cannot be checked (raises InvalidInput)."""
     if not expectation.ref:

@@ -14,6 +14,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
     DiskExpectation,
     VmExpectation,
+    attached_disk_files,
     check_inventory,
     datastore_accepted,
     datastore_name,
@@ -120,6 +121,10 @@ class VCenterDisks:
             destination={"datastore": destination.datastore, "path": destination.path, "status": destination.status,
                          "reason": destination.reason, "copies": list(destination.copies)} if destination is not None else None,
         )
+
+    def attached_disk_files(self, instance_name):
+        """The files of the disks attached to VM ``instance_name``; None unless vCenter holds that VM exactly once."""
+        return attached_disk_files(self._client, instance_name, datacenter=self._datacenter)
 
     def locate_detached(self, path, datastores=None):
         """Where the datastore browser finds the file of a volume without a VM (on ``datastores``, or on all)."""

@@ -21,6 +21,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
     VerificationFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_ADOPTED, JOB_SUBMITTING
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import disk_file_name
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
     POLICY_OPTION,
@@ -182,8 +183,10 @@ class Verifier:
         """The plan's essentials, with the disk's file name recovered when the damaged record lost it.
 
         The path comes from the record, else from the last journaled plan of the volume (its source as it
-        was before that job), else from the record's ``chaininfo`` (VMware's disk chain). The journaled
-        source is used as the source side too: it is where the disk was before the job that lied.
+        was before that job), else from the record's ``chaininfo`` (VMware's disk chain), else from the one
+        disk of the VM in vCenter that none of the VM's other volumes claims (#9881 leaves the path NULL and
+        no journal). The journaled source is used as the source side too: it is where the disk was before the
+        job that lied.
         """
         volume = plan.volume
         essentials = plan.essentials()
@@ -196,10 +199,23 @@ class Verifier:
         journaled = self._journaled_plan(volume["id"], None)
         if journaled and journaled["source"].get("path"):
             return dict(essentials, source=journaled["source"], instance_name=essentials["instance_name"] or journaled.get("instance_name"))
-        path = path_from_chaininfo(volume.get("chaininfo"))
+        path = path_from_chaininfo(volume.get("chaininfo")) or self._unclaimed_disk(volume, essentials["instance_name"])
         if path:
             essentials["source"] = dict(essentials["source"], path=path)
         return essentials
+
+    def _unclaimed_disk(self, volume, instance_name):
+        """The file name of the VM's one attached disk that no other volume of the VM has as its path, or None
+        (no VM, the VM not held exactly once by vCenter, or not exactly one such disk: never a guess)."""
+        if not volume.get("virtualmachineid") or not instance_name:
+            return None
+        files = self._vcenter.attached_disk_files(instance_name)
+        if not files:
+            return None
+        claimed = {disk_file_name(other["path"]) for other in self._cs.list_volumes(virtualmachineid=volume["virtualmachineid"])
+                   if other.get("id") != volume["id"] and other.get("path")}
+        unclaimed = [name for name in (disk_file_name(file) for file in files) if name not in claimed]
+        return unclaimed[0][:-len(".vmdk")] if len(unclaimed) == 1 and unclaimed[0].endswith(".vmdk") else None
 
     def damage_text(self, plan, truth):
         """What is wrong with a damaged record, in words (used by the blockers and the repair)."""
@@ -210,7 +226,8 @@ class Verifier:
 
     def refuse_damage(self, plan, essentials, truth):
         """The damaged record cannot be repaired (vCenter shows no single place for the disk): say so, change nothing."""
-        known = "the record has no path, the journal has no plan of the volume and the record no chaininfo" \
+        known = ("the record has no path, the journal has no plan of the volume, the record no chaininfo, and the VM "
+                 "has no single disk that its other volumes do not claim") \
             if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
         restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
         raise DriftDetected(

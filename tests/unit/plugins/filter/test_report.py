@@ -79,6 +79,14 @@ def test_a_false_success_counts_as_false_success_not_as_failed_and_restored_is_p
     assert messages == ["nothing moved (record restored to vCenter's truth)", "nothing moved (record NOT restored)"]
 
 
+def test_a_damaged_record_repaired_before_the_migration_counts_as_repaired_not_as_a_restored_false_success():
+    volumes, entries = two_volume_plan()
+    report = build([result(1, "migrated", repaired=True, restore={"verified": True}), result(2, "migrated")], volumes, entries)
+    assert report["status"] == "succeeded"
+    assert (report["summary"]["repaired"], report["summary"]["restored"], report["summary"]["false_success"]) == (1, 0, 0)
+    assert "1 damaged record(s) repaired first" in "\n".join(migration_report_lines(report))
+
+
 def test_a_plan_of_empty_entries_is_nothing_to_do_and_says_why():
     entries = [entry(1, [], source_pool="nfs-4", destination="nfs-1"), entry(2, [], source_pool="nfs-3", destination="nfs-1")]
     report = build([], [], entries)

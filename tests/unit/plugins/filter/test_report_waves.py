@@ -67,7 +67,7 @@ def test_the_outcome_counts_in_the_report_vocabulary_and_gives_one_progress_line
                                               "restore": {"verified": True}}]}]
     outcome = migration_wave_outcome(calls, wave, 2, count=3, done_before=4, total=12, labels={"v3": "DATA-3"})
     assert outcome["summary"] == {"wave": 2, "planned": 4, "migrated": 1, "already_in_place": 1, "failed": 0,
-                                  "false_success": 1, "restored": 1, "not_started": 1, "volume_seconds": 3.0}
+                                  "false_success": 1, "restored": 1, "repaired": 0, "not_started": 1, "volume_seconds": 3.0}
     assert outcome["line"] == ("Wave 2/3: 4 volume(s): 1 migrated, 1 already in place, 0 failed, 1 false success "
                                "(1 restored), 1 not started; 7 of 12 planned volume(s) done")
     assert outcome["failures"] == ["DATA-3: no"]

@@ -159,12 +159,25 @@ def test_repair_to_a_truth_that_is_the_destination_changes_only_the_record(world
 
 
 def test_null_path_without_any_source_of_the_path_is_refused_with_what_to_do(world):
-    cloudstack = world[0]
+    cloudstack, vcenter = world[0], world[1]
     cloudstack.volumes[VOL].update(path=None)
+    vcenter.vms["i-2-7-VM"]["DATA-8"] = SRC_DS  # two unclaimed disks on the VM: never a guess
     with pytest.raises(DriftDetected) as caught:
         run_one(world, on_false_success="restore")
     assert "no single place" in caught.value.message or "repair the record by hand" in caught.value.message
     assert cloudstack.updates == [] and cloudstack.submissions == []
+
+
+def test_null_path_and_no_journal_the_one_disk_no_other_volume_claims_is_the_path(world):
+    """#9881 as it is found in the field: destination pool, path NULL, no journal, no chaininfo."""
+    cloudstack, vcenter = world[0], world[1]
+    _damage(cloudstack, path=None)
+    vcenter.vms["i-2-7-VM"]["ROOT-7"] = SRC_DS
+    cloudstack.volumes["root-7"] = dict(cloudstack.volumes[VOL], id="root-7", name="ROOT-7", path="ROOT-7", storageid=SRC)
+    result = run_one(world, on_false_success="restore")
+    entry = result["volumes"][0]
+    assert entry["repaired"] is True and entry["status"] == "migrated"
+    assert cloudstack.updates[0]["path"] == "DATA-7" and cloudstack.updates[0]["storage_id"] == SRC
 
 
 def test_a_repair_that_does_not_take_stops_before_migrating(world):
