@@ -4,4 +4,4 @@
 
 from __future__ import annotations
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.tls_action import ActionModule  # noqa: F401
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.tls_action import ActionModule  # pylint: disable=unused-import

@@ -142,40 +142,48 @@ def test_no_module_defaults_for_one_service_turns_off_the_others_validation(lab,
     off, on = {"validate_certs": False}, {"validate_certs": True}
 
     # name: (module, module_defaults, trusted service, the failure that must happen or None for success)
+    cs_api_off = {"api_validate_certs": False}
     cases = {
         # meant for CloudStack: vCenter's validation stays on
-        "ngine_io group validate_certs=false (drift)": (drift, {NGINE_IO_GROUP: off}, trust_cloudstack, VCENTER_CERT_FAILURE),
-        "our cloudstack group validate_certs=false (drift)": (drift, {OUR_CLOUDSTACK_GROUP: off}, trust_cloudstack,
-                                                             VCENTER_CERT_FAILURE),
-        "our cloudstack group api_validate_certs=false (drift)": (drift, {OUR_CLOUDSTACK_GROUP: {"api_validate_certs": False}},
-                                                                 trust_cloudstack, VCENTER_CERT_FAILURE),
-        "cloudstack group off after vmware group on (drift)": (drift, [{OUR_VMWARE_GROUP: on}, {OUR_CLOUDSTACK_GROUP: off}],
-                                                              trust_cloudstack, VCENTER_CERT_FAILURE),
+        "ngine_io group validate_certs=false (drift)": (
+            drift, {NGINE_IO_GROUP: off}, trust_cloudstack, VCENTER_CERT_FAILURE),
+        "our cloudstack group validate_certs=false (drift)": (
+            drift, {OUR_CLOUDSTACK_GROUP: off}, trust_cloudstack, VCENTER_CERT_FAILURE),
+        "our cloudstack group api_validate_certs=false (drift)": (
+            drift, {OUR_CLOUDSTACK_GROUP: cs_api_off}, trust_cloudstack, VCENTER_CERT_FAILURE),
+        "cloudstack group off after vmware group on (drift)": (
+            drift, [{OUR_VMWARE_GROUP: on}, {OUR_CLOUDSTACK_GROUP: off}], trust_cloudstack, VCENTER_CERT_FAILURE),
         # meant for vCenter: CloudStack's validation stays on
-        "vmware.vmware group validate_certs=false (drift)": (drift, {VMWARE_VMWARE_GROUP: off}, trust_vcenter,
-                                                            CLOUDSTACK_CERT_FAILURE),
-        "our vmware group validate_certs=false (drift)": (drift, {OUR_VMWARE_GROUP: off}, trust_vcenter,
-                                                         CLOUDSTACK_CERT_FAILURE),
-        "vmware.vmware group validate_certs=false (plan)": (plan, {VMWARE_VMWARE_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
-        "our vmware group validate_certs=false (plan)": (plan, {OUR_VMWARE_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
-        "ngine_io group validate_certs=false (plan)": (plan, {NGINE_IO_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
+        "vmware.vmware group validate_certs=false (drift)": (
+            drift, {VMWARE_VMWARE_GROUP: off}, trust_vcenter, CLOUDSTACK_CERT_FAILURE),
+        "our vmware group validate_certs=false (drift)": (
+            drift, {OUR_VMWARE_GROUP: off}, trust_vcenter, CLOUDSTACK_CERT_FAILURE),
+        "vmware.vmware group validate_certs=false (plan)": (
+            plan, {VMWARE_VMWARE_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
+        "our vmware group validate_certs=false (plan)": (
+            plan, {OUR_VMWARE_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
+        "ngine_io group validate_certs=false (plan)": (
+            plan, {NGINE_IO_GROUP: off}, {}, CLOUDSTACK_CERT_FAILURE),
         # controls: each switch does turn its own service's validation off
         "control: cloudstack group validate_certs=false is CloudStack's (drift)": (
             drift, {OUR_CLOUDSTACK_GROUP: off}, trust_vcenter, None),
         "control: cloudstack group api_validate_certs=false (drift)": (
-            drift, {OUR_CLOUDSTACK_GROUP: {"api_validate_certs": False}}, trust_vcenter, None),
-        "control: vmware group validate_certs=false (drift)": (drift, {OUR_VMWARE_GROUP: off}, trust_cloudstack, None),
+            drift, {OUR_CLOUDSTACK_GROUP: cs_api_off}, trust_vcenter, None),
+        "control: vmware group validate_certs=false (drift)": (
+            drift, {OUR_VMWARE_GROUP: off}, trust_cloudstack, None),
         "control: the task's own validate_certs=false is vCenter's (drift)": (
             ("cs_vmware_drift_info", {"pool": pool, "validate_certs": False}), {OUR_CLOUDSTACK_GROUP: on}, trust_cloudstack, None),
-        "control: cloudstack group validate_certs=false (plan)": (plan, {OUR_CLOUDSTACK_GROUP: off}, {}, None),
-        "control: both trusted by their CA bundles (drift)": (drift, {}, dict(trust_cloudstack, **trust_vcenter), None),
+        "control: cloudstack group validate_certs=false (plan)": (
+            plan, {OUR_CLOUDSTACK_GROUP: off}, {}, None),
+        "control: both trusted by their CA bundles (drift)": (
+            drift, {}, dict(trust_cloudstack, **trust_vcenter), None),
     }
+    save = {"name": "Save the outcomes",
+            "ansible.builtin.copy": {"content": "{{ outcomes | to_json }}", "dest": str(tmp_path / "outcomes.json")}}
     play = [{"name": "module_defaults and certificate validation", "hosts": "localhost", "connection": "local",
              "gather_facts": False, "vars": {"outcomes": {}},
              "tasks": [_case(name, module, args, defaults, trust)
-                       for name, ((module, args), defaults, trust, _) in cases.items()]
-             + [{"name": "Save the outcomes", "ansible.builtin.copy": {"content": "{{ outcomes | to_json }}",
-                                                                      "dest": str(tmp_path / "outcomes.json")}}]}]
+                       for name, ((module, args), defaults, trust, _expected) in cases.items()] + [save]}]
     (tmp_path / "play.yml").write_text(json.dumps(play))
 
     env = {key: value for key, value in os.environ.items()
@@ -192,7 +200,8 @@ def test_no_module_defaults_for_one_service_turns_off_the_others_validation(lab,
     outcomes = json.loads((tmp_path / "outcomes.json").read_text())
 
     wrong = {}
-    for name, (_, _, _, failure) in cases.items():
+    for name, case in cases.items():
+        failure = case[3]
         outcome = outcomes[name]
         message = outcome.get("msg", "")
         if failure is None and outcome.get("failed"):

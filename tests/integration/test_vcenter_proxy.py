@@ -35,7 +35,7 @@ class ConnectProxy:
     def _accept(self):
         while self.running:
             try:
-                client, _ = self.listener.accept()
+                client = self.listener.accept()[0]
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
@@ -58,7 +58,7 @@ class ConnectProxy:
                 client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 sockets = [client, upstream]
                 while True:
-                    readable, _, _ = select.select(sockets, [], [], 60)
+                    readable = select.select(sockets, [], [], 60)[0]
                     if not readable:
                         return
                     for source in readable:

@@ -19,6 +19,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
     vcenter_argument_spec,
 )
 
+KEYS = {"endpoint": "https://cs/client/api", "api_key": "k", "api_secret": "s"}
 AWX = Path(__file__).resolve().parents[3] / "docs" / "awx"
 
 
@@ -51,15 +52,13 @@ def test_cloudstack_credential_defaults_validate_against_the_system_cas(monkeypa
 
 
 def test_cloudstack_credential_ca_bundle_is_the_file_awx_writes(monkeypatch):
-    env = injected("credential_type_cloudstack.yml", {"endpoint": "https://cs/client/api", "api_key": "k", "api_secret": "s",
-                                                     "ca_bundle": "-----BEGIN CERTIFICATE-----\n..."})
+    env = injected("credential_type_cloudstack.yml", dict(KEYS, ca_bundle="-----BEGIN CERTIFICATE-----\n..."))
     settings = CloudStackSettings.from_params(read_by_modules(monkeypatch, env, cloudstack_argument_spec(True)))
     assert settings.tls_verify() == "/runner/env/tmpca_bundle"
 
 
 def test_cloudstack_credential_unticked_turns_cloudstacks_validation_off_only(monkeypatch):
-    env = injected("credential_type_cloudstack.yml", {"endpoint": "https://cs/client/api", "api_key": "k", "api_secret": "s",
-                                                     "validate_certs": False})
+    env = injected("credential_type_cloudstack.yml", dict(KEYS, validate_certs=False))
     spec = cloudstack_argument_spec(beside_vcenter=True)
     spec.update(vcenter_argument_spec())
     params = read_by_modules(monkeypatch, env, spec)

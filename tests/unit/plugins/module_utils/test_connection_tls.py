@@ -79,7 +79,7 @@ def _connect(endpoint, sleeps, warnings, **settings):
 
 @pytest.mark.parametrize("switch_name", ["validate_certs", "api_validate_certs"])
 def test_an_unverifiable_cloudstack_certificate_fails_at_once_and_names_the_options(https_cloudstack, switch_name):
-    endpoint, _, server = https_cloudstack
+    endpoint, server = https_cloudstack[0], https_cloudstack[2]
     sleeps, warnings = [], []
     client = _connect(endpoint, sleeps, warnings, switch_name=switch_name)
     with pytest.raises(ConnectionFailed) as raised:
@@ -103,7 +103,7 @@ def test_the_ca_bundle_option_makes_the_same_certificate_verify(https_cloudstack
 
 
 def test_validation_off_connects_and_warns(https_cloudstack):
-    endpoint, _, server = https_cloudstack
+    endpoint, server = https_cloudstack[0], https_cloudstack[2]
     sleeps, warnings = [], []
     client = _connect(endpoint, sleeps, warnings, validate_certs=False, switch_name="api_validate_certs")
     assert client.list_zones() == ZONES["listzonesresponse"]["zone"] and server.requests == 1
