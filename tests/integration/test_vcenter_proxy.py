@@ -41,6 +41,12 @@ class ConnectProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client):
+        try:
+            self._relay(client)
+        except OSError:
+            pass  # a side closed the tunnel: the relay ends with it
+
+    def _relay(self, client):
         with client:
             request = b""
             while b"\r\n\r\n" not in request:
