@@ -1,10 +1,39 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a physical copy of the collection (ansible-test refuses symlinked
-# trees), with the offline workarounds of docs/development.md.
+# ansible-test sanity on a physical copy of the collection (ansible-test refuses symlinked trees), once per
+# Python the collection supports (tests/config.yml: the controller Pythons of ansible-core 2.19), with the
+# offline workarounds of docs/development.md. A Python that is missing fails the run: nothing is skipped.
+#
+#   scripts/sanity.sh                          # every supported Python
+#   SANITY_PYTHONS="3.12" scripts/sanity.sh    # only some
+#   scripts/sanity.sh --test pylint            # extra arguments go to ansible-test sanity
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$repo/.venv"
+# The development virtualenv's tools (scripts/setup.sh), else those on PATH (e.g. from a git worktree).
+tools="$repo/.venv/bin"
+[ -x "$tools/ansible-test" ] || tools=$(dirname "$(command -v ansible-test || echo /nonexistent/ansible-test)")
+[ -x "$tools/ansible-test" ] || { echo "sanity: ansible-test not found (run scripts/setup.sh)" >&2; exit 1; }
+# The controller Pythons of ansible-core 2.19 (what tests/config.yml's "python_requires: controller" claims).
+read -r -a pythons <<<"${SANITY_PYTHONS:-3.11 3.12 3.13}"
+
+# The interpreters: python3.X on PATH, else pyenv's build (not on PATH by default: its shims are broken here).
+python_dirs=""
+for version in "${pythons[@]}"; do
+    found=""
+    for candidate in "$HOME"/.pyenv/versions/"$version".*/bin /usr/local/bin /usr/bin; do
+        if [ -x "$candidate/python$version" ] && "$candidate/python$version" -c 'import ensurepip, venv' 2>/dev/null; then
+            found=$candidate
+            break
+        fi
+    done
+    if [ -z "$found" ]; then
+        echo "sanity: no usable python$version (with ensurepip and venv) on this machine; install it (pyenv install $version," \
+             "or the distribution's python$version and python$version-venv) or narrow SANITY_PYTHONS" >&2
+        exit 1
+    fi
+    python_dirs="$python_dirs$found:"
+done
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tree="$work/ansible_collections/cloudstack_vmware/safe_migration"
@@ -23,4 +52,18 @@ for version in 24_2 25_0 25_1; do
 done
 
 cd "$tree"
-PATH="$venv/bin:$PATH" ansible-test sanity --venv --python 3.11 --color no "$@"
+status=0
+timings=""
+for version in "${pythons[@]}"; do
+    echo "==> ansible-test sanity, Python $version"
+    start=$(date +%s)
+    if PATH="$tools:$python_dirs$PATH" ansible-test sanity --venv --python "$version" --color no "$@"; then
+        result=passed
+    else
+        result=failed
+        status=1
+    fi
+    timings="$timings  Python $version: $result in $(($(date +%s) - start)) s"$'\n'
+done
+printf 'sanity per Python:\n%s' "$timings"
+exit $status

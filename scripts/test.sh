@@ -77,8 +77,9 @@ step_molecule() {
 }
 
 step_ee() {
-    # The execution environment's build context (no container engine here, so no image build):
-    # it installs the collection tarball of galaxy.yml's version, and the collection declares pyvmomi and cs.
+    # The execution environment's build context (no container engine here, so no image build): the collection's
+    # version is written once (galaxy.yml); the definition pins its base image and installs the one tarball the
+    # build made, whatever its version; the collection declares pyvmomi and cs.
     local work status
     work=$(mktemp -d)
     (
@@ -86,14 +87,28 @@ step_ee() {
         cd "$repo"
         version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
         tarball="cloudstack_vmware-safe_migration-$version.tar.gz"
-        grep -q "/$tarball\$" execution-environment.yml ||
-            { echo "execution-environment.yml does not install $tarball (galaxy.yml's version): update it" >&2; exit 1; }
+        if grep -n -F "$version" execution-environment.yml; then
+            echo "execution-environment.yml repeats the version of galaxy.yml ($version): take it from the tarball instead" >&2
+            exit 1
+        fi
+        # Pinned: a digest, or a tag other than latest (after the last "/", so a registry port is no tag).
+        python - <<'PYTHON'
+import sys, yaml
+name = yaml.safe_load(open("execution-environment.yml"))["images"]["base_image"]["name"]
+last = name.rsplit("/", 1)[-1]
+tag = last.split(":", 1)[1] if ":" in last else None
+if "@sha256:" not in name and tag in (None, "", "latest"):
+    sys.exit("the base image %s is not pinned (no tag, or :latest): pin a tag or a digest" % name)
+PYTHON
         mkdir "$work/definition"
         cp execution-environment.yml "$work/definition/"
         ansible-galaxy collection build --output-path "$work/definition/dist" >/dev/null
         ansible-builder create -f "$work/definition/execution-environment.yml" -c "$work/context" --output-filename Containerfile
-        test -s "$work/context/_build/collections/$tarball"
+        test -s "$work/context/_build/collection/$tarball"
         grep -q "ansible-galaxy collection install .*-r requirements.yml" "$work/context/Containerfile"
+        grep -q "mv /tmp/collection/cloudstack_vmware-safe_migration-\*.tar.gz /build/collections/cloudstack_vmware-safe_migration.tar.gz" \
+            "$work/context/Containerfile"
+        grep -q "/build/collections/cloudstack_vmware-safe_migration.tar.gz" "$work/context/_build/requirements.yml"
         grep -q "introspect.py introspect" "$work/context/Containerfile"
         ansible-galaxy collection install --offline --force -p "$work/installed" "$work/definition/dist/$tarball" >/dev/null 2>&1
         ansible-builder introspect --sanitize "$work/installed" 2>/dev/null >"$work/introspect.txt"

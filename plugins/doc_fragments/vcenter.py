@@ -34,9 +34,13 @@ options:
     default: 443
   validate_certs:
     description:
-      - Verify vCenter's TLS certificate (against the system CAs, or O(ca_cert) when given).
-      - Set to V(false) only on a network you trust.
+      - Validate vCenter's TLS certificate (against the system CAs, or O(ca_cert) when given).
+      - If V(false), the certificate is not validated and the module warns. Set it only on a network you trust.
       - If not set, E(VMWARE_VALIDATE_CERTS) is used.
+      - This is vCenter's switch, as in C(vmware.vmware), also in the modules that talk to CloudStack too (their
+        CloudStack switch is C(api_validate_certs)). C(module_defaults) for
+        C(group/cloudstack_vmware.safe_migration.vmware) or the module itself set it; V(validate_certs) in
+        C(module_defaults) for C(group/cloudstack_vmware.safe_migration.cloudstack) does not.
     type: bool
     default: true
   ca_cert:
@@ -46,6 +50,17 @@ options:
       - Ignored when O(validate_certs=false).
       - If not set, E(VMWARE_CA_CERT) is used.
     type: path
+  proxy_host:
+    description:
+      - Host name or address of an HTTP proxy that relays the connection to vCenter (an HTTP C(CONNECT) tunnel;
+        TLS and its certificate validation stay end to end with vCenter).
+      - If not set, E(VMWARE_PROXY_HOST) is used.
+    type: str
+  proxy_port:
+    description:
+      - Port of the HTTP proxy of O(proxy_host) (80 when not set).
+      - If not set, E(VMWARE_PROXY_PORT) is used.
+    type: int
   datacenter:
     description:
       - Inventory path of the datacenter to work in (for example V(DC1) or V(folder/DC1)).

@@ -4,14 +4,19 @@
 
 A method per API command. Errors come out as domain exceptions whose message says
 what failed, with ids. Reads retry transient failures (connection errors, 429, 5xx)
-with a capped backoff; mutating commands are never retried here: the caller gives
+with a capped backoff; a TLS failure (an unverifiable certificate) is not transient and
+fails at once, naming the options that fix it; mutating commands are never retried here: the caller gives
 them a ``customjobid`` and looks the job up before any second submission.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 
+from ansible.module_utils.common.warnings import warn as ansible_warn
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import NO_TLS_VERIFY_ENV
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     CloudStackApiError,
     ConnectionFailed,
@@ -39,13 +44,17 @@ NOT_TRANSIENT_5XX = (531, 532, 535, 536, 537)
 class ApiFailure:
     """What one failed call told us, classified."""
 
-    def __init__(self, status=None, errortext=None, connection=False):
+    def __init__(self, status=None, errortext=None, connection=False, tls=False):
         self.status = status
         self.errortext = errortext
         self.connection = connection
+        self.tls = tls
 
     @property
     def transient(self):
+        if self.tls:
+            # A certificate that cannot be verified now will not verify on a retry.
+            return False
         if self.connection:
             return True
         if self.status is None:
@@ -55,6 +64,10 @@ class ApiFailure:
 
 def classify(exc):
     """Turn an exception raised by ``cs``/``requests`` into an ``ApiFailure`` (None: not an API failure)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        # Checked before ConnectionError, of which it is a subclass. str(exc) may carry the signed URL: keep
+        # only what the TLS layer said about the certificate.
+        return ApiFailure(errortext=_tls_reason(exc), connection=True, tls=True)
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         # str(exc) may carry the signed URL (api key): keep only the exception's kind.
         return ApiFailure(errortext="connection failed (%s)" % type(exc).__name__, connection=True)
@@ -68,6 +81,25 @@ def classify(exc):
     return None
 
 
+def _tls_reason(exc):
+    """What the TLS layer said (e.g. "certificate verify failed: self-signed certificate"), without any URL."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return "certificate verify failed: %s" % (current.verify_message or current.reason or "no reason given")
+        if isinstance(current, ssl.SSLError):
+            return "TLS error: %s" % (current.reason or type(current).__name__)
+        # requests wraps urllib3's MaxRetryError (its .reason), which wraps the ssl module's error
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        pending.extend(value for value in (getattr(current, "reason", None), current.__cause__, current.__context__)
+                       if isinstance(value, BaseException))
+    return "TLS error (%s)" % type(exc).__name__
+
+
 def _status_of(exc):
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None)
@@ -76,9 +108,11 @@ def _status_of(exc):
 class CloudStackClient:
     """A method per CloudStack command used by the collection."""
 
-    def __init__(self, api, endpoint=None, read_attempts=4, backoff=None, sleep=time.sleep):
+    def __init__(self, api, endpoint=None, read_attempts=4, backoff=None, sleep=time.sleep, tls_hint=None):
         self._api = api
         self._endpoint = endpoint
+        self._tls_hint = tls_hint or ("give the CA bundle that signed its certificate in api_verify_ssl_cert "
+                                      "(or CLOUDSTACK_VERIFY), or turn validation off on a trusted network")
         self._read_attempts = read_attempts
         self._backoff = backoff or Backoff(first=0.5, factor=2.0, cap=5.0)
         self._sleep = sleep
@@ -173,6 +207,10 @@ class CloudStackClient:
 
     def _domain_error(self, what, command, failure):
         facts = dict(command=command, errorcode=failure.status)
+        if failure.tls:
+            return ConnectionFailed("Failed to %s: the TLS certificate of CloudStack at %s could not be verified (%s): %s"
+                                    % (what, self._endpoint or "the configured api_url", failure.errortext, self._tls_hint),
+                                    reason="tls", **facts)
         if failure.connection:
             return ConnectionFailed("Failed to %s: cannot reach CloudStack at %s: %s"
                                     % (what, self._endpoint or "the configured api_url", failure.errortext), **facts)
@@ -202,9 +240,22 @@ def resolve_settings(settings, ini_reader=None):
     return merged
 
 
-def connect(settings, **client_options):
-    """A ``CloudStackClient`` for the given settings (completed from cloudstack.ini when needed)."""
+def tls_hint(settings):
+    """What fixes an unverifiable CloudStack certificate, with the option names of this module."""
+    return ("give the CA bundle that signed its certificate in api_verify_ssl_cert (or CLOUDSTACK_VERIFY), or set "
+            "%s=false (or %s=true) on a trusted network" % (settings.switch_name, NO_TLS_VERIFY_ENV))
+
+
+def connect(settings, warn=None, **client_options):
+    """A ``CloudStackClient`` for the given settings (completed from cloudstack.ini when needed).
+
+    ``warn`` (default: Ansible's module warning, what ``module.warn`` calls) receives a warning when the
+    certificate is not validated or the endpoint is plain http.
+    """
     settings = resolve_settings(settings)
+    settings.check()
+    for reason in settings.insecure():
+        (warn or ansible_warn)(reason)
     verify = settings.tls_verify()
     api = CloudStack(
         endpoint=settings.endpoint,
@@ -216,4 +267,4 @@ def connect(settings, **client_options):
         dangerous_no_tls_verify=verify is False,
         retry=0,
     )
-    return CloudStackClient(api, endpoint=settings.endpoint, **client_options)
+    return CloudStackClient(api, endpoint=settings.endpoint, tls_hint=tls_hint(settings), **client_options)

@@ -16,6 +16,8 @@ import posixpath
 import socket
 import ssl
 
+from ansible.module_utils.common.warnings import warn as ansible_warn
+
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
     ConnectionFailed,
     SafeMigrationError,
@@ -51,17 +53,27 @@ HOST_PROPERTIES = ["name"]
 DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue", "host"]
 
 
-def connect(settings, smart_connect=None):
-    """Log in to vCenter with ``settings`` (a VCenterSettings); return a VCenterClient."""
+def connect(settings, smart_connect=None, warn=None):
+    """Log in to vCenter with ``settings`` (a VCenterSettings); return a VCenterClient.
+
+    ``warn`` (default: Ansible's module warning, what ``module.warn`` calls) receives a warning when the
+    certificate is not validated.
+    """
     missing = settings.missing()
     if missing:
         raise ConnectionFailed("Missing vCenter connection options: %s" % ", ".join(missing), missing=missing)
+    for reason in settings.insecure():
+        (warn or ansible_warn)(reason)
     smart_connect = smart_connect or SmartConnect
     where = "%s:%s" % (settings.hostname, settings.port)
+    proxy_host, proxy_port = settings.proxy()
+    proxy = {"httpProxyHost": proxy_host, "httpProxyPort": proxy_port} if proxy_host else {}
+    if proxy_host:
+        where = "%s (through the proxy %s:%s)" % (where, proxy_host, proxy_port)
     try:
         service_instance = smart_connect(
             host=settings.hostname, port=settings.port, user=settings.username, pwd=settings.password,
-            sslContext=ssl_context(settings), httpConnectionTimeout=HTTP_TIMEOUT,
+            sslContext=ssl_context(settings), httpConnectionTimeout=HTTP_TIMEOUT, **proxy
         )
     except vim.fault.InvalidLogin:
         raise ConnectionFailed("vCenter %s refused the login of user %s: check username and password"

@@ -28,7 +28,7 @@ version_added: 0.1.0
 author:
   - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - cloudstack_vmware.safe_migration.cloudstack
+  - cloudstack_vmware.safe_migration.cloudstack.beside_vcenter
   - cloudstack_vmware.safe_migration.vcenter
   - cloudstack_vmware.safe_migration.volume_selection
 options:
@@ -181,7 +181,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
 
 
 def argument_spec():
-    spec = cloudstack_argument_spec()
+    spec = cloudstack_argument_spec(beside_vcenter=True)
     spec.update(vcenter_argument_spec())
     spec.update(volume_selection_argument_spec())
     spec.update(

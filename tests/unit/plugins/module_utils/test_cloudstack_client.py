@@ -146,8 +146,11 @@ def test_missing_settings_name_what_is_missing():
 
 
 def test_connect_builds_a_cs_client_without_tls_verification_when_disabled():
-    client = cloudstack_client.connect(CloudStackSettings(endpoint="https://x/client/api", key="k", secret="s", verify="false"))
+    warnings = []
+    client = cloudstack_client.connect(CloudStackSettings(endpoint="https://x/client/api", key="k", secret="s",
+                                                          verify="/ca.pem", validate_certs=False), warn=warnings.append)
     assert client._api.verify is False
+    assert len(warnings) == 1 and "not validated" in warnings[0]
     assert client._api.retry == 0
     client = cloudstack_client.connect(CloudStackSettings(endpoint="https://x/client/api", key="k", secret="s", verify="/ca.pem"))
     assert client._api.verify == "/ca.pem"
