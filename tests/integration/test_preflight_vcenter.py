@@ -164,3 +164,6 @@ def test_a_vm_registered_under_another_name_is_reported_as_such_not_as_missing(f
     assert "found by its configuration file" in run.output
     assert "rename the VM renamed-by-hand back to %s" % instance in run.output
     assert "re-register" not in run.output
+    window = run_playbook(fresh_lab, tmp_path, plan_of([volume]), name="window")
+    listed = [problem for problem in window.report()["preflight"]["problems"] if "is registered in vCenter as" in str(problem)]
+    assert window.returncode != 0 and len(listed) == 1, listed  # the inventory check's fact, not again as a blocker

@@ -296,3 +296,30 @@ def test_a_late_first_submission_is_adopted_not_abandoned(fresh_lab, migrate):
     assert "job_abandoned" not in [item["event"] for item in events]
     found = [item for item in events if item["event"] == "job_found"]
     assert found and "already exists" in found[0]["reason"]
+
+
+def test_a_record_left_by_9881_is_repaired_from_the_playbook_with_restore_then_migrated(fresh_lab, tmp_path):
+    """#9881 as the field has it: destination pool, path NULL, no journal of ours; the disk still at the source."""
+    volume = stopped_vm_volumes(fresh_lab, 1)[0]
+    fresh_lab.control("fault_next_job", mode="false_success", null_path=True)
+    fresh_lab.admin().migrateVolume(volumeid=volume["id"], storageid=volume["destination"]["id"])
+    damaged = fresh_lab.records()[volume["id"]]
+    assert (damaged["storageid"], damaged["path"]) == (volume["destination"]["id"], None)
+    source_file = fresh_lab.vmdk_locations(volume["path"])
+
+    refused = run_playbook(fresh_lab, tmp_path, plan_of([volume]), name="fail-policy")
+
+    assert refused.returncode != 0 and "safe_migration_on_false_success" in refused.output, refused.output
+    assert refused.report()["status"] == "preflight_failed"
+    assert fresh_lab.records()[volume["id"]] == damaged and fresh_lab.vmdk_locations(volume["path"]) == source_file
+
+    repaired = run_playbook(fresh_lab, tmp_path, plan_of([volume]), "-e", "safe_migration_on_false_success=restore",
+                            name="restore-policy")
+
+    assert repaired.returncode == 0, repaired.output
+    record = fresh_lab.records()[volume["id"]]
+    assert (record["storageid"], record["path"], record["state"]) == (volume["destination"]["id"], volume["path"], "Ready")
+    assert fresh_lab.vmdk_locations(volume["path"]) == ["[%s] %s/%s.vmdk" % (
+        volume["destination"]["id"].replace("-", ""), volume["vm"]["instancename"], volume["path"])]
+    summary = repaired.report()["summary"]
+    assert (summary["status"], summary["migrated"], summary["repaired"], summary["false_success"]) == ("succeeded", 1, 1, 0)
