@@ -370,6 +370,8 @@ def detached_disk_blockers(location, volume, source_pool, destination):
                                 % (destination_text, "; ".join("%s: %s" % item for item in sorted(location.not_searched.items()))
                                    or "no such datastore in vCenter")))
     return blockers
+
+
 # ---- vCenter blockers of the preflight (destination datastore, power state, stale file, VM under another name) ----------
 # problem codes of vcenter_inventory that become blockers of their own code (others keep the code "vcenter")
 _OWN_CODE = {
