@@ -185,7 +185,7 @@ def test_the_playbook_migrates_a_detached_volume_check_mode_changes_nothing_and_
 
     checked = run_playbook(fresh_lab, tmp_path, plan, name="check", check=True)
 
-    assert checked.returncode == 0 and checked.changed == 0, checked.output
+    assert checked.returncode == 0 and checked.changed == 1, checked.output
     assert "Preflight passed: 1 volume(s)" in checked.output
     assert lab_state(fresh_lab, [volume]) == before and migrate_jobs(fresh_lab) == []
 

@@ -140,12 +140,15 @@ def test_check_mode_shows_the_plan_and_changes_nothing(fresh_lab, tmp_path):
     volumes = stopped_vm_volumes(fresh_lab, 2)
     before = lab_state(fresh_lab, volumes)
 
-    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), check=True)
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "--diff", check=True)
 
-    assert run.returncode == 0 and run.changed == 0, run.output
+    # changed: what a real run would change (the preflight's check-mode migration checks), shown as a diff
+    assert run.returncode == 0 and run.changed == 1, run.output
     assert "Preflight passed: 2 volume(s)" in run.output and "CHECK MODE" in run.output
     for volume in volumes:
-        assert "%s (DATADISK, %s" % (volume["name"], volume["vm"]["name"]) in run.output
+        assert "%s (DATADISK, %s/%s" % (volume["name"], volume["vm"]["name"], volume["vm"]["instancename"]) in run.output
+        assert '-        "pool": "%s"' % volume["storage"] in run.output
+        assert '+        "pool": "%s"' % volume["destination"]["name"] in run.output
     assert lab_state(fresh_lab, volumes) == before
     assert not (tmp_path / "journal.jsonl").exists()
     # A check run leaves a report a person can read (local files: not a change to the managed systems).
