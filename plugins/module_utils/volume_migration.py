@@ -10,6 +10,7 @@ crashed controller leads to waiting again for the same job, never to a second on
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +82,7 @@ def _number(option, value, kind=float):
 
 def _positive(option, value, example):
     number = _number(option, value)
-    if number is None or number != number or number <= 0:  # number != number: NaN
+    if number is None or math.isnan(number) or number <= 0:
         raise InvalidInput("Invalid %s: %r; it must be a number greater than 0 (%s)" % (option_text(option), value, example),
                            option=option, value=value)
     return int(number) if float(number).is_integer() else number

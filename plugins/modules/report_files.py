@@ -18,7 +18,7 @@ description:
     a change, and it writes in check mode too.
   - Runs on the controller only (an action plugin); the directory is relative to where C(ansible-playbook) runs.
 author:
-  - cloudstack_vmware.safe_migration contributors
+  - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 options:
   dest:
     description: The report directory.
