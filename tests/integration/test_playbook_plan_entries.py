@@ -53,7 +53,7 @@ def test_every_kind_of_bad_entry_is_listed_with_its_position_and_nothing_changes
 
     assert run.returncode != 0 and run.changed == 0, run.output
     assert "Preflight failed, nothing was changed: the plan did not resolve" in run.output
-    assert "10 of the plan's 11 entries cannot be used" in run.output
+    assert "the plan did not resolve; 10 problem(s), each listed once in the run's summary below" in run.output
     expected = {
         2: "Volume DATA-999999 was not found in CloudStack",
         3: "Destination storage pool nfs-primary-99 was not found in CloudStack",
@@ -87,7 +87,7 @@ def test_two_good_entries_and_one_mistyped_destination_migrate_nothing(fresh_lab
     assert run.returncode != 0 and run.changed == 0, run.output
     assert "entry 3 (volume %s -> %s): Destination storage pool %s was not found" % (
         volumes[2]["name"], plan[2]["destination"], plan[2]["destination"]) in run.output
-    assert "1 of the plan's 3 entries cannot be used" in run.output
+    assert "the plan did not resolve; 1 problem(s), each listed once in the run's summary below" in run.output
     assert "Preflight passed" not in run.output and "SUCCEEDED" not in run.output
     _nothing_changed(fresh_lab, tmp_path, volumes, before, records)
 
