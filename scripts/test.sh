@@ -14,7 +14,7 @@ export ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python"
 
 step_pytest() {
     # Unit tests, the lab's own tests and the modules' tests against the lab.
-    (cd "$repo" && python -m pytest -n 2 --dist loadfile -p no:cacheprovider)
+    (cd "$repo" && python -m pytest -n 2 --dist loadfile -p no:cacheprovider --durations=15)
 }
 
 step_sanity() {
