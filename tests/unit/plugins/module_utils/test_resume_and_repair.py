@@ -28,7 +28,7 @@ from unit.plugins.module_utils.test_volume_migration import (  # pylint: disable
     SRC_DS,
     VOL,
     run_one,
-    world,  # noqa: F401  pylint: disable=unused-import  (a pytest fixture, used by name)
+    world,  # noqa: F401  # pylint: disable=unused-import
 )
 
 MIGRATE_CMD = "org.apache.cloudstack.api.command.admin.volume.MigrateVolumeCmdByAdmin"
