@@ -218,12 +218,16 @@ def test_example_plan_runs_in_check_mode_against_the_lab(example, lab, tmp_path)
         variables.write_text(yaml.safe_dump(others))
         options = ["-e", "@%s" % variables]
 
+    records = lab.records()
+
     run = run_playbook(lab, tmp_path, data["safe_migration_plan"], *options, name="example", check=True)
 
-    assert run.changed == 0, run.output
+    # --check: nothing changed in the lab (the preflight's checks report `changed` for the volumes a run would move)
+    assert lab.records() == records
     report_file = run.report_dir / "report.json"
     assert report_file.exists(), "%s: no report was written:\n%s" % (example.id, run.output)
     report = run.report()
+    assert report["check_mode"] is True
     if run.returncode == 0:
         assert report["status"] == "checked", run.output
         assert all(entry["status"] in ("resolved", "empty") for entry in report["entries"]), report["entries"]
