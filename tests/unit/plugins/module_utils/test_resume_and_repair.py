@@ -21,14 +21,14 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import MigrationOptions
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import path_from_chaininfo
-from unit.plugins.module_utils.test_volume_migration import (  # pylint: disable=import-error
+from unit.plugins.module_utils.test_volume_migration import (  # pylint: disable=import-error,unused-import
     DST,
     DST_DS,
     SRC,
     SRC_DS,
     VOL,
     run_one,
-    world,  # noqa: F401  # pylint: disable=unused-import
+    world,  # noqa: F401  (a pytest fixture, used by name)
 )
 
 MIGRATE_CMD = "org.apache.cloudstack.api.command.admin.volume.MigrateVolumeCmdByAdmin"
