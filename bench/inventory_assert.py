@@ -30,8 +30,8 @@ from pathlib import Path
 
 from pyVmomi import vim
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_client import VCenterClient
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.client import VCenterClient
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules.vmware_inventory_assert import assert_inventory
 from integration.vcenter_lab import PASSWORD, USER, InventoryLab, SoapCalls, scale_expectations  # pylint: disable=import-error
 from lab.vsphere import LabVSphere

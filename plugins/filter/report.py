@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, read_damaged
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH, read_damaged
 
 # The counts of a run, in this order wherever they are shown. planned = the sum of the five volume outcomes.
 OUTCOMES = ("migrated", "already_in_place", "failed", "false_success", "not_started")

@@ -168,14 +168,16 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.drift_audit import DriftAudit
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import DriftAudit
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
 )

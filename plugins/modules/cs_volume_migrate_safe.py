@@ -277,24 +277,26 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
     volume_selection_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH, Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
     MigrationOptions,
     VolumeMigrationService,
     requests_from_params,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 VOLUME_ITEM = dict(
     volume=dict(type="str", required=True),

@@ -406,13 +406,13 @@ evacuation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import plan_evacuation, resolve_plan
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import plan_evacuation, resolve_plan
 
 EVACUATE = dict(
     source_pool=dict(type="str", required=True),

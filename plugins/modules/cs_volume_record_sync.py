@@ -160,24 +160,26 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
     volume_selection_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import DEFAULT_JOURNAL_PATH, Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH, Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_record_sync import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.record_sync import (
     RecordSyncService,
     SyncOptions,
     SyncRequest,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 
 def argument_spec():

@@ -259,9 +259,11 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client, vcenter_inventory
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.module_boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory as vcenter_inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
 )

@@ -26,7 +26,7 @@ from integration.playbook_runner import REPO, run_playbook  # pylint: disable=im
 
 COLLECTIONS = REPO / ".venv" / "collections"
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`]*)")
-# The plan entry codes of a name CloudStack does not know (plugins/module_utils/volume_plan_info.py error_code,
+# The plan entry codes of a name CloudStack does not know (plugins/module_utils/_volume/plan_info.py error_code,
 # docs/playbooks.md "Plan entries and errors"); every other code is a mistake of the example itself.
 NOT_FOUND_CODES = {"volume_not_found", "source_pool_not_found", "destination_not_found", "entry_not_found",
                    "exclude_unknown"}

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
 )

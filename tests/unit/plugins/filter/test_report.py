@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.report import (
     FilterModule, ReportInvariantError, migration_report, migration_report_junit, migration_report_lines)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.waves import migration_wave_outcome
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal, read_damaged
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal, read_damaged
 
 STARTED = 1764560000.0
 COUNTS = ("entries", "planned", "migrated", "already_in_place", "failed", "false_success", "restored", "not_started")

@@ -5,12 +5,12 @@
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import vcenter_argument_spec
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import vcenter_argument_spec
 
 CLOUDSTACK_ENV = ("CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET", "CLOUDSTACK_TIMEOUT", "CLOUDSTACK_METHOD",
                   "CLOUDSTACK_VERIFY", "CLOUDSTACK_REGION", "CLOUDSTACK_DANGEROUS_NO_TLS_VERIFY", "VMWARE_VALIDATE_CERTS")

@@ -6,15 +6,15 @@ import pytest
 import requests
 from cs import CloudStackApiException, CloudStackException
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import CloudStackSettings
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_client import CloudStackClient
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import CloudStackSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.client import CloudStackClient
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     InvalidInput,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff
 
 
 class Response:

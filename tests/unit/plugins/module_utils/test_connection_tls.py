@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import CloudStackSettings
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import VCenterSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import CloudStackSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
 
 ZONES = {"listzonesresponse": {"count": 1, "zone": [{"id": "z1", "name": "zone1"}]}}
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.drift_audit import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import (
     DRIFT_CODES,
     DriftAudit,
     is_disk_descriptor,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_client import join_datastore_path
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.client import join_datastore_path
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
 ZONE = "0a0a0a0a-0000-4000-8000-000000000001"
 ZONE2 = "0a0a0a0a-0000-4000-8000-000000000002"

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal, without_secrets
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal, without_secrets
 
 
 class Ticks:

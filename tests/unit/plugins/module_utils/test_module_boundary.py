@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import module_boundary
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import boundary as module_boundary
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
 
 class Failed(Exception):

@@ -4,8 +4,8 @@
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import PreflightFailed
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.plan_entries import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_entries import (
     PlanEntries,
     plan_capacity,
     shape_problems,

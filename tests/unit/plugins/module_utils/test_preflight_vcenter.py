@@ -10,15 +10,15 @@ tests/integration/test_preflight_vcenter.py make each condition real in vcsim).
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_inventory as inventory
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import VCenterError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
     DiskExpectation,
     VmExpectation,
     check_inventory,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 SRC_UUID = "6cc2d876-a615-5589-aa54-6fdd6d139f44"
 DST_UUID = "e18ab0ba-7bc8-53a0-8f40-dd7d33dfb46d"

@@ -8,9 +8,9 @@ import certifi
 import pytest
 from pyVmomi import vim, vmodl
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed, VCenterError, WaitTimeout
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_args import VCenterSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed, VCenterError, WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
 
 PC = vmodl.query.PropertyCollector
 

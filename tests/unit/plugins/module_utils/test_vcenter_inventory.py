@@ -4,9 +4,9 @@
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_inventory as inventory
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput, VCenterError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput, VCenterError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
     DiskExpectation,
     VmExpectation,
     check_inventory,

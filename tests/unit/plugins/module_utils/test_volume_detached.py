@@ -6,21 +6,21 @@ import copy
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     DriftDetected,
     JobFailed,
     PreflightFailed,
     VCenterError,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_detached import DiskLost
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.detached import DiskLost
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
     MigrationOptions,
     MigrationRequest,
     VolumeMigrationService,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 VOL = "11111111-1111-4111-8111-111111111111"
 SRC = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     DriftDetected,
@@ -19,8 +19,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
     VerificationFailed,
     WaitTimeout,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
     MigrationOptions,
     MigrationRequest,
     VolumeMigrationService,
@@ -607,9 +607,9 @@ def test_unfinished_job_to_another_pool_is_not_resumed_as_this_request(world):
 
 
 def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
-    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
         InventoryReport, Problem, VmFacts)
-    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import VCenterDisks
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
     def report_with(leftovers, not_searched=()):
         def check(client, expectations, datacenter=None):

@@ -6,12 +6,12 @@ import copy
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     PreflightFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan_info import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import (
     PlanItem,
     inventory_expectations,
     resolve_plan,

@@ -4,19 +4,19 @@
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     PreflightFailed,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_record_sync import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.record_sync import (
     RecordSyncService,
     Refused,
     SyncOptions,
     SyncRequest,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_vcenter import DiskLocation
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import DiskLocation
 
 VOL = "11111111-1111-4111-8111-111111111111"
 VOL2 = "22222222-2222-4222-8222-222222222222"

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import WaitTimeout
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff, wait_for
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff, wait_for
 
 
 class FakeClock:

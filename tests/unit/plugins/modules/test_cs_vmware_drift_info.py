@@ -7,8 +7,10 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_vmware_drift_info
 
 POOL = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_migrate_safe
 
 ARGS = dict(volume="DATA-42", destination="primary-nfs-2", api_url="http://cs.example/client/api", api_key="K3y",

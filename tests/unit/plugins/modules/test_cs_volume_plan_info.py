@@ -7,8 +7,8 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_plan_info
 
 CONNECTION = dict(api_url="https://cloud.example/client/api", api_key="Ak3y-4-tests", api_secret="S3cret!")

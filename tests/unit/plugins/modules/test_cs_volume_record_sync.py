@@ -7,7 +7,9 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import cloudstack_client, vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_record_sync
 
 VOL = "11111111-1111-4111-8111-111111111111"

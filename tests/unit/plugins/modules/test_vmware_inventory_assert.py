@@ -7,8 +7,8 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils import vcenter_client
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import ConnectionFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import vmware_inventory_assert
 
 CONNECTION = dict(hostname="vc.example", username="admin", password="S3cret!")

@@ -16,23 +16,23 @@ from __future__ import annotations
 import time
 import uuid
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.drift_audit import usable
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import usable
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     PreflightFailed,
     SafeMigrationError,
     VCenterError,
     VerificationFailed,
     WaitTimeout,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_SUBMITTING, OUTCOME
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import JOB_SUBMITTING, OUTCOME
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
     datastore_name,
     disk_file_name,
     normalize_path,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import JobRunner, job_status_name
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner, is_uuid
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, job_status_name
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner, is_uuid
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     pools_backing,
     record_facts,
     restore_record,

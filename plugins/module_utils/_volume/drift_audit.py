@@ -17,8 +17,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
     DISK_FILE_MISSING,
     DISK_NOT_ATTACHED,
     DISK_ON_WRONG_DATASTORE,
@@ -32,7 +32,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.v
     datastore_name,
     normalize_path,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import is_uuid, pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import is_uuid, pool_datastores
 
 VM_MISSING = "vm_missing"
 VM_AMBIGUOUS = "vm_duplicate"

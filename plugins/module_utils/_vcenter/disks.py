@@ -10,8 +10,8 @@ datastores?", and gets a ``DiskLocation``.
 
 from __future__ import annotations
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import SafeMigrationError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import SafeMigrationError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
     DiskExpectation,
     VmExpectation,
     attached_disk_files,

@@ -17,7 +17,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
 HTTP_METHODS = ("get", "post")
 DEFAULT_TIMEOUT = 10

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     DriftDetected,
     JobFailed,
     PreflightFailed,
     SafeMigrationError,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import JOB_ADOPTED, JOB_SUBMITTING
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import disk_file_name
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import JOB_ADOPTED, JOB_SUBMITTING
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import disk_file_name
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import (
     POLICY_OPTION,
     option_text,
     pool_datastores,
@@ -125,7 +125,7 @@ class Verifier:
     def _detached(self):
         """The verification of volumes without a VM (volume_detached.py; imported here, as it builds on this module)."""
         # pylint: disable-next=import-outside-toplevel,cyclic-import
-        from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_detached import DetachedVerifier
+        from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.detached import DetachedVerifier
         return DetachedVerifier(self._cs, self._vcenter, self._journal, self._options, self.restore)
 
     # ---- false success ---------------------------------------------------------------------------

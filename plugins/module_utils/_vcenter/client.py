@@ -18,12 +18,12 @@ import ssl
 
 from ansible.module_utils.common.warnings import warn as ansible_warn
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     ConnectionFailed,
     SafeMigrationError,
     VCenterError,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff, wait_for
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff, wait_for
 
 try:
     from pyVim.connect import Disconnect, SmartConnect

@@ -13,15 +13,15 @@ every datastore searched, is reported as a lost disk with every fact an operator
 
 from __future__ import annotations
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     DriftDetected,
     JobFailed,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.vcenter_inventory import datastore_accepted
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import job_error_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import pool_datastores
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import datastore_accepted
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     POLICY_OPTION,
     RESTORE_POLICY,
     pools_backing,

@@ -19,18 +19,18 @@ migrations running together per destination.
 
 from __future__ import annotations
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     InvalidInput,
     PreflightFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.plan_entries import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_entries import (
     PlanEntries,
     plan_capacity,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_migration import MigrationRequest
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import MigrationRequest
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import (
     Planner,
     is_uuid,
     pool_datastores,

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
 DEFAULT_JOURNAL_PATH = "~/.ansible/safe_migration/journal.jsonl"
 SECRET_KEYS = frozenset(("api_key", "api_secret", "apikey", "secret", "password", "signature", "token"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     InvalidInput,
     PreflightFailed,
     UnsafeOperation,

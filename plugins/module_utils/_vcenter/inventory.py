@@ -24,7 +24,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     InvalidInput,
     VCenterError,
     WaitTimeout,

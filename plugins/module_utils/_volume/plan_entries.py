@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import difflib
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import PreflightFailed
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import (
     _free_bytes,
     pool_datastore_name,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import WaitTimeout
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import WaitTimeout
 
 
 class Backoff:

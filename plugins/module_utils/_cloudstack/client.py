@@ -16,13 +16,13 @@ import time
 
 from ansible.module_utils.common.warnings import warn as ansible_warn
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.cloudstack_args import NO_TLS_VERIFY_ENV
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import NO_TLS_VERIFY_ENV
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     InvalidInput,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.waiter import Backoff
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff
 
 try:
     from cs import CloudStack, CloudStackApiException, CloudStackException

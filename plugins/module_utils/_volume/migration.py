@@ -15,7 +15,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.errors import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     DriftDetected,
@@ -25,16 +25,16 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.e
     SafeMigrationError,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.journal import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import (
     JOB_ABANDONED,
     JOB_ADOPTED,
     JOB_RESULT,
     JOB_SUBMITTING,
     OUTCOME,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_plan import Planner, option_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_jobs import JobRunner, is_migration_of
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils.volume_verify import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner, option_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, is_migration_of
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     RESTORE_POLICY,
     Verifier,
     record_facts,
