@@ -12,7 +12,10 @@ import math
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE, boolean
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import checked_path
 
 CHOICES = {
     "on_false_success": ("fail", "restore"),
@@ -20,7 +23,7 @@ CHOICES = {
 }
 WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
 POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
-BOOLEANS = ("allow_live_migration", "skip_preflight")
+BOOLEANS = ("allow_live_migration", "skip_preflight", "journal_create_directory")
 
 
 def option_errors(options, prefix="safe_migration_"):
@@ -36,7 +39,21 @@ def option_errors(options, prefix="safe_migration_"):
         error = _option_error(str(variable)[len(prefix):] if str(variable).startswith(prefix) else str(variable), value)
         if error:
             errors.append("%s %s (got %s)" % (variable, error, _shown(value)))
-    return errors
+    journal_error = _journal_error(options, prefix)
+    return errors + ([journal_error] if journal_error else [])
+
+
+def _journal_error(options, prefix):
+    """What is wrong with the journal path, checked as the modules will check it (they run on the controller)."""
+    path = options.get(prefix + "journal_path")
+    create = options.get(prefix + "journal_create_directory", False)
+    if not path or not _is_boolean(create):
+        return None
+    try:
+        checked_path(str(path), create_directory=boolean(create, strict=False))
+    except InvalidInput as error:
+        return error.message
+    return None
 
 
 def _option_error(option, value):

@@ -117,8 +117,16 @@ options:
     description:
       - Append-only JSON-lines journal of the migrations, on the machine that runs the module. It records the
         plan, the job id before submission, the job result, the verification and any restore; never secrets.
+      - Must be a regular file (or none yet) in an existing directory; a directory, a device or a file under a system
+        directory (C(/etc), C(/dev), C(/usr), ...) is refused before anything is read or changed.
     type: path
     default: ~/.ansible/safe_migration/journal.jsonl
+  journal_create_directory:
+    description:
+      - Create the directory of O(journal_path) (mode 0700) when it does not exist. The directory of the default path
+        is always created.
+    type: bool
+    default: false
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
   - A volume without a VM (detached) is located and verified by datastore searches; a file found on no datastore
@@ -319,6 +327,7 @@ def argument_spec():
         job_timeout=dict(type="int", default=1800),
         poll_interval=dict(type="float", default=5.0),
         journal_path=dict(type="path", default=DEFAULT_JOURNAL_PATH),
+        journal_create_directory=dict(type="bool", default=False),
     )
     return spec
 
@@ -331,11 +340,12 @@ def migrate(params, check_mode):
         concurrency=params["concurrency"], check_mode=check_mode,
     )
     requests = requests_from_params(params)
+    journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))
-        service = VolumeMigrationService(cloudstack, disks, Journal(params["journal_path"]), options)
+        service = VolumeMigrationService(cloudstack, disks, journal, options)
         return service.run(requests)
     finally:
         vcenter.close()

@@ -70,8 +70,16 @@ options:
       - The append-only JSON-lines journal (the one of M(cloudstack_vmware.safe_migration.cs_volume_migrate_safe)),
         on the machine that runs the module. Never holds secrets.
       - Also read, to find the path of a volume whose record lost it in a migration this collection journaled.
+      - Must be a regular file (or none yet) in an existing directory; a directory, a device or a file under a system
+        directory (C(/etc), C(/dev), C(/usr), ...) is refused before anything is read or changed.
     type: path
     default: ~/.ansible/safe_migration/journal.jsonl
+  journal_create_directory:
+    description:
+      - Create the directory of O(journal_path) (mode 0700) when it does not exist. The directory of the default path
+        is always created.
+    type: bool
+    default: false
 notes:
   - Needs CloudStack root admin credentials (paths, pools and instance names are admin-only; C(updateVolume) of
     pool, path and state is an admin operation).
@@ -194,6 +202,7 @@ def argument_spec():
         job_timeout=dict(type="int", default=600),
         poll_interval=dict(type="float", default=2.0),
         journal_path=dict(type="path", default=DEFAULT_JOURNAL_PATH),
+        journal_create_directory=dict(type="bool", default=False),
     )
     return spec
 
@@ -204,11 +213,12 @@ def sync(params, check_mode):
                           expected_pool=params.get("expected_pool"), expected_path=params.get("expected_path"),
                           expected_datastore_path=params.get("expected_datastore_path"))
     options = SyncOptions(job_timeout=params["job_timeout"], poll_interval=params["poll_interval"], check_mode=check_mode)
+    journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))
-        service = RecordSyncService(cloudstack, disks, vcenter, Journal(params["journal_path"]), options,
+        service = RecordSyncService(cloudstack, disks, vcenter, journal, options,
                                     datacenter=params.get("datacenter"))
         return service.run(request)
     finally:

@@ -5,14 +5,19 @@
 One line per event (plan, job id before submission, job result, verification,
 restore, outcome). It lets a crashed or timed-out run resume waiting for the job it
 submitted instead of submitting a second one, and it is what a maintenance-window
-report is built from. Lines are flushed and fsynced before the call returns.
+report is built from. Lines are appended (O_APPEND) and fsynced before the call returns.
 Secrets never reach it: keys that name a secret are dropped at any depth.
+
+The path is checked before anything runs: a regular file (or none yet) in an existing
+directory, never a device, a directory or a system file. The file is read once per run,
+through the same tolerant reader the reports use.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 import time
 import uuid
@@ -21,6 +26,11 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 DEFAULT_JOURNAL_PATH = "~/.ansible/safe_migration/journal.jsonl"
 SECRET_KEYS = frozenset(("api_key", "api_secret", "apikey", "secret", "password", "signature", "token"))
+# Never a journal: the system's own trees (a typo'd journal_path must not append to /etc/passwd).
+SYSTEM_DIRECTORIES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys",
+                      "/usr")
+# A journal larger than this is read from its end: a run only needs its recent events.
+MAX_READ_BYTES = 64 * 1024 * 1024
 
 JOB_SUBMITTING = "job_submitting"
 # A job this run did not submit but waits for: a migrateVolume CloudStack shows on the volume, or a
@@ -40,14 +50,40 @@ def without_secrets(value):
     return value
 
 
+def checked_path(path, create_directory=False):
+    """The absolute journal path, or InvalidInput saying what is wrong with it and what to do; nothing is written.
+
+    The directory of the default path is created (mode 0700); another directory only with ``create_directory``.
+    """
+    wanted = os.path.abspath(os.path.expanduser(path))
+    real = os.path.realpath(wanted)
+    if any(real == system or real.startswith(system + "/") for system in SYSTEM_DIRECTORIES):
+        raise _refused(path, "it is in the system directory %s" % _system_directory(real))
+    if os.path.lexists(real):
+        kind = _file_kind(real)
+        if kind != "regular file":
+            raise _refused(path, "it is a %s, not a regular file" % kind)
+    directory = os.path.dirname(real)
+    if not os.path.isdir(directory):
+        if os.path.lexists(directory):
+            raise _refused(path, "%s is not a directory" % directory)
+        if not (create_directory or wanted == os.path.abspath(os.path.expanduser(DEFAULT_JOURNAL_PATH))):
+            raise _refused(path, "its directory %s does not exist; create it, or set journal_create_directory=true "
+                                 "(playbook: safe_migration_journal_create_directory)" % directory)
+    return real
+
+
 class Journal:
     """An append-only JSON-lines file; safe to share between the threads of one run."""
 
-    def __init__(self, path=DEFAULT_JOURNAL_PATH, clock=time.time, run_id=None):
-        self.path = os.path.expanduser(path)
+    def __init__(self, path=DEFAULT_JOURNAL_PATH, clock=time.time, run_id=None, create_directory=False):
+        self.path = checked_path(path, create_directory)
         self.run_id = run_id or str(uuid.uuid4())
+        self.skipped_lines = 0
         self._clock = clock
         self._lock = threading.Lock()
+        self._events = None
+        self._tail_checked = False
 
     def record(self, volume_id, event, **data):
         """Append one event about a volume and return it."""
@@ -56,20 +92,19 @@ class Journal:
         line = json.dumps(entry, sort_keys=True, default=str)
         with self._lock:
             self._append(line)
+            if self._events is not None:
+                self._events.append(json.loads(line))
         return entry
 
     def entries(self, volume_id=None):
-        """Every event (of one volume, when given), oldest first; unreadable lines are skipped."""
-        if not os.path.exists(self.path):
-            return []
-        with self._lock, open(self.path, encoding="utf-8") as handle:
-            lines = handle.readlines()
-        found = []
-        for line in lines:
-            entry = _parse(line)
-            if entry is not None and (volume_id is None or entry.get("volume") == volume_id):
-                found.append(entry)
-        return found
+        """Every event (of one volume, when given), oldest first. The file is read once; damaged lines are skipped
+        and counted in ``skipped_lines``."""
+        with self._lock:
+            if self._events is None:
+                read = read_damaged(self.path, MAX_READ_BYTES)
+                self._events, self.skipped_lines = read["events"], read["skipped"]
+            events = list(self._events)
+        return [entry for entry in events if volume_id is None or entry.get("volume") == volume_id]
 
     def unfinished_job(self, volume_id):
         """The last job submission of a volume whose result was never recorded, or None."""
@@ -85,18 +120,34 @@ class Journal:
         return max(open_jobs.values(), key=lambda entry: entry["ts"])
 
     def _append(self, line):
-        directory = os.path.dirname(self.path)
+        data = (line + "\n").encode("utf-8")
         try:
-            if directory and not os.path.isdir(directory):
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
                 os.makedirs(directory, mode=0o700)
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            # O_NOFOLLOW and the check after opening: the path cannot be swapped for a device or a link meanwhile.
+            descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                    raise _refused(self.path, "it is not a regular file")
+                if not self._tail_checked:
+                    data = self._after_torn_line(descriptor) + data
+                    self._tail_checked = True
+                os.write(descriptor, data)
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
         except OSError as error:
             raise InvalidInput("Cannot write the migration journal %s: %s; set journal_path to a writable file"
                                % (self.path, error.strerror or error), journal_path=self.path) from None
+
+    @staticmethod
+    def _after_torn_line(descriptor):
+        """A newline when the file ends in a half-written line (a run killed mid-write), so that line stays alone."""
+        size = os.fstat(descriptor).st_size
+        if not size:
+            return b""
+        return b"" if os.pread(descriptor, 1, size - 1) == b"\n" else b"\n"
 
 
 def _parse(line):
@@ -110,8 +161,8 @@ def _parse(line):
     return entry if isinstance(entry, dict) and "event" in entry else None
 
 
-def read_damaged(path, max_bytes=64 * 1024 * 1024):
-    """Every readable event of a journal that may be damaged, oldest first, for reports.
+def read_damaged(path, max_bytes=MAX_READ_BYTES):
+    """Every readable event of a journal that may be damaged, oldest first, for runs and reports.
 
     Returns ``{"events": [...], "skipped": n, "truncated": bool}``. A line that is not UTF-8, not JSON or not an
     event (a half-written last line, invalid bytes) is skipped and counted, never raised; only the last
@@ -140,3 +191,20 @@ def read_damaged(path, max_bytes=64 * 1024 * 1024):
         elif raw.strip():
             found["skipped"] += 1
     return found
+
+
+def _refused(path, why):
+    return InvalidInput("journal_path %s cannot be the migration journal: %s. Nothing was changed; set journal_path "
+                        "(playbook: safe_migration_journal_path) to a file in a directory of your own, e.g. %s"
+                        % (path, why, DEFAULT_JOURNAL_PATH), journal_path=path)
+
+
+def _system_directory(real):
+    return next(system for system in SYSTEM_DIRECTORIES if real == system or real.startswith(system + "/"))
+
+
+def _file_kind(path):
+    mode = os.stat(path).st_mode
+    kinds = ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")

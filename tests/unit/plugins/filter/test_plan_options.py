@@ -56,3 +56,17 @@ def test_a_non_mapping_is_a_filter_error():
 
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {"option_errors"}
+
+
+def test_the_journal_path_is_checked_as_the_modules_check_it(tmp_path):
+    assert option_errors({"safe_migration_journal_path": str(tmp_path / "journal.jsonl")}) == []
+    assert option_errors({"safe_migration_journal_path": ""}) == []
+    [refusal] = option_errors({"safe_migration_journal_path": "/etc/passwd"})
+    assert refusal.startswith("journal_path /etc/passwd cannot be the migration journal: it is in the system directory /etc")
+    missing = str(tmp_path / "new" / "journal.jsonl")
+    [refusal] = option_errors({"safe_migration_journal_path": missing, "safe_migration_journal_create_directory": "no"})
+    assert "does not exist; create it, or set journal_create_directory=true" in refusal
+    assert option_errors({"safe_migration_journal_path": missing, "safe_migration_journal_create_directory": "yes"}) == []
+    assert not (tmp_path / "new").exists(), "checking a path creates nothing"
+    assert option_errors({"safe_migration_journal_create_directory": "maybe"}) == [
+        "safe_migration_journal_create_directory must be true or false (got 'maybe')"]
