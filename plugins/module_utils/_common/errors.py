@@ -63,3 +63,7 @@ class VerificationFailed(SafeMigrationError):
 
 class DriftDetected(SafeMigrationError):
     """CloudStack's record and vCenter's inventory already disagree."""
+
+
+class RunInProgress(SafeMigrationError):
+    """Another run works on the same journal or volume; this one changed nothing."""

@@ -32,6 +32,12 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     JOB_SUBMITTING,
     OUTCOME,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.run_lock import (
+    VOLUME_LOCK_DIRECTORY,
+    held,
+    journal_lock_path,
+    volume_lock_path,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner, option_text
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, is_migration_of
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
@@ -124,9 +130,11 @@ def requests_from_params(params):
 class VolumeMigrationService:
     """Migrates volumes safely; see the module documentation for the result shape."""
 
-    def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None):
+    def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None,
+                 lock_directory=VOLUME_LOCK_DIRECTORY):
         self._cs = cloudstack
         self._journal = journal
+        self._lock_directory = lock_directory
         self._options = options
         self._clock = clock
         self._sleep = sleep
@@ -136,7 +144,16 @@ class VolumeMigrationService:
         self._verifier = Verifier(cloudstack, vcenter, journal, self._jobs, options, new_job_id=self._new_job_id)
 
     def run(self, requests):
-        """Migrate every requested volume; raise a ``SafeMigrationError`` carrying all results if one failed."""
+        """Migrate every requested volume; raise a ``SafeMigrationError`` carrying all results if one failed.
+
+        A run that can change something holds the journal's lock throughout (check mode only reads).
+        """
+        if self._options.check_mode:
+            return self._run(requests)
+        with held(journal_lock_path(self._journal.path), "the journal %s" % self._journal.path, self._journal.run_id):
+            return self._run(requests)
+
+    def _run(self, requests):
         if self._options.concurrency > 1 and len(requests) > 1:
             with ThreadPoolExecutor(max_workers=min(self._options.concurrency, len(requests))) as pool:
                 results = list(pool.map(self._outcome, requests))
@@ -182,6 +199,13 @@ class VolumeMigrationService:
     def migrate_one(self, request):
         """Plan, then migrate or resume one volume; return its result or raise a ``SafeMigrationError``."""
         volume, destination = self._planner.resolve(request)
+        if self._options.check_mode:
+            return self._migrate_resolved(request, volume, destination)
+        label = "volume %s" % (volume.get("name") and "%s (%s)" % (volume["name"], volume["id"]) or volume["id"])
+        with held(volume_lock_path(volume["id"], self._lock_directory), label, self._journal.run_id):
+            return self._migrate_resolved(request, volume, destination)
+
+    def _migrate_resolved(self, request, volume, destination):
         pending = self._journal.unfinished_job(volume["id"])
         if pending is not None:
             resumed = self._resume(request, volume, destination, pending)
@@ -346,6 +370,7 @@ class VolumeMigrationService:
         late: the job exists, so it is adopted (waited for and verified), never reported abandoned.
         """
         volume_id = essentials["volume_id"]
+        self._check_unchanged_since_plan(essentials)
         job_id = self._new_job_id()
         self._journal.record(volume_id, JOB_SUBMITTING, job_id=job_id, plan=essentials)
         attempt = 1
@@ -366,6 +391,23 @@ class VolumeMigrationService:
                     raise type(error)(error.message, **dict(error.facts, volume_id=volume_id, job_id=job_id)) from None
             attempt += 1
             self._sleep(self._options.poll_interval)
+
+    def _check_unchanged_since_plan(self, essentials):
+        """Immediately before submitting: the record is still as planned and no job runs on it (another run, on
+        another machine, or a person may have started one since the plan)."""
+        record = self._cs.get_volume(essentials["volume_id"]) or {}
+        source = essentials["source"]
+        running = record.get("jobid") and record.get("jobstatus") in (0, "0", None)
+        if not running and record.get("state") == "Ready" and record.get("storageid") == source["pool_id"]:
+            return
+        now = ("CloudStack job %s is running on it" % record["jobid"] if running else
+               "it is now %s on pool %s" % (record.get("state"), record.get("storage") or record.get("storageid")))
+        raise PreflightFailed(
+            "Volume %s changed after it was planned: %s (another run or a person is working on it). Nothing was "
+            "submitted; run again once that work has ended: a re-run verifies where the volume is"
+            % (essentials.get("volume_name") or essentials["volume_id"], now),
+            volume_id=essentials["volume_id"], job_id=record.get("jobid"), plan=essentials,
+            record={"state": record.get("state"), "pool_id": record.get("storageid"), "path": record.get("path")})
 
     def _job_known(self, job_id):
         """True when CloudStack has the job, False when it says it does not, None when the lookup failed."""

@@ -15,7 +15,6 @@ import json
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     DriftDetected,
-    JobFailed,
     PreflightFailed,
     SafeMigrationError,
     VerificationFailed,
@@ -68,20 +67,19 @@ class Verifier:
         if essentials.get("detached"):
             return self._detached().after_failure(essentials, job)
         record = self._cs.get_volume(essentials["volume_id"])
-        source = essentials["source"]
-        unchanged = _unchanged(record, source)
-        error_text = job_error_text(job)
-        if not unchanged:
-            verification = self.verify(essentials, record)
-            return self._false_success(essentials, job, verification, "CloudStack's migrateVolume job %s failed (%s) but "
-                                       "changed the volume record" % (job.get("jobid"), error_text))
-        raise JobFailed(
-            "CloudStack's migrateVolume job %s for volume %s failed: %s. The volume record is unchanged (pool %s, path %s); "
-            "nothing was migrated" % (job.get("jobid"), _label(essentials.get("volume_name"), essentials["volume_id"]), error_text,
-                                      source["pool_name"], source["path"]),
-            volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), error_text=error_text,
-            plan=essentials, verification={"cloudstack": record_facts(record)},
-        )
+        if _unchanged(record, essentials["source"]):
+            return self._failed_job().judge(essentials, job, record)
+        verification = self.verify(essentials, record)
+        if verification["ok"]:
+            # another migration (a second run, a person) put the volume there: both sides agree, this job changed nothing
+            self._journal.record(essentials["volume_id"], "verification", verification=verification)
+            return dict(status="unchanged", changed=False, failed=False, job_id=job.get("jobid"), job_status=job.get("jobstatus"),
+                        verification=verification, moved_by_another_job=True,
+                        msg="CloudStack's migrateVolume job %s failed (%s), but the volume is on pool %s already and vCenter "
+                        "confirms its disk there: another migration moved it" % (
+                            job.get("jobid"), job_error_text(job), essentials["destination"]["pool_name"]))
+        return self._false_success(essentials, job, verification, "CloudStack's migrateVolume job %s failed (%s) but "
+                                   "changed the volume record" % (job.get("jobid"), job_error_text(job)))
 
     def verify(self, essentials, record=None):
         """Both sides' facts about the volume after the job, and whether they agree on the destination."""
@@ -113,14 +111,20 @@ class Verifier:
                 volume_id=volume["id"], plan=plan.as_dict())
         essentials = self.damage_essentials(plan)
         truth = self.find_truth(essentials)
-        restore = self._restore_if_asked(essentials, truth)
+        restore = self.restore_if_asked(essentials, truth)
         raise DriftDetected(
             "CloudStack says volume %s is on pool %s with %s, but vCenter shows %s: an earlier migration reported a "
             "false success. %s" % (_label(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
-                                   _where(truth, plan.disk.as_dict() if plan.disk else None), _restore_text(restore)),
+                                   _where(truth, plan.disk.as_dict() if plan.disk else None), restore_text(restore)),
             volume_id=volume["id"], plan=plan.as_dict(), verification=dict(verification, ok=False), truth=truth,
             restore=restore, false_success=True, changed=bool(restore and restore.get("submitted")),
         )
+
+    def _failed_job(self):
+        """The judgement of a failed job of an attached volume (failed_job.py; it builds on this module)."""
+        # pylint: disable-next=import-outside-toplevel,cyclic-import
+        from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.failed_job import FailedJobVerifier
+        return FailedJobVerifier(self._vcenter, self._journal, self)
 
     def _detached(self):
         """The verification of volumes without a VM (volume_detached.py; imported here, as it builds on this module)."""
@@ -131,13 +135,13 @@ class Verifier:
     # ---- false success ---------------------------------------------------------------------------
     def _false_success(self, essentials, job, verification, claim):
         truth = self.find_truth(essentials)
-        restore = self._restore_if_asked(essentials, truth)
+        restore = self.restore_if_asked(essentials, truth)
         cloudstack = verification["cloudstack"]
         raise VerificationFailed(
             "False success: %s, and CloudStack now says volume %s is %s on pool %s with %s, but vCenter shows %s. %s"
             % (claim, _label(essentials.get("volume_name"), essentials["volume_id"]), cloudstack["state"],
                cloudstack["pool_name"] or cloudstack["pool_id"], _path_text(cloudstack["path"]),
-               _where(truth, verification["vcenter"]), _restore_text(restore)),
+               _where(truth, verification["vcenter"]), restore_text(restore)),
             volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), plan=essentials,
             verification=verification, truth=truth, restore=restore, false_success=True,
             changed=bool(restore and restore.get("submitted")),
@@ -151,7 +155,7 @@ class Verifier:
         for side in (essentials["source"], essentials["destination"]):
             if side.get("pool_id"):
                 disk = self._vcenter.locate(essentials["instance_name"], path, side["datastores"])
-                if disk.confirmed or (disk.stranded and _backs(disk.datastore, side["datastores"])):
+                if disk.confirmed or (disk.stranded and backs(disk.datastore, side["datastores"])):
                     return truth_at({"id": side["pool_id"], "name": side.get("pool_name")}, path, disk)
         return self._truth_from_any_pool(essentials, path)
 
@@ -163,7 +167,7 @@ class Verifier:
         pools = pools_backing(self._cs, disk.datastore, essentials.get("zone_id"))
         return truth_at(pools[0], path, disk) if pools else None
 
-    def _restore_if_asked(self, essentials, truth):
+    def restore_if_asked(self, essentials, truth):
         if self._options.on_false_success != RESTORE_POLICY:
             return {"submitted": False, "reason": "%s is fail" % option_text(POLICY_OPTION), "policy": self._options.on_false_success,
                     "truth_known": truth is not None}
@@ -231,7 +235,7 @@ class Verifier:
             if not essentials["source"].get("path") else "vCenter shows no single place for the disk"
         restore = {"submitted": False, "reason": "%s, so the true record is unknown" % known, "policy": RESTORE_POLICY}
         raise DriftDetected(
-            "%s. %s" % (self.damage_text(plan, truth), _restore_text(restore)),
+            "%s. %s" % (self.damage_text(plan, truth), restore_text(restore)),
             volume_id=plan.volume["id"], plan=plan.as_dict(), truth=truth, restore=restore, false_success=True, changed=False,
             verification={"cloudstack": record_facts(plan.volume), "vcenter": plan.disk.as_dict() if plan.disk else None, "ok": False},
         )
@@ -258,7 +262,7 @@ def path_from_chaininfo(chaininfo):
     return name[:-5] if name.endswith(".vmdk") else name or None
 
 
-def _backs(datastore, identities):
+def backs(datastore, identities):
     """Whether a datastore name is one of a pool's identities (compared without dashes, case-insensitively)."""
     def plain(value):
         return (value or "").replace("-", "").lower()
@@ -268,7 +272,7 @@ def _backs(datastore, identities):
 # ---- shared with the record sync (volume_record_sync.py) ---------------------------------------
 def pools_backing(cloudstack, datastore, zone_id=None):
     """The storage pools (of the zone, when given) that a datastore, by name, backs."""
-    return [pool for pool in cloudstack.list_storage_pools(zoneid=zone_id) if _backs(datastore, pool_datastores(pool))]
+    return [pool for pool in cloudstack.list_storage_pools(zoneid=zone_id) if backs(datastore, pool_datastores(pool))]
 
 
 def truth_at(pool, path, disk):
@@ -330,7 +334,7 @@ def _path_text(path):
     return "path %s" % path if path else "no path"
 
 
-def _restore_text(restore):
+def restore_text(restore):
     if not restore or not restore.get("submitted"):
         restore = restore or {}
         if restore.get("would_restore"):

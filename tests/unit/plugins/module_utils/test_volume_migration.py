@@ -4,6 +4,7 @@
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -14,12 +15,18 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     InvalidInput,
     JobFailed,
     PreflightFailed,
+    RunInProgress,
     SafeMigrationError,
     UnsafeOperation,
     VerificationFailed,
     WaitTimeout,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.run_lock import (
+    held,
+    journal_lock_path,
+    volume_lock_path,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
     MigrationOptions,
     MigrationRequest,
@@ -84,6 +91,13 @@ class FakeVCenter:
         self.vms = {"i-2-7-VM": {"DATA-7": SRC_DS}}
         self.calls = []
         self.unsearched = False  # True: disks attached, but no datastore search could confirm their files
+        self.gone = set()  # (instance name, path) of attached disks whose file is gone from the datastore
+        self.strays = []  # files on datastores that no VM has attached
+
+    def locate_detached(self, path, datastores=None):
+        found = ["[%s] %s/%s.vmdk" % (ds, vm, disk) for vm, disks in self.vms.items() for disk, ds in disks.items()
+                 if disk == path and (vm, disk) not in self.gone]
+        return FakeSearch(path, sorted(found + [file for file in self.strays if file.endswith("/%s.vmdk" % path)]))
 
     def attached_disk_files(self, instance_name):
         disks = self.vms.get(instance_name)
@@ -98,11 +112,26 @@ class FakeVCenter:
             return FakeDisk(True, ["disk %s not attached" % path])
         datastore = disks[path]
         file = "[%s] %s/%s.vmdk" % (datastore, instance_name, path)
+        if (instance_name, path) in self.gone:
+            return FakeDisk(True, ["disk file %s is missing" % file], file, datastore, False)
         if self.unsearched:
             return FakeDisk(True, [], file, datastore, None)
         if datastores and datastore not in datastores:
             return FakeDisk(True, ["disk %s on %s, expected %s" % (path, datastore, list(datastores))], file, datastore, True)
         return FakeDisk(True, [], file, datastore, True)
+
+
+class FakeSearch:
+    """What VCenterDisks.locate_detached returns: every datastore searched."""
+
+    def __init__(self, path, found):
+        self.file_name = path + ".vmdk"
+        self.found = found
+        self.searched = [SRC_DS, DST_DS]
+        self.not_searched = {}
+
+    def as_dict(self):
+        return {"file_name": self.file_name, "found": list(self.found), "datastores_searched": self.searched}
 
 
 class FakeCloudStack:
@@ -197,6 +226,11 @@ class FakeCloudStack:
         volume = self.volumes[job["volume_id"]]
         if status == 2:
             job["jobresult"] = {"errorcode": 530, "errortext": "Migrate volume failed: disk busy"}
+            instance = self.vms[volume["virtualmachineid"]]["instancename"]
+            if self.outcome == "false_failure":  # apache/cloudstack#7168: the job gave up, vCenter moved the disk
+                self.vcenter.vms[instance][volume["path"]] = job["pool_id"].replace("-", "")
+            elif self.outcome == "disk_lost":  # the source removed, no copy anywhere
+                self.vcenter.gone.add((instance, volume["path"]))
             return
         job["jobresult"] = {"volume": {"id": volume["id"]}}
         pool = self.pools[job["pool_id"]]
@@ -225,13 +259,19 @@ def world(tmp_path):
     return cloudstack, vcenter, journal, clock
 
 
+def lock_directory_of(journal):
+    """The volume locks of a test beside its journal, never in the user's home."""
+    return os.path.join(os.path.dirname(journal.path), "locks")
+
+
 def service_for(world, **options):
     cloudstack, vcenter, journal, clock = world
     options.setdefault("poll_interval", 1.0)
     options.setdefault("job_timeout", 60)
     ids = iter("job-%d" % n for n in range(1, 100))
     return VolumeMigrationService(cloudstack, vcenter, journal, MigrationOptions(**options), clock=clock,
-                                  sleep=clock.sleep, new_job_id=lambda: next(ids))
+                                  sleep=clock.sleep, new_job_id=lambda: next(ids),
+                                  lock_directory=lock_directory_of(journal))
 
 
 def run_one(world, volume=VOL, destination=DST, **options):
@@ -388,6 +428,126 @@ def test_failed_job_reports_cloudstack_error_and_unchanged_record(world):
     assert "disk busy" in caught.value.message
     assert "record is unchanged" in caught.value.message
     assert caught.value.facts["job_id"] == "job-1"
+
+
+def test_a_failed_job_whose_disk_moved_is_a_false_failure_with_both_sides(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.default_script, cloudstack.outcome = [0, 2], "false_failure"
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world)
+    error = caught.value
+    assert error.message.startswith("False failure: CloudStack's migrateVolume job job-1 for volume DATA-7")
+    assert "left the record on pool pool-src, path DATA-7" in error.message
+    assert "vCenter shows the disk at [%s] i-2-7-VM/DATA-7.vmdk on the destination pool pool-dst" % DST_DS in error.message
+    assert "nothing was migrated" not in error.message
+    assert error.facts["false_failure"] is True and error.facts["truth"]["pool_id"] == DST
+    assert error.facts["restore"]["submitted"] is False and cloudstack.updates == []
+    assert cloudstack.volumes[VOL]["storageid"] == SRC
+    assert "false_failure" in [entry["event"] for entry in journal.entries(VOL)]
+
+
+def test_a_false_failure_is_restored_to_the_destination_and_verified(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.default_script, cloudstack.outcome = [0, 2], "false_failure"
+    result = run_one(world, on_false_success="restore")
+    entry = result["volumes"][0]
+    assert entry["status"] == "migrated" and entry["failed"] is False and entry["false_failure"] is True
+    assert entry["restore"]["verified"] is True and entry["verification"]["ok"] is True
+    assert cloudstack.volumes[VOL]["storageid"] == DST and cloudstack.volumes[VOL]["path"] == "DATA-7"
+    assert cloudstack.updates == [dict(volume_id=VOL, storage_id=DST, path="DATA-7", state="Ready")]
+    assert "restored to the truth (pool pool-dst, path DATA-7" in entry["msg"]
+    assert len(cloudstack.submissions) == 1
+
+
+def test_a_failed_job_whose_source_is_gone_everywhere_raises_the_disk_lost_alarm(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.default_script, cloudstack.outcome = [0, 2], "disk_lost"
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world, on_false_success="restore")
+    error = caught.value
+    assert error.message.startswith("DISK LOST: CloudStack's migrateVolume job job-1 for volume DATA-7")
+    assert "on none of the 2 datastores searched" in error.message and "do NOT retry the migration" in error.message
+    assert error.facts["disk_lost"] is True and error.facts["datastores_searched"] == [SRC_DS, DST_DS]
+    assert error.facts["last_known_path"] and error.facts["journal_entries"]
+    assert cloudstack.updates == [], "a lost disk is never 'restored'"
+
+
+def test_a_failed_job_is_nothing_migrated_only_with_the_disk_seen_on_the_source(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.default_script = [0, 2]
+    original = cloudstack._complete
+
+    def search_fails_after_the_job(job_id, status):
+        original(job_id, status)
+        vcenter.unsearched = True  # the disk is attached on the source, but the VM's check cannot confirm its file
+    cloudstack._complete = search_fails_after_the_job
+    with pytest.raises(JobFailed) as caught:
+        run_one(world)
+    assert "nothing was migrated" in caught.value.message
+    assert "the datastore search found its file at [%s] i-2-7-VM/DATA-7.vmdk" % SRC_DS in caught.value.message
+
+
+def test_a_failed_job_after_another_migration_moved_the_volume_is_no_false_success(world):
+    cloudstack, vcenter, journal, clock = world
+    cloudstack.default_script = [0, 2]
+    original = cloudstack._complete
+
+    def moved_by_someone_else(job_id, status):
+        original(job_id, status)
+        volume = cloudstack.volumes[VOL]
+        volume.update(storageid=DST, storage="pool-dst")
+        vcenter.vms["i-2-7-VM"]["DATA-7"] = DST_DS
+    cloudstack._complete = moved_by_someone_else
+    result = run_one(world)
+    entry = result["volumes"][0]
+    assert entry["status"] == "unchanged" and entry["failed"] is False and entry["moved_by_another_job"] is True
+    assert entry["verification"]["ok"] is True and "another migration moved it" in entry["msg"]
+
+
+def test_a_second_run_on_the_same_journal_refuses_and_submits_nothing(world):
+    cloudstack, vcenter, journal, clock = world
+    with held(journal_lock_path(journal.path), "the journal", "other-run"):
+        with pytest.raises(RunInProgress) as caught:
+            run_one(world)
+    assert caught.value.message.startswith("Another run is working on the journal")
+    assert "run other-run" in caught.value.message and "changed nothing" in caught.value.message
+    assert caught.value.facts["held_by"]["pid"] == os.getpid()
+    assert cloudstack.submissions == [] and journal.entries() == []
+    assert run_one(world)["volumes"][0]["status"] == "migrated", "the lock is released when its holder ends"
+
+
+def test_a_second_run_on_the_same_volume_with_another_journal_refuses(world, tmp_path):
+    cloudstack, vcenter, journal, clock = world
+    with held(volume_lock_path(VOL, lock_directory_of(journal)), "volume DATA-7", "other-run"):
+        with pytest.raises(RunInProgress) as caught:
+            run_one(world)
+    assert "Another run is working on volume DATA-7 (%s)" % VOL in caught.value.message
+    assert cloudstack.submissions == []
+
+
+def test_check_mode_takes_no_lock(world):
+    cloudstack, vcenter, journal, clock = world
+    with held(journal_lock_path(journal.path), "the journal", "other-run"):
+        result = run_one(world, check_mode=True)
+    assert result["volumes"][0]["status"] == "planned"
+
+
+def test_a_job_started_elsewhere_after_the_plan_stops_the_submission(world):
+    cloudstack, vcenter, journal, clock = world
+    service = service_for(world)
+    plan = service._planner.plan
+
+    def another_run_submits_meanwhile(volume, destination):
+        planned = plan(volume, destination)
+        cloudstack.volumes[VOL].update(jobid="someone-elses-job", jobstatus=0)
+        return planned
+    service._planner.plan = another_run_submits_meanwhile
+    with pytest.raises(PreflightFailed) as caught:
+        service.run([MigrationRequest(VOL, DST)])
+    assert "changed after it was planned: CloudStack job someone-elses-job is running on it" in caught.value.message
+    assert "Nothing was submitted" in caught.value.message
+    assert cloudstack.submissions == []
+    assert "job_submitting" not in [entry["event"] for entry in journal.entries(VOL)]
 
 
 def test_timeout_then_resume_without_second_submission(world):
