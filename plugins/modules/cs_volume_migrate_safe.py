@@ -341,11 +341,12 @@ def migrate(params, check_mode):
     )
     requests = requests_from_params(params)
     journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])
-    cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
+    settings = CloudStackSettings.from_params(params)
+    cloudstack = cloudstack_client.connect(settings)
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))
-        service = VolumeMigrationService(cloudstack, disks, journal, options)
+        service = VolumeMigrationService(cloudstack, disks, journal, options, cloud=settings.endpoint)
         return service.run(requests)
     finally:
         vcenter.close()

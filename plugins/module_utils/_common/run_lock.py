@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -53,11 +54,11 @@ def journal_lock_path(journal_path):
     return journal_path + ".lock"
 
 
-def volume_lock_path(volume_id, directory=VOLUME_LOCK_DIRECTORY):
-    """The lock file of one volume, shared by every journal of this user on this machine."""
+def volume_lock_path(volume_id, cloud, directory=VOLUME_LOCK_DIRECTORY):
+    """The lock file of one volume of one cloud (its API endpoint), shared by every journal of this user here."""
     directory = os.path.expanduser(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    return os.path.join(directory, "%s.lock" % volume_id)
+    return os.path.join(directory, "%s@%s.lock" % (volume_id, hashlib.sha256(str(cloud).encode("utf-8")).hexdigest()[:12]))
 
 
 def _holder(descriptor):

@@ -131,8 +131,9 @@ class VolumeMigrationService:
     """Migrates volumes safely; see the module documentation for the result shape."""
 
     def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None,
-                 lock_directory=VOLUME_LOCK_DIRECTORY):
+                 cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY):
         self._cs = cloudstack
+        self._cloud = cloud  # the API endpoint: volume locks are per cloud (a UUID is unique only within one)
         self._journal = journal
         self._lock_directory = lock_directory
         self._options = options
@@ -202,7 +203,7 @@ class VolumeMigrationService:
         if self._options.check_mode:
             return self._migrate_resolved(request, volume, destination)
         label = "volume %s" % (volume.get("name") and "%s (%s)" % (volume["name"], volume["id"]) or volume["id"])
-        with held(volume_lock_path(volume["id"], self._lock_directory), label, self._journal.run_id):
+        with held(volume_lock_path(volume["id"], self._cloud, self._lock_directory), label, self._journal.run_id):
             return self._migrate_resolved(request, volume, destination)
 
     def _migrate_resolved(self, request, volume, destination):

@@ -518,7 +518,7 @@ def test_a_second_run_on_the_same_journal_refuses_and_submits_nothing(world):
 
 def test_a_second_run_on_the_same_volume_with_another_journal_refuses(world, tmp_path):
     cloudstack, vcenter, journal, clock = world
-    with held(volume_lock_path(VOL, lock_directory_of(journal)), "volume DATA-7", "other-run"):
+    with held(volume_lock_path(VOL, None, lock_directory_of(journal)), "volume DATA-7", "other-run"):
         with pytest.raises(RunInProgress) as caught:
             run_one(world)
     assert "Another run is working on volume DATA-7 (%s)" % VOL in caught.value.message
