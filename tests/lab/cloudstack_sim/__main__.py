@@ -13,7 +13,7 @@ from .app import BEHAVIOURS, Settings, Simulator
 from .control import Control
 from .seed import Scale, deploy, seed_accounts, seed_zone
 from .server import ApiHandler, ControlHandler, serve
-from .vmware_backend import VMwareBackend
+from .vmware_disks import VMwareDiskBackend
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,7 +49,7 @@ def backend_factory(args):
     root.mkdir(parents=True, exist_ok=True)
 
     def make():
-        backend = VMwareBackend(args.vcenter_host, args.vcenter_port, args.vcenter_user, args.vcenter_password,
+        backend = VMwareDiskBackend(args.vcenter_host, args.vcenter_port, args.vcenter_user, args.vcenter_password,
                                 ca_file=args.vcenter_ca_file, datastore_root=str(root))
         backend.reconnect()
         return backend

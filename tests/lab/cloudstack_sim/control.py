@@ -1,10 +1,14 @@
 """The lab's control interface (its own port): reset, behaviour, faults, vCenter-side sabotage, records."""
 from __future__ import annotations
 
+from . import configuration
 from .app import BEHAVIOURS, CallFault
+from .faults import FALSE_FAILURES
+from .faults import MODES as SHAPE_MODES
+from .protocol import ApiError
 from .seed import redeploy
 
-JOB_FAULT_MODES = ("fail", "hang", "slow", "false_success", "detached_disk_lost")
+JOB_FAULT_MODES = ("fail", "hang", "slow", "false_success", "detached_disk_lost", *SHAPE_MODES)
 DISK_LOST_RESULTS = ("success", "failure")
 
 
@@ -19,13 +23,14 @@ class Control:
             "reset": self.reset, "behaviour": self.behaviour, "job_seconds": self.job_seconds,
             "fault_next_job": self.fault_next_job, "fault_next_calls": self.fault_next_calls,
             "release_jobs": self.release_jobs, "pool_capacity": self.pool_capacity, "pool_tags": self.pool_tags,
+            "volume_tags": self.volume_tags, "configuration": self.configuration,
             "vcenter_unregister_vm": self.unregister_vm, "vcenter_delete_vmdk": self.delete_vmdk,
             "vcenter_datastore_state": self.datastore_state, "vcenter_vm_connection_state": self.vm_connection_state,
             "vcenter_rename_vm": self.rename_vm,
             "vcenter_power_vm": self.power_vm, "vcenter_unmount_datastore": self.unmount_datastore,
             "vcenter_place_vmdk": self.place_vmdk, "vcenter_disguise_vm": self.disguise_vm,
         }
-        self.reads = {"volumes": self.volumes, "status": self.status}
+        self.reads = {"volumes": self.volumes, "status": self.status, "job_log": self.job_log}
 
     def dispatch(self, method: str, path: str, payload: dict) -> tuple[int, dict]:
         prefix, action = path.rsplit("/", 1) if "/" in path else ("", path)
@@ -57,6 +62,8 @@ class Control:
             raise BadRequest(f"mode must be one of {JOB_FAULT_MODES}")
         if payload.get("mode") == "detached_disk_lost" and payload.get("job_result", "success") not in DISK_LOST_RESULTS:
             raise BadRequest(f"job_result must be one of {DISK_LOST_RESULTS}")
+        if payload.get("mode") == "false_failure" and payload.get("reason", "cancelled") not in FALSE_FAILURES:
+            raise BadRequest(f"reason must be one of {tuple(FALSE_FAILURES)}")
         with self.sim.lock:
             self.sim.job_faults.append(dict(payload))
 
@@ -78,6 +85,20 @@ class Control:
         """Storage tags of a pool, comma-separated as CloudStack lists them ("" for none)."""
         pool = self._pool(payload)
         self.sim.store.update("pools", pool["id"], tags=str(_required(payload, "tags")) or None)
+
+    def volume_tags(self, payload):
+        """Storage tags of the volume's disk offering, comma-separated ("" for none): pools must carry them all."""
+        volume = self.sim.store.by_uuid("volumes", _required(payload, "volume_id"))
+        if volume is None:
+            raise BadRequest("no such volume")
+        self.sim.store.update("volumes", volume["id"], tags=str(_required(payload, "tags")) or None)
+
+    def configuration(self, payload):
+        """A global setting, as updateConfiguration sets it."""
+        try:
+            return configuration.set_value(self.sim.store, _required(payload, "name"), _required(payload, "value"))
+        except ApiError as error:
+            raise BadRequest(error.text) from None
 
     # --- vCenter side -------------------------------------------------------------------------------
     def unregister_vm(self, payload):
@@ -160,7 +181,12 @@ class Control:
     def status(self, payload):
         sim = self.sim
         return {"behaviour": sim.behaviour, "job_seconds": sim.job_seconds, "pending_job_faults": len(sim.job_faults),
-                "pending_call_faults": len(sim.call_faults), "jobs_cut_off_at_start": sim.cut_off_jobs}
+                "pending_call_faults": len(sim.call_faults), "jobs_cut_off_at_start": sim.cut_off_jobs,
+                "peak_concurrent_migrations": sim.runner.job_log()["peak_concurrent_migrations"]}
+
+    def job_log(self, payload):
+        """Each job since the start or the last reset (id, command, subjects, times, outcome), and the peaks."""
+        return self.sim.runner.job_log()
 
     def _pool(self, payload) -> dict:
         pool = self.sim.store.by_uuid("pools", _required(payload, "pool_id"))

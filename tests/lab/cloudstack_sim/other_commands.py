@@ -1,7 +1,7 @@
 """start/stopVirtualMachine and primary-storage maintenance: async, records plus the VMware side."""
 from __future__ import annotations
 
-from .async_submit import submit
+from .async_submit import submit, vm_work_queue
 from .protocol import CS_PERMISSION_DENIED, INTERNAL_ERROR, PERMISSION_DENIED, ApiError, invalid_parameter
 from .views import Catalog, pool_view, vm_view
 
@@ -41,7 +41,7 @@ def start_virtual_machine(request) -> dict:
         sim.store.update("vms", vm["id"], state="Running", host_id=host_id, last_host_id=host_id)
         return _vm_result(sim, vm["id"], full)
 
-    return submit(request, "VirtualMachine", vm, f"vm-{vm['id']}", work)
+    return submit(request, "VirtualMachine", vm, [vm_work_queue(vm["id"])], work, {"virtualmachineid": vm["uuid"]})
 
 
 def stop_virtual_machine(request) -> dict:
@@ -56,7 +56,7 @@ def stop_virtual_machine(request) -> dict:
         sim.store.update("vms", vm["id"], state="Stopped", host_id=None, last_host_id=current["host_id"] or current["last_host_id"])
         return _vm_result(sim, vm["id"], full)
 
-    return submit(request, "VirtualMachine", vm, f"vm-{vm['id']}", work)
+    return submit(request, "VirtualMachine", vm, [vm_work_queue(vm["id"])], work, {"virtualmachineid": vm["uuid"]})
 
 
 def _power_off_if_present(sim, instance_name: str) -> None:

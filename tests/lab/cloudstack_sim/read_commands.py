@@ -1,8 +1,9 @@
 """The read-only commands: zones, clusters, hosts, pools, VMs, volumes, async jobs."""
 from __future__ import annotations
 
-from .protocol import invalid_entity, list_content, paged
-from .views import OVERPROVISION_FACTOR, cluster_view, host_view, job_view, pool_view, vm_view, volume_view, zone_view
+from .protocol import CS_PERMISSION_DENIED, PERMISSION_DENIED, ApiError, invalid_entity, list_content, paged
+from .views import (OVERPROVISION_FACTOR, cluster_view, host_view, job_view, pod_view, pool_view, vm_view, volume_view,
+                    zone_view)
 
 
 def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
@@ -13,11 +14,13 @@ def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
 
 
 def _by_uuid_param(request, rows: list[dict], param: str, key: str, table_rows: dict) -> list[dict]:
-    """Filter on a UUID parameter naming a related row (zoneid -> zone_id...)."""
+    """Filter on a UUID parameter naming a related row (zoneid -> zone_id...); an unknown one is ParamProcessWorker's 431."""
     value = request.get(param)
     if value is None:
         return rows
     related = [row["id"] for row in table_rows.values() if row["uuid"] == value]
+    if not related:
+        raise invalid_entity(request.short_name, param, value)
     return [row for row in rows if row[key] in related]
 
 
@@ -45,9 +48,15 @@ def _ids(request) -> set | None:
     return wanted
 
 
-def _with_ids(request, rows: list[dict]) -> list[dict]:
+def _with_ids(request, rows: list[dict], table: str) -> list[dict]:
+    """id / ids are UUID-typed: each must name a row of the table (removed rows too, as findByUuidIncludingRemoved)."""
     wanted = _ids(request)
-    return rows if wanted is None else [row for row in rows if row["uuid"] in wanted]
+    if wanted is None:
+        return rows
+    for value in sorted(wanted):
+        if request.store.by_uuid(table, value) is None:
+            raise invalid_entity(request.short_name, "id" if value == request.get("id") else "ids", value)
+    return [row for row in rows if row["uuid"] in wanted]
 
 
 def _owned(request, rows: list[dict]) -> list[dict]:
@@ -58,13 +67,21 @@ def _owned(request, rows: list[dict]) -> list[dict]:
 
 def list_zones(request) -> dict:
     catalog = request.catalog
-    rows = _equal(request, _keyword(request, _with_ids(request, list(catalog.zones.values()))), "name", "name")
+    rows = _equal(request, _keyword(request, _with_ids(request, list(catalog.zones.values()), "zones")), "name", "name")
     return _listing(request, "zone", rows, lambda row: zone_view(catalog, row, request.full))
+
+
+def list_pods(request) -> dict:
+    catalog = request.catalog
+    rows = _with_ids(request, list(catalog.pods.values()), "pods")
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _equal(request, _keyword(request, rows), "name", "name")
+    return _listing(request, "pod", rows, lambda row: pod_view(catalog, row))
 
 
 def list_clusters(request) -> dict:
     catalog = request.catalog
-    rows = _with_ids(request, list(catalog.clusters.values()))
+    rows = _with_ids(request, list(catalog.clusters.values()), "clusters")
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     rows = _by_uuid_param(request, rows, "podid", "pod_id", catalog.pods)
     rows = _equal(request, _keyword(request, rows), "name", "name")
@@ -73,7 +90,7 @@ def list_clusters(request) -> dict:
 
 def list_hosts(request) -> dict:
     catalog = request.catalog
-    rows = _with_ids(request, list(catalog.hosts.values()))
+    rows = _with_ids(request, list(catalog.hosts.values()), "hosts")
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
     rows = _equal(request, _equal(request, _keyword(request, rows), "name", "name"), "state", "state")
@@ -82,7 +99,7 @@ def list_hosts(request) -> dict:
 
 def list_storage_pools(request) -> dict:
     catalog = request.catalog
-    rows = _with_ids(request, list(catalog.pools.values()))
+    rows = _with_ids(request, list(catalog.pools.values()), "pools")
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
     for param, field in (("name", "name"), ("path", "path"), ("ipaddress", "ipaddress"), ("scope", "scope"),
@@ -100,7 +117,8 @@ def find_storage_pools_for_migration(request) -> dict:
     rendered = []
     for pool in _keyword(request, candidates):
         view = pool_view(catalog, pool)
-        view["suitableformigration"] = pool_suitable(catalog, pool, volume) and pool_reachable(catalog, pool, volume)
+        view["suitableformigration"] = (pool_suitable(catalog, pool, volume) and pool_reachable(catalog, pool, volume)
+                                        and tags_match(pool, volume))
         rendered.append(view)
     rendered.sort(key=lambda view: (not view["suitableformigration"], view["name"]))
     window, count = paged(request.short_name, request.params, rendered)
@@ -114,6 +132,13 @@ def pool_reachable(catalog, pool: dict, volume: dict) -> bool:
     return pool["scope"] != "CLUSTER" or host is None or pool["cluster_id"] == host["cluster_id"]
 
 
+def tags_match(pool: dict, volume: dict) -> bool:
+    """Every storage tag of the volume's disk offering must be among the pool's tags."""
+    wanted = {tag.strip() for tag in (volume.get("tags") or "").split(",") if tag.strip()}
+    offered = {tag.strip() for tag in (pool.get("tags") or "").split(",") if tag.strip()}
+    return wanted <= offered
+
+
 def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
     # The allocators count capacity times the overprovisioning factor, as listStoragePools shows it.
     free = pool["capacity"] * OVERPROVISION_FACTOR - catalog.allocated_bytes(pool["id"])
@@ -122,7 +147,7 @@ def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
 
 def list_virtual_machines(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, list(catalog.vms.values())))
+    rows = _owned(request, _with_ids(request, list(catalog.vms.values()), "vms"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     if request.full:
         rows = _by_uuid_param(request, rows, "hostid", "host_id", catalog.hosts)
@@ -135,7 +160,7 @@ def list_virtual_machines(request) -> dict:
 
 def list_volumes(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, request.store.all("SELECT * FROM volumes WHERE removed IS NULL")))
+    rows = _owned(request, _with_ids(request, request.store.all("SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     rows = _by_uuid_param(request, rows, "virtualmachineid", "vm_id", catalog.vms)
     if request.full:
@@ -159,9 +184,19 @@ def _by_volume_cluster(request, rows: list[dict]) -> list[dict]:
 def query_async_job_result(request) -> dict:
     job_uuid = request.require("jobid")
     job = request.store.by_uuid("jobs", job_uuid) if job_uuid else None
-    if job is None or (not request.full and job["account_id"] != request.account["id"]):
+    if job is None:
         raise invalid_entity(request.short_name, "jobid", job_uuid)
+    if not request.full and job["account_id"] != request.account["id"]:
+        # AccountManager.checkAccess on the job's owner: PermissionDeniedException
+        owner = request.catalog.accounts[job["account_id"]]
+        raise ApiError(PERMISSION_DENIED, f"{_account_text(request.account)} does not have permission to operate "
+                                          f"with resource {_account_text(owner)}", CS_PERMISSION_DENIED)
     return job_view(request.catalog, job)
+
+
+def _account_text(account: dict) -> str:
+    """AccountVO.toString()."""
+    return f"Acct[{account['uuid']}-{account['name']}]"
 
 
 def list_async_jobs(request) -> dict:

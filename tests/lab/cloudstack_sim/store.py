@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS vms (id INTEGER PRIMARY KEY, uuid TEXT UNIQUE, name T
     state TEXT, created TEXT);
 CREATE TABLE IF NOT EXISTS volumes (id INTEGER PRIMARY KEY, uuid TEXT UNIQUE, name TEXT, type TEXT,
     account_id INTEGER, zone_id INTEGER, vm_id INTEGER, device_id INTEGER, pool_id INTEGER, last_pool_id INTEGER,
-    path TEXT, chain_info TEXT, size INTEGER, state TEXT, created TEXT, removed TEXT);
+    path TEXT, chain_info TEXT, size INTEGER, state TEXT, created TEXT, removed TEXT, tags TEXT);
 CREATE INDEX IF NOT EXISTS volumes_vm ON volumes (vm_id);
 CREATE INDEX IF NOT EXISTS volumes_pool ON volumes (pool_id);
 CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, uuid TEXT UNIQUE, account_id INTEGER, cmd TEXT,
@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, uuid TEXT UNIQUE, accou
     result_type TEXT, result TEXT, created TEXT, completed TEXT, sync_key TEXT);
 CREATE INDEX IF NOT EXISTS jobs_instance ON jobs (instance_type, instance_id, status);
 """
+
+# columns added after the first release of the lab: a kept database gets them on open
+ADDED_COLUMNS = {"volumes": {"tags": "TEXT"}}
 
 TABLES = ("accounts", "zones", "pods", "clusters", "hosts", "pools", "vms", "volumes", "jobs")
 
@@ -54,6 +57,11 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         return db
 
     @contextmanager

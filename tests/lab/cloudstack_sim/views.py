@@ -63,6 +63,13 @@ def zone_view(catalog: Catalog, zone: dict, full: bool) -> dict:
     return view
 
 
+def pod_view(catalog: Catalog, pod: dict) -> dict:
+    zone = catalog.zones[pod["zone_id"]]
+    return {"id": pod["uuid"], "name": pod["name"], "zoneid": zone["uuid"], "zonename": zone["name"],
+            "gateway": "10.1.0.1", "netmask": "255.255.0.0", "startip": ["10.1.0.10"], "endip": ["10.1.0.250"],
+            "allocationstate": "Enabled", "hasannotations": False}
+
+
 def cluster_view(catalog: Catalog, cluster: dict) -> dict:
     zone, pod = catalog.zones[cluster["zone_id"]], catalog.pods[cluster["pod_id"]]
     return {"id": cluster["uuid"], "name": cluster["name"], "podid": pod["uuid"], "podname": pod["name"],

@@ -44,7 +44,7 @@ class DiskNotFound(BackendError):
     pass
 
 
-def _serialised(method):
+def serialised(method):
     """One vCenter session is shared by the simulator's job threads: one call at a time.
 
     A call that finds its session gone (vcsim restarted) reconnects and runs again once:
@@ -100,7 +100,7 @@ class VMwareBackend:
         with self._lock:
             self.vsphere.disconnect()
 
-    @_serialised
+    @serialised
     def topology(self):
         return self.vsphere.topology()
 
@@ -113,7 +113,7 @@ class VMwareBackend:
             raise BackendError("no host named %s in vCenter" % host_name)
         return self._hosts[host_name]
 
-    @_serialised
+    @serialised
     def create_datastore(self, name, cluster_name, cloud_uuid=None):
         """A datastore named `name`, backed by datastore_root/name, mounted on every host of the cluster."""
         hosts = self.vsphere.cluster_hosts(cluster_name)[1]
@@ -121,12 +121,12 @@ class VMwareBackend:
         datastore = self.vsphere.create_datastore(name, str(directory.resolve()), hosts, cloud_uuid=cloud_uuid)
         return {"name": name, "moid": datastore._moId, "directory": str(directory)}
 
-    @_serialised
+    @serialised
     def create_vm(self, instance_name, vcenter_name, host_name, disks, powered_on):
         return self._create_vms([{"instance_name": instance_name, "vcenter_name": vcenter_name, "host_name": host_name,
                                   "disks": disks, "powered_on": powered_on}])[0]
 
-    @_serialised
+    @serialised
     def create_vms(self, specs):
         """Many create_vm at once, in few round trips: [{instance_name, vcenter_name, host_name, disks, powered_on}]."""
         return self._create_vms(specs)
@@ -146,7 +146,7 @@ class VMwareBackend:
             created.append({"moid": vm._moId, "instance_uuid": props["config.instanceUuid"], "bios_uuid": props["config.uuid"]})
         return created
 
-    @_serialised
+    @serialised
     def create_detached_disk(self, datastore, file, size_mb):
         self.vsphere.create_detached_disk("[%s] %s" % (datastore, file), size_mb)
 
@@ -212,7 +212,7 @@ class VMwareBackend:
 
     # ---- migrations ----------------------------------------------------------------------
 
-    @_serialised
+    @serialised
     def migrate_attached_volume(self, instance_name, volume_path, dest_datastore):
         """Move the VM's disk whose base name is exactly volume_path to dest_datastore; return the new base name."""
         vm, props = self._find_vm(instance_name)
@@ -234,7 +234,7 @@ class VMwareBackend:
             raise BackendError("Failed to migrate volume %s of VM %s: %s" % (wanted, instance_name, _fault_text(error))) from error
         return wanted
 
-    @_serialised
+    @serialised
     def migrate_detached_volume(self, volume_path, src_datastore, dest_datastore):
         """Move a detached VMDK at the root of src_datastore to the root of dest_datastore; return its base name."""
         source = self._find_datastore(src_datastore)[0]
@@ -271,7 +271,7 @@ class VMwareBackend:
         base = disk_base_name(volume_path)
         return base, "[%s] %s.vmdk" % (source.name, base), "[%s] %s.vmdk" % (dest.name, base)
 
-    @_serialised
+    @serialised
     def copy_detached_volume(self, volume_path, src_datastore, dest_datastore):
         """Copy a detached VMDK from the root of src_datastore to the root of dest_datastore (the source stays)."""
         base, source_path, dest_path = self._detached_paths(volume_path, src_datastore, dest_datastore)
@@ -286,33 +286,33 @@ class VMwareBackend:
                                else "Migration of volume '%s' failed: %s" % (base, _fault_text(error))) from error
         return base
 
-    @_serialised
+    @serialised
     def delete_detached_volume(self, volume_path, datastore):
         """Delete a detached VMDK at the root of ``datastore`` (what expunging its volume row does)."""
         self.delete_vmdk(datastore, "%s.vmdk" % disk_base_name(volume_path))
 
     # ---- making trouble (what tests and scenarios need) -----------------------------------
 
-    @_serialised
+    @serialised
     def power_on(self, instance_name):
         self.vsphere.power_on(self._find_vm(instance_name)[0])
 
-    @_serialised
+    @serialised
     def power_off(self, instance_name):
         self.vsphere.power_off(self._find_vm(instance_name)[0])
 
-    @_serialised
+    @serialised
     def unregister_vm(self, instance_name):
         """Remove the VM from the inventory (as in issue #9881); its files stay on the datastore."""
         vm = self._find_vm(instance_name)[0]
         self.vsphere.unregister(vm)
         self._vms.pop(instance_name.lower(), None)
 
-    @_serialised
+    @serialised
     def rename_vm(self, instance_name, new_name):
         self.vsphere.rename(self._find_vm(instance_name)[0], new_name)
 
-    @_serialised
+    @serialised
     def disguise_vm(self, instance_name, new_name, extra_config=None, annotation=None):
         """Rename the VM in vCenter and clear its cloud.vm.internal.name attribute (CloudStack can no longer find
         it by name), optionally leaving the internal name in its extraConfig or annotation."""
@@ -324,7 +324,7 @@ class VMwareBackend:
         self._vms.pop(instance_name.lower(), None)
         return {"moid": vm._moId, "name": new_name}
 
-    @_serialised
+    @serialised
     def unmount_datastore_from_vm_host(self, datastore, instance_name):
         """Unmount ``datastore`` from the host the VM runs on; return that host's name."""
         props = self._find_vm(instance_name)[1]
@@ -336,12 +336,12 @@ class VMwareBackend:
             raise DatastoreNotFound(str(error)) from error
         return host_name
 
-    @_serialised
+    @serialised
     def vm_host_name(self, instance_name):
         host = self._find_vm(instance_name)[1]["runtime.host"]
         return self.vsphere.retrieve_objects([host], vim.HostSystem, ["name"])[host._moId]["name"]
 
-    @_serialised
+    @serialised
     def place_vmdk(self, datastore, file, size_mb=1):
         """A VMDK at "[datastore] file" (a stale copy, as an earlier failed migration leaves one)."""
         try:
@@ -349,7 +349,7 @@ class VMwareBackend:
         except (VSphereError, vmodl.MethodFault) as error:
             raise BackendError("cannot create [%s] %s: %s" % (datastore, file, _fault_text(error))) from error
 
-    @_serialised
+    @serialised
     def delete_vmdk(self, datastore, file):
         path = "[%s] %s" % (datastore, file)
         try:
@@ -357,7 +357,7 @@ class VMwareBackend:
         except (VSphereError, vmodl.MethodFault) as error:
             raise BackendError("cannot delete %s: %s" % (path, _fault_text(error))) from error
 
-    @_serialised
+    @serialised
     def set_datastore_state(self, name, accessible=None, maintenance=None):
         """maintenance: True/False or a vSphere mode (normal, enteringMaintenance, inMaintenance)."""
         if isinstance(maintenance, bool):
@@ -367,7 +367,7 @@ class VMwareBackend:
         except VSphereError as error:
             raise DatastoreNotFound(str(error)) from error
 
-    @_serialised
+    @serialised
     def set_vm_connection_state(self, instance_name, state):
         props = self._find_vm(instance_name)[1]
         self.vsphere.set_vm_connection_state(props["name"], state)

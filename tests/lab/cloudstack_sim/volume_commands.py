@@ -1,7 +1,9 @@
 """migrateVolume and updateVolume: validation, the job, and what each behaviour writes."""
 from __future__ import annotations
 
-from .async_submit import submit
+from . import configuration
+from .async_submit import submit, vm_work_queue
+from .jobs import Queue
 from .migration import MigrationOrder, run_migration
 from .migration_checks import VOLUME_STATES
 from .protocol import CS_PERMISSION_DENIED, PERMISSION_DENIED, ApiError, invalid_parameter, parse_bool
@@ -30,7 +32,17 @@ def migrate_volume(request) -> dict:
     def work(job):
         return run_migration(request.sim, job, MigrationOrder(volume["id"], pool["id"], live, fault, full))
 
-    return submit(request, "Volume", volume, f"migration-{pool['id']}", work)
+    vm = request.store.by_id("vms", volume["vm_id"])
+    subjects = {"volumeid": volume["uuid"], "storageid": pool["uuid"], "virtualmachineid": vm["uuid"] if vm else None}
+    return submit(request, "Volume", volume, migration_queues(request.store, pool, vm), work, subjects)
+
+
+def migration_queues(store, pool: dict, vm: dict | None) -> list:
+    """ApiDispatcher synchronises on the destination pool only when concurrent.migrations.per.target.datastore is
+    N > 0 (queue size N); an attached volume's work also goes through its VM's work queue, one job at a time."""
+    size = configuration.int_value(store, configuration.CONCURRENT_MIGRATIONS)
+    queues = [Queue(f"migration-{pool['id']}", size)] if size > 0 else []
+    return queues + ([vm_work_queue(vm["id"])] if vm else [])
 
 
 # --- updateVolume ---------------------------------------------------------------------------------
@@ -52,7 +64,7 @@ def update_volume(request) -> dict:
             request.store.update("volumes", volume["id"], **values)
         return "object", result_view(request.sim, volume["id"], full)
 
-    return submit(request, "Volume", volume, f"volume-{volume['id']}", work)
+    return submit(request, "Volume", volume, f"volume-{volume['id']}", work, {"volumeid": volume["uuid"]})
 
 
 def _update_values(sim, volume: dict, changes: dict) -> dict:
