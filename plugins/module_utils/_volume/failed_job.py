@@ -72,11 +72,14 @@ class FailedJobVerifier:
 
     def _nothing_migrated(self, essentials, job, evidence, **facts):
         source = essentials["source"]
+        state = facts["verification"]["cloudstack"]["state"]
+        stuck = "" if state == "Ready" else (
+            " CloudStack left the volume %s: set it Ready with updateVolume (state=Ready) before running again" % state)
         return JobFailed(
             "CloudStack's migrateVolume job %s for volume %s failed: %s. The volume record is unchanged (pool %s, path %s) "
-            "and %s on the source; nothing was migrated"
-            % (job.get("jobid"), volume_label(essentials), facts["error_text"], source["pool_name"], source["path"], evidence),
-            **facts)
+            "and %s on the source; nothing was migrated.%s"
+            % (job.get("jobid"), volume_label(essentials), facts["error_text"], source["pool_name"], source["path"], evidence,
+               stuck), **facts)
 
     def _false_failure(self, essentials, job, disk, leftovers, verification, facts):
         """The job failed, yet vCenter shows the disk on the destination: correct the record when asked to."""

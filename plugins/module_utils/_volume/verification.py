@@ -67,7 +67,8 @@ class Verifier:
         if essentials.get("detached"):
             return self._detached().after_failure(essentials, job)
         record = self._cs.get_volume(essentials["volume_id"])
-        if _unchanged(record, essentials["source"]):
+        if _same_place(record, essentials["source"]):
+            # pool and path as before (a cancelled job may leave the state Migrating): vCenter says what happened
             return self._failed_job().judge(essentials, job, record)
         verification = self.verify(essentials, record)
         if verification["ok"]:
@@ -306,9 +307,9 @@ def restore_record(cloudstack, journal, jobs, job_id, volume_id, truth):
     return restore
 
 
-def _unchanged(record, source):
+def _same_place(record, source):
     facts = record_facts(record)
-    return facts["state"] == "Ready" and facts["pool_id"] == source["pool_id"] and facts["path"] == source["path"]
+    return record is not None and facts["pool_id"] == source["pool_id"] and facts["path"] == source["path"]
 
 
 def _where(truth, vcenter_facts):
