@@ -33,7 +33,8 @@ def migrate_volume(request) -> dict:
         return run_migration(request.sim, job, MigrationOrder(volume["id"], pool["id"], live, fault, full))
 
     vm = request.store.by_id("vms", volume["vm_id"])
-    subjects = {"volumeid": volume["uuid"], "storageid": pool["uuid"], "virtualmachineid": vm["uuid"] if vm else None}
+    subjects = {"volumeid": volume["uuid"], "storageid": pool["uuid"], "virtualmachineid": vm["uuid"] if vm else None,
+                "fault": (fault or {}).get("mode")}
     return submit(request, "Volume", volume, migration_queues(request.store, pool, vm), work, subjects)
 
 

@@ -1,0 +1,3 @@
+"""The campaign needs the lab (tests/lab/fixtures.py)."""
+
+pytest_plugins = ["lab.fixtures"]

@@ -1,0 +1,60 @@
+"""The campaign's schedules: a seeded, reproducible mix of plans, faults and disruptions (issue 12, part 4).
+
+A schedule is plain data (JSON-able): the same seed and index always give the same schedule, and the runner resolves
+its volume picks against the seeded lab in a fixed order, so a violation is reproduced by its seed and index alone.
+"""
+
+from __future__ import annotations
+
+import random
+
+# Every failure shape of the simulator (docs/cloudstack-simulator.md), as fault_next_job payloads.
+JOB_FAULTS = (
+    {"mode": "fail"},
+    {"mode": "false_success"},
+    {"mode": "false_success", "null_path": True},
+    {"mode": "false_failure", "reason": "cancelled"},
+    {"mode": "false_failure", "reason": "session_timeout"},
+    {"mode": "false_failure", "reason": "restart"},
+    {"mode": "source_left_behind"},
+    {"mode": "source_removed"},
+    {"mode": "slow", "seconds": 1.0},
+    {"mode": "hang"},
+    {"mode": "detached_disk_lost"},
+)
+# Lost answers and bursts of refusals, as fault_next_calls payloads.
+CALL_FAULTS = (
+    {"status": 429, "count": 2},
+    {"status": 530, "count": 1, "command": "queryAsyncJobResult"},
+    {"status": "drop", "count": 1, "command": "listVolumes"},
+    {"status": "lost_answer", "count": 1, "command": "migrateVolume"},
+    {"status": 429, "count": 1, "command": "migrateVolume"},
+)
+# What happens to the run itself: nothing, a SIGKILL of the controller at a random moment (then a re-run), or a
+# second run of the same plan started at the same moment.
+DISRUPTIONS = (None, None, None, None, "kill", "concurrent")
+VOLUME_KINDS = ("attached", "attached", "siblings", "detached")
+
+
+def schedule(seed, index):
+    """The schedule number ``index`` of the campaign ``seed``."""
+    rng = random.Random("%s/%s" % (seed, index))
+    picks = [{"kind": kind, "rank": rng.randrange(6)} for kind in rng.sample(VOLUME_KINDS, rng.randint(1, 3))]
+    return {
+        "seed": seed,
+        "index": index,
+        "behaviour": rng.choice(("legacy", "fixed")),
+        "policy": rng.choice(("fail", "restore")),
+        "runner": "module" if rng.random() < 0.25 else "playbook",
+        "concurrency": rng.randint(1, 3),
+        "volumes": picks,
+        "job_faults": [dict(rng.choice(JOB_FAULTS)) for _ in range(rng.choice((0, 1, 1, 2)))],
+        "call_faults": [dict(rng.choice(CALL_FAULTS)) for _ in range(rng.choice((0, 0, 1)))],
+        "disruption": rng.choice(DISRUPTIONS),
+        "kill_after": round(rng.uniform(0.5, 6.0), 2),
+        "shared_journal": rng.random() < 0.5,
+    }
+
+
+def schedules(seed, count, start=0):
+    return [schedule(seed, index) for index in range(start, start + count)]
