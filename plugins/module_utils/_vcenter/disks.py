@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import SafeMigrationError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
-    DiskExpectation,
-    VmExpectation,
     attached_disk_files,
     check_inventory,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
     datastore_name,
     disk_file_name,
     disk_matches,
     normalize_path,
     order_copies,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+    DiskExpectation,
+    VmExpectation,
 )
 
 

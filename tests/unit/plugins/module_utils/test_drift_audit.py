@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import (
-    DRIFT_CODES,
-    DriftAudit,
-    is_disk_descriptor,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import DriftAudit
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_findings import DRIFT_CODES
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_sources import is_disk_descriptor
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.client import join_datastore_path
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 

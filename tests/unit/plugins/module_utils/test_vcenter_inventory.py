@@ -5,11 +5,12 @@
 import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import datastore_paths
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput, VCenterError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
     DiskExpectation,
     VmExpectation,
-    check_inventory,
 )
 
 
@@ -288,7 +289,7 @@ def test_invalid_expectations_are_refused_before_reading(expectation):
     ("[ds2] i-2-34-VM/ROOT-34.vmdk", ROOT34, False), ("ROOT-34", "[ds1]/i-2-34-VM/ROOT-34.vmdk", True), ("ROOT-34", None, False),
 ])
 def test_disk_matches_exactly(expected, file, matches):
-    assert inventory.disk_matches(expected, file) is matches
+    assert datastore_paths.disk_matches(expected, file) is matches
 
 
 def test_expectations_from_options():

@@ -20,12 +20,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     WaitTimeout,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
-    MigrationOptions,
-    MigrationRequest,
-    VolumeMigrationService,
-    requests_from_params,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions, MigrationRequest, requests_from_params
 
 VOL = "11111111-1111-4111-8111-111111111111"
 VOL2 = "22222222-2222-4222-8222-222222222222"
@@ -607,8 +603,11 @@ def test_unfinished_job_to_another_pool_is_not_resumed_as_this_request(world):
 
 
 def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
-    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
-        InventoryReport, Problem, VmFacts)
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+    InventoryReport,
+    Problem,
+    VmFacts,
+)
     from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
     def report_with(leftovers, not_searched=()):
