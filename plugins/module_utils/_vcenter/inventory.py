@@ -26,6 +26,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     InvalidInput,
     VCenterError,
@@ -43,16 +44,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_checks import check_vm, find_registered_elsewhere
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
-    DATASTORE_INACCESSIBLE,
-    DATASTORE_IN_MAINTENANCE,
-    DESTINATION_FILE_EXISTS,
     DESTINATION_FREE,
-    DESTINATION_IN_MAINTENANCE,
-    DESTINATION_INACCESSIBLE,
     DESTINATION_TAKEN,
-    DESTINATION_UNVERIFIED,
-    DISK_FILE_MISSING,
-    DISK_FILE_UNVERIFIED,
     FILE_FOUND,
     FILE_MISSING,
     FILE_NOT_SEARCHED,
@@ -254,18 +247,18 @@ def _destination_file_problem(facts, disk, problems, found, failed):
             destination.status = DESTINATION_FREE
             return None
         destination.status, destination.path = DESTINATION_TAKEN, taken[0]
-        return Problem(DESTINATION_FILE_EXISTS, ref, "a file %s already exists at the destination path of disk %s of %s; the "
+        return Problem(problem_codes.DESTINATION_FILE_EXISTS, ref, "a file %s already exists at the destination path of disk %s of %s; the "
                        "VM's disk is the attached one, %s, and the file at the destination is a stale copy (of an earlier "
                        "migration?): the move would fail with FileAlreadyExists" % (taken[0], disk.path, ref, disk.file),
                        {"datastore": destination.datastore, "disk": disk.path, "file": disk.file, "existing": taken[0],
                         "copies": there, "vm_name": facts.name})
     destination.status = FILE_NOT_SEARCHED
     destination.reason = failed.get(destination.moid) or "the destination datastore was not searched"
-    explained = any(problem.code in (DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE)
+    explained = any(problem.code in (problem_codes.DESTINATION_DATASTORE_INACCESSIBLE, problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE)
                     and problem.facts.get("datastore") == destination.datastore for problem in problems)
     if explained:
         return None
-    return Problem(DESTINATION_UNVERIFIED, ref, "whether the destination path %s of disk %s of %s is free could not be "
+    return Problem(problem_codes.DESTINATION_FILE_UNVERIFIED, ref, "whether the destination path %s of disk %s of %s is free could not be "
                    "verified: %s" % (destination.path, disk.path, ref, destination.reason),
                    {"datastore": destination.datastore, "disk": disk.path, "file": disk.file,
                     "reason": destination.reason, "vm_name": facts.name})
@@ -281,12 +274,12 @@ def _say_why_unsearched(results, reason):
 def _file_problem(ref, disk, problems):
     """The problem a disk's file status makes, if another one does not already explain it."""
     if disk.file_status == FILE_MISSING:
-        return Problem(DISK_FILE_MISSING, ref, "disk %s of %s is attached but its file is not on datastore %s"
+        return Problem(problem_codes.DISK_FILE_MISSING, ref, "disk %s of %s is attached but its file is not on datastore %s"
                        % (disk.file, ref, disk.datastore), {"disk": disk.path, "file": disk.file})
-    explained = any(problem.code in (DATASTORE_INACCESSIBLE, DATASTORE_IN_MAINTENANCE)
+    explained = any(problem.code in (problem_codes.DATASTORE_INACCESSIBLE, problem_codes.DATASTORE_IN_MAINTENANCE)
                     and problem.facts.get("datastore") == disk.datastore for problem in problems)
     if disk.file_status == FILE_NOT_SEARCHED and not explained:
-        return Problem(DISK_FILE_UNVERIFIED, ref, "the file %s of disk %s of %s could not be verified: %s; nothing proves "
+        return Problem(problem_codes.DISK_FILE_UNVERIFIED, ref, "the file %s of disk %s of %s could not be verified: %s; nothing proves "
                        "it exists, so nothing may be moved" % (disk.file, disk.path, ref, disk.file_status_reason),
                        {"disk": disk.path, "file": disk.file, "reason": disk.file_status_reason})
     return None

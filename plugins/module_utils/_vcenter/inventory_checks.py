@@ -5,6 +5,7 @@ disks attached (exact file name) on an accepted datastore, and the destination o
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError, WaitTimeout
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
@@ -15,22 +16,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
     CONNECTED,
-    DATASTORE_INACCESSIBLE,
-    DATASTORE_IN_MAINTENANCE,
-    DESTINATION_IN_MAINTENANCE,
-    DESTINATION_INACCESSIBLE,
-    DESTINATION_NOT_FOUND,
-    DESTINATION_NOT_MOUNTED,
-    DISK_NOT_ATTACHED,
-    DISK_ON_WRONG_DATASTORE,
     INTERNAL_NAME_FIELD,
     NORMAL_MODE,
-    POWER_STATE_MISMATCH,
-    VM_DUPLICATE,
-    VM_HAS_SNAPSHOTS,
-    VM_NOT_CONNECTED,
-    VM_NOT_FOUND,
-    VM_REGISTERED_AS,
     DestinationFacts,
     DiskFacts,
     Problem,
@@ -45,12 +32,12 @@ def check_vm(index, expectation):
     matches = index.find(expectation)
     facts.matches = len(matches)
     if not matches:
-        return facts, [Problem(VM_NOT_FOUND, expectation.ref, "%s is not in the vCenter inventory" % expectation.ref)]
+        return facts, [Problem(problem_codes.VM_NOT_FOUND, expectation.ref, "%s is not in the vCenter inventory" % expectation.ref)]
     if len(matches) > 1:
         for disk_facts in facts.disks:
             disk_facts.file_status_reason = "the VM reference matches %d VMs" % len(matches)
         found = sorted("%s (%s)" % (vm.get("name"), vm["moid"]) for vm in matches)
-        return facts, [Problem(VM_DUPLICATE, expectation.ref, "%s matches %d VMs in the vCenter inventory: %s; CloudStack "
+        return facts, [Problem(problem_codes.VM_DUPLICATE, expectation.ref, "%s matches %d VMs in the vCenter inventory: %s; CloudStack "
                                "cannot tell which one is its VM: rename or remove the others" % (
                                    expectation.ref, len(matches), ", ".join(found)), {"matches": found})]
     vm = matches[0]
@@ -97,7 +84,7 @@ def _registered_as_problem(facts):
     ref = facts.ref
     names = ", ".join("%s (%s, found by %s)" % (item["name"], item["moid"], item["by"]) for item in facts.registered_as)
     first = facts.registered_as[0]["name"]
-    return Problem(VM_REGISTERED_AS, ref, "%s is registered in vCenter as %s, a name CloudStack does not look for (it finds "
+    return Problem(problem_codes.VM_REGISTERED_AS_OTHER_NAME, ref, "%s is registered in vCenter as %s, a name CloudStack does not look for (it finds "
                    "VMs by name or by the custom attribute %s): rename the VM %s back to %s in vCenter, or set its custom "
                    "attribute %s to %s, then run again" % (ref, names, INTERNAL_NAME_FIELD, first, ref, INTERNAL_NAME_FIELD, ref),
                    {"registered_as": [dict(item) for item in facts.registered_as]})
@@ -107,12 +94,12 @@ def _vm_state_problems(expectation, vm):
     problems = []
     state = vm.get("connection_state")
     if state != CONNECTED:
-        problems.append(Problem(VM_NOT_CONNECTED, expectation.ref, "%s (%s) is %s in vCenter, not connected: vCenter cannot act "
+        problems.append(Problem(problem_codes.VM_NOT_CONNECTED, expectation.ref, "%s (%s) is %s in vCenter, not connected: vCenter cannot act "
                                 "on it; fix the VM (re-register it or reconnect its host) first" % (expectation.ref, vm["moid"], state),
                                 {"connection_state": state}))
     wanted = expectation.power_state
     if wanted and (vm.get("power_state") or "").lower() != wanted.lower():
-        problems.append(Problem(POWER_STATE_MISMATCH, expectation.ref, "%s is %s, expected %s" % (
+        problems.append(Problem(problem_codes.POWER_STATE_MISMATCH, expectation.ref, "%s is %s, expected %s" % (
             expectation.ref, vm.get("power_state"), wanted), {"power_state": vm.get("power_state"), "expected": wanted}))
     return problems
 
@@ -135,7 +122,7 @@ def _disk_problems(index, expectation, vm, facts):
         disk_facts.datastore_moid = datastore.get("moid") if datastore else None
         on_delta = on_delta or bool(disk.get("parent_files"))
         if disk_expectation.datastores and not datastore_accepted(datastore, disk_expectation.datastores):
-            problems.append(Problem(DISK_ON_WRONG_DATASTORE, expectation.ref, "disk %s of %s is on datastore %s, expected %s" % (
+            problems.append(Problem(problem_codes.DISK_ON_OTHER_DATASTORE, expectation.ref, "disk %s of %s is on datastore %s, expected %s" % (
                 disk_facts.file, expectation.ref, disk_facts.datastore, " or ".join(disk_expectation.datastores)),
                 {"disk": disk_expectation.path, "file": disk_facts.file, "datastore": disk_facts.datastore,
                  "expected": list(disk_expectation.datastores)}))
@@ -143,7 +130,7 @@ def _disk_problems(index, expectation, vm, facts):
             datastores_seen.add(datastore["moid"])
             problems.extend(_datastore_problems(expectation.ref, datastore))
     if expectation.disks and (vm.get("has_snapshots") or on_delta):
-        problems.append(Problem(VM_HAS_SNAPSHOTS, expectation.ref, "%s has VM snapshots (its disks are delta disks): delete or "
+        problems.append(Problem(problem_codes.VM_HAS_SNAPSHOTS, expectation.ref, "%s has VM snapshots (its disks are delta disks): delete or "
                                 "consolidate the snapshots before moving its volumes" % expectation.ref, {}))
     return problems
 
@@ -160,7 +147,7 @@ def _destination_problems(index, expectation, vm, facts):
         disk_facts.destination = destination = DestinationFacts()
         if datastore is None:
             destination.reason = "the destination datastore %s is not in the vCenter inventory" % wanted
-            problems.append(Problem(DESTINATION_NOT_FOUND, expectation.ref, "the destination datastore %s of disk %s of %s is "
+            problems.append(Problem(problem_codes.DESTINATION_DATASTORE_NOT_FOUND, expectation.ref, "the destination datastore %s of disk %s of %s is "
                                     "not in the vCenter inventory" % (wanted, disk_facts.file, expectation.ref),
                                     {"datastore": wanted, "disk": disk_expectation.path, "file": disk_facts.file}))
             continue
@@ -171,16 +158,16 @@ def _destination_problems(index, expectation, vm, facts):
         base = {"datastore": name, "disk": disk_expectation.path, "file": disk_facts.file, "vm_name": vm.get("name"),
                 "host": vm.get("host")}
         if datastore.get("accessible") is not True:
-            problems.append(Problem(DESTINATION_INACCESSIBLE, expectation.ref, "the destination datastore %s of disk %s of %s "
+            problems.append(Problem(problem_codes.DESTINATION_DATASTORE_INACCESSIBLE, expectation.ref, "the destination datastore %s of disk %s of %s "
                                     "is not accessible" % (name, disk_facts.file, expectation.ref), dict(base)))
         mode = datastore.get("maintenance_mode") or NORMAL_MODE
         if mode != NORMAL_MODE:
-            problems.append(Problem(DESTINATION_IN_MAINTENANCE, expectation.ref, "the destination datastore %s of disk %s of "
+            problems.append(Problem(problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE, expectation.ref, "the destination datastore %s of disk %s of "
                                     "%s is in maintenance mode (%s)" % (name, disk_facts.file, expectation.ref, mode),
                                     dict(base, maintenance_mode=mode)))
         why = _not_mounted_reason(datastore, vm, index)
         if why:
-            problems.append(Problem(DESTINATION_NOT_MOUNTED, expectation.ref, "the destination datastore %s of disk %s of %s "
+            problems.append(Problem(problem_codes.DESTINATION_DATASTORE_NOT_MOUNTED, expectation.ref, "the destination datastore %s of disk %s of %s "
                                     "is not usable from the VM's host: %s" % (name, disk_facts.file, expectation.ref, why),
                                     dict(base, reason=why)))
     return problems
@@ -214,7 +201,7 @@ def _attached_disk(vm, path):
 
 def _not_attached(ref, vm, path):
     attached = [disk.get("file") for disk in vm.get("disks") or []]
-    return Problem(DISK_NOT_ATTACHED, ref, "%s has no disk %s attached (exact file name match); its disks are: %s" % (
+    return Problem(problem_codes.DISK_NOT_ATTACHED, ref, "%s has no disk %s attached (exact file name match); its disks are: %s" % (
         ref, disk_file_name(path) if not path.startswith("[") else path, ", ".join(attached) or "none"),
         {"disk": path, "attached": attached})
 
@@ -223,9 +210,9 @@ def _datastore_problems(ref, datastore):
     problems = []
     name = datastore.get("name")
     if datastore.get("accessible") is False:
-        problems.append(Problem(DATASTORE_INACCESSIBLE, ref, "datastore %s of %s is not accessible" % (name, ref), {"datastore": name}))
+        problems.append(Problem(problem_codes.DATASTORE_INACCESSIBLE, ref, "datastore %s of %s is not accessible" % (name, ref), {"datastore": name}))
     mode = datastore.get("maintenance_mode") or NORMAL_MODE
     if mode != NORMAL_MODE:
-        problems.append(Problem(DATASTORE_IN_MAINTENANCE, ref, "datastore %s of %s is in maintenance mode (%s)" % (name, ref, mode),
+        problems.append(Problem(problem_codes.DATASTORE_IN_MAINTENANCE, ref, "datastore %s of %s is in maintenance mode (%s)" % (name, ref, mode),
                                 {"datastore": name, "maintenance_mode": mode}))
     return problems

@@ -7,35 +7,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
+
 
 REF_TYPES = ("instance_name", "instance_uuid", "bios_uuid", "moid")
 CONNECTED = "connected"
 NORMAL_MODE = "normal"
-
-VM_NOT_FOUND = "vm_not_found"
-VM_DUPLICATE = "vm_duplicate"
-VM_NOT_CONNECTED = "vm_not_connected"
-POWER_STATE_MISMATCH = "power_state_mismatch"
-VM_HAS_SNAPSHOTS = "vm_has_snapshots"
-DISK_NOT_ATTACHED = "disk_not_attached"
-DISK_ON_WRONG_DATASTORE = "disk_on_wrong_datastore"
-DISK_FILE_MISSING = "disk_file_missing"
-DISK_FILE_UNVERIFIED = "disk_file_unverified"
-DATASTORE_INACCESSIBLE = "datastore_inaccessible"
-DATASTORE_IN_MAINTENANCE = "datastore_in_maintenance"
-VM_REGISTERED_AS = "vm_registered_as_other_name"
-# the destination of a disk (DiskExpectation.destination): where a migration would put it
-DESTINATION_NOT_FOUND = "destination_datastore_not_found"
-DESTINATION_INACCESSIBLE = "destination_datastore_inaccessible"
-DESTINATION_IN_MAINTENANCE = "destination_datastore_in_maintenance"
-DESTINATION_NOT_MOUNTED = "destination_datastore_not_mounted"
-DESTINATION_FILE_EXISTS = "destination_file_exists"
-DESTINATION_UNVERIFIED = "destination_file_unverified"
-DESTINATION_CODES = (DESTINATION_NOT_FOUND, DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE, DESTINATION_NOT_MOUNTED,
-                     DESTINATION_FILE_EXISTS, DESTINATION_UNVERIFIED)
-PROBLEM_CODES = (VM_NOT_FOUND, VM_DUPLICATE, VM_NOT_CONNECTED, POWER_STATE_MISMATCH, VM_HAS_SNAPSHOTS, DISK_NOT_ATTACHED,
-                 DISK_ON_WRONG_DATASTORE, DISK_FILE_MISSING, DISK_FILE_UNVERIFIED, DATASTORE_INACCESSIBLE,
-                 DATASTORE_IN_MAINTENANCE, VM_REGISTERED_AS) + DESTINATION_CODES
 
 # DestinationFacts.status: is the path a migration would create free on the destination datastore?
 DESTINATION_FREE = "free"            # searched, nothing there
@@ -147,6 +124,9 @@ class Problem:
     vm: str
     message: str
     facts: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        problem_codes.known(self.code)
 
 
 @dataclass

@@ -6,6 +6,7 @@ Each blocker says what to do about it."""
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import (
     pool_datastore_name,
     pool_datastores,
@@ -17,27 +18,24 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 class Blocker:
     """One reason not to migrate, with what to do about it."""
 
-    def __init__(self, code, message):
-        self.code = code
+    def __init__(self, code, message, facts=None):
+        self.code = problem_codes.known(code)
         self.message = message
+        self.facts = dict(facts or {})
 
     def as_dict(self):
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code, "message": self.message, "facts": dict(self.facts)}
 
 
 def disk_blockers(disk, volume=None, vm=None, source_pool=None, destination=None, allow_live=False):
     """The blockers vCenter gives an attached volume's disk (``disk``: what the locator found)."""
     context = _Context(volume or {}, vm or {}, disk, source_pool, destination)
-    issues = list(getattr(disk, "issues", None) or [])
-    if issues:
-        blockers = [_vcenter_blocker(context, issue) for issue in issues]
-    else:
-        blockers = [Blocker("vcenter", "vCenter: %s" % problem) for problem in disk.problems]
+    blockers = [_vcenter_blocker(context, issue) for issue in disk.issues]
     drift = _power_drift(context, allow_live)
     if drift is not None:
         blockers.append(drift)
     if not blockers and not disk.confirmed:
-        blockers.append(Blocker("disk_unconfirmed", "vCenter could not confirm that the disk file %s exists on datastore "
+        blockers.append(Blocker(problem_codes.DISK_UNCONFIRMED, "vCenter could not confirm that the disk file %s exists on datastore "
                                 "%s (the datastore could not be searched); check the datastore" % (disk.file, disk.datastore)))
     return blockers
 
@@ -51,42 +49,41 @@ def detached_disk_blockers(location, volume, source_pool, destination):
     on_source, on_destination = location.on(source_ids), location.on(destination_ids)
     blockers = []
     if len(on_source) > 1:
-        blockers.append(Blocker("detached_file_ambiguous", "the file %s of detached volume %s is in %d places on %s (%s); "
+        blockers.append(Blocker(problem_codes.DETACHED_FILE_AMBIGUOUS, "the file %s of detached volume %s is in %d places on %s (%s); "
                                 "keep one and run again" % (file_name, volume_label(volume), len(on_source), source_text,
                                                             ", ".join(on_source))))
     elif not on_source and not location.searched_all(source_ids):
         reasons = "; ".join("%s: %s" % item for item in sorted(location.not_searched.items())) or "no such datastore in vCenter"
-        blockers.append(Blocker("disk_unconfirmed", "vCenter could not confirm that the file %s of detached volume %s is on "
+        blockers.append(Blocker(problem_codes.DISK_UNCONFIRMED, "vCenter could not confirm that the file %s of detached volume %s is on "
                                 "%s: the datastore could not be searched (%s); check the datastore"
                                 % (file_name, volume_label(volume), source_text, reasons)))
     elif not on_source:
         elsewhere = " It was found at %s: repair the record first (updateVolume)." % ", ".join(location.found) if location.found else ""
-        blockers.append(Blocker("detached_file_missing", "the file %s of detached volume %s is not on %s, where CloudStack "
+        blockers.append(Blocker(problem_codes.DETACHED_FILE_MISSING, "the file %s of detached volume %s is not on %s, where CloudStack "
                                 "says it is.%s" % (file_name, volume_label(volume), source_text, elsewhere)))
     if on_destination:
-        blockers.append(Blocker("destination_file_exists", "a file %s is already on %s (%s): the copy would fail or "
+        blockers.append(Blocker(problem_codes.DESTINATION_FILE_EXISTS, "a file %s is already on %s (%s): the copy would fail or "
                                 "overwrite it; find out whose it is and move it away first"
                                 % (file_name, destination_text, ", ".join(on_destination))))
     elif not location.searched_all(destination_ids):
-        blockers.append(Blocker("destination_unsearchable", "%s cannot be searched (%s), so the copy could not be "
+        blockers.append(Blocker(problem_codes.DESTINATION_UNSEARCHABLE, "%s cannot be searched (%s), so the copy could not be "
                                 "confirmed after the job; make the datastore accessible first"
                                 % (destination_text, "; ".join("%s: %s" % item for item in sorted(location.not_searched.items()))
                                    or "no such datastore in vCenter")))
     return blockers
 
 
-# vCenter blockers of the preflight (destination datastore, power state, stale file, VM under another name):
-# problem codes of vcenter_inventory that become blockers of their own code (others keep the code "vcenter")
-_OWN_CODE = {
-    "destination_datastore_not_found": "destination_datastore_not_found",
-    "destination_datastore_inaccessible": "destination_datastore_inaccessible",
-    "destination_datastore_in_maintenance": "destination_datastore_in_maintenance",
-    "destination_datastore_not_mounted": "destination_datastore_not_mounted",
-    "destination_file_exists": "destination_file_exists",
-    "destination_file_unverified": "destination_file_unverified",
-    "vm_registered_as_other_name": "vm_registered_as_other_name",
-}
-DESTINATION_BLOCKERS = tuple(code for code in _OWN_CODE if code.startswith("destination_"))
+# vCenter blockers of the preflight (destination datastore, power state, stale file, VM under another name): the
+# inventory problems whose blocker message names the pools, the datastores and both VM names
+DESTINATION_BLOCKERS = (
+    problem_codes.DESTINATION_DATASTORE_NOT_FOUND,
+    problem_codes.DESTINATION_DATASTORE_INACCESSIBLE,
+    problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE,
+    problem_codes.DESTINATION_DATASTORE_NOT_MOUNTED,
+    problem_codes.DESTINATION_FILE_EXISTS,
+    problem_codes.DESTINATION_FILE_UNVERIFIED,
+)
+_PREFLIGHT_WORDED = DESTINATION_BLOCKERS + (problem_codes.VM_REGISTERED_AS_OTHER_NAME,)
 VCENTER_POWERED_ON = "poweredOn"
 CLOUDSTACK_OFF_STATES = ("Stopped", "Shutdown")
 
@@ -121,47 +118,49 @@ class _Context:
 
 
 def _vcenter_blocker(context, issue):
-    """A blocker from an inventory problem: its own code and a message naming the pools, the datastores and both VM
-    names for the problems the preflight adds; the inventory's message (code "vcenter") for the others."""
-    code = _OWN_CODE.get(issue.get("code"))
-    if code is None:
-        return Blocker("vcenter", "vCenter: %s" % issue.get("message"))
-    facts = issue.get("facts") or {}
+    """A blocker from an inventory problem, with its code and facts: a message naming the pools, the datastores and
+    both VM names for the problems the preflight adds, the inventory's own message for the others."""
+    code, facts = issue.get("code"), dict(issue.get("facts") or {})
+    if code not in _PREFLIGHT_WORDED:
+        return Blocker(code, "vCenter: %s" % issue.get("message"), facts)
+    return Blocker(code, _preflight_text(context, code, facts), facts)
+
+
+def _preflight_text(context, code, facts):
+    """The message of a blocker the preflight words itself."""
     where = "%s of %s" % (context.volume_text(), context.vm_text())
-    if code == "vm_registered_as_other_name":
+    if code == problem_codes.VM_REGISTERED_AS_OTHER_NAME:
         found = facts.get("registered_as") or []
         names = ", ".join("%s (%s, found by %s)" % (item.get("name"), item.get("moid"), item.get("by")) for item in found)
         first = found[0].get("name") if found else "?"
         instance = context.vm.get("instancename")
-        return Blocker(code, "%s on %s: the VM is registered in vCenter as %s, not under its instance name %s, and CloudStack "
-                       "finds VMs only by name or by the custom attribute cloud.vm.internal.name, so the migration would fail "
-                       "(the VM does not exist for it): rename %s back to %s in vCenter (or set its custom attribute "
-                       "cloud.vm.internal.name to %s), then run again" % (
-                           where, context.source_text(), names, instance, first, instance, instance))
+        return ("%s on %s: the VM is registered in vCenter as %s, not under its instance name %s, and CloudStack finds VMs "
+                "only by name or by the custom attribute cloud.vm.internal.name, so the migration would fail (the VM does "
+                "not exist for it): rename %s back to %s in vCenter (or set its custom attribute cloud.vm.internal.name to "
+                "%s), then run again" % (where, context.source_text(), names, instance, first, instance, instance))
     target = context.destination_text()
-    if code == "destination_datastore_not_found":
-        return Blocker(code, "%s: the %s is not in the vCenter inventory (no datastore named %s): check the pool's "
-                       "datastore in vCenter, or choose another pool" % (where, target, facts.get("datastore")))
-    if code == "destination_datastore_inaccessible":
-        return Blocker(code, "%s: the %s is not accessible in vCenter: make the datastore accessible again (check its "
-                       "storage and the hosts' connection to it), or choose another pool" % (where, target))
-    if code == "destination_datastore_in_maintenance":
-        return Blocker(code, "%s: the %s is in maintenance mode in vCenter (%s): end the datastore's maintenance, or choose "
-                       "another pool" % (where, target, facts.get("maintenance_mode")))
-    if code == "destination_datastore_not_mounted":
-        return Blocker(code, "%s: the %s is not usable from the VM's host %s (%s): mount the datastore on host %s, or "
-                       "choose a pool mounted there" % (where, target, facts.get("host"), facts.get("reason"), facts.get("host")))
-    if code == "destination_file_exists":
+    if code == problem_codes.DESTINATION_DATASTORE_NOT_FOUND:
+        return ("%s: the %s is not in the vCenter inventory (no datastore named %s): check the pool's datastore in "
+                "vCenter, or choose another pool" % (where, target, facts.get("datastore")))
+    if code == problem_codes.DESTINATION_DATASTORE_INACCESSIBLE:
+        return ("%s: the %s is not accessible in vCenter: make the datastore accessible again (check its storage and the "
+                "hosts' connection to it), or choose another pool" % (where, target))
+    if code == problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE:
+        return ("%s: the %s is in maintenance mode in vCenter (%s): end the datastore's maintenance, or choose another "
+                "pool" % (where, target, facts.get("maintenance_mode")))
+    if code == problem_codes.DESTINATION_DATASTORE_NOT_MOUNTED:
+        return ("%s: the %s is not usable from the VM's host %s (%s): mount the datastore on host %s, or choose a pool "
+                "mounted there" % (where, target, facts.get("host"), facts.get("reason"), facts.get("host")))
+    if code == problem_codes.DESTINATION_FILE_EXISTS:
         copies = [path for path in facts.get("copies") or [] if path != facts.get("existing")]
-        return Blocker(code, "%s: a file already exists at the destination path %s on the %s. It is a stale copy (of an "
-                       "earlier migration?): the VM's disk is the attached one, %s on the %s%s. The migration would fail with "
-                       "FileAlreadyExists: check that nothing uses the stale file, then remove or rename it (vCenter's "
-                       "datastore browser), then run again" % (
-                           where, facts.get("existing"), target, facts.get("file"), context.source_text(),
-                           "; other files of that name on the destination: %s" % ", ".join(copies) if copies else ""))
-    return Blocker(code, "%s: vCenter could not prove that the destination path on the %s is free (%s): nothing proves the "
-                   "migration would not fail with FileAlreadyExists; fix the cause, then run again" % (
-                       where, target, facts.get("reason")))
+        return ("%s: a file already exists at the destination path %s on the %s. It is a stale copy (of an earlier "
+                "migration?): the VM's disk is the attached one, %s on the %s%s. The migration would fail with "
+                "FileAlreadyExists: check that nothing uses the stale file, then remove or rename it (vCenter's datastore "
+                "browser), then run again" % (
+                    where, facts.get("existing"), target, facts.get("file"), context.source_text(),
+                    "; other files of that name on the destination: %s" % ", ".join(copies) if copies else ""))
+    return ("%s: vCenter could not prove that the destination path on the %s is free (%s): nothing proves the migration "
+            "would not fail with FileAlreadyExists; fix the cause, then run again" % (where, target, facts.get("reason")))
 
 
 def _power_drift(context, allow_live):
@@ -181,10 +180,10 @@ def _power_drift(context, allow_live):
             todo = ("a storage vMotion of a running VM needs live migration allowed, and it is not (%s is false): power the "
                     "VM off in vCenter, or let CloudStack see it Running and set %s, then run again"
                     % (option_text(LIVE_OPTION), option_text(LIVE_OPTION, "true")))
-        return Blocker("power_state_drift", "%s: drift between CloudStack and vCenter: CloudStack says %s, vCenter says "
+        return Blocker(problem_codes.POWER_STATE_DRIFT, "%s: drift between CloudStack and vCenter: CloudStack says %s, vCenter says "
                        "poweredOn; %s" % (where, cloudstack_state, todo))
     if cloudstack_state == "Running" and vcenter_state != VCENTER_POWERED_ON:
-        return Blocker("power_state_drift", "%s: drift between CloudStack and vCenter: CloudStack says Running, vCenter says "
+        return Blocker(problem_codes.POWER_STATE_DRIFT, "%s: drift between CloudStack and vCenter: CloudStack says Running, vCenter says "
                        "%s; CloudStack would ask for a live migration of a VM that is not running: make both agree (power "
                        "the VM on in vCenter, or stop it in CloudStack), then run again" % (where, vcenter_state))
     return None

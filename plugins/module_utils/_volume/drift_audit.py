@@ -16,6 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
@@ -23,26 +24,11 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     normalize_path,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
-    DISK_FILE_MISSING,
-    DISK_NOT_ATTACHED,
-    DISK_ON_WRONG_DATASTORE,
-    VM_DUPLICATE,
-    VM_NOT_FOUND,
-    VM_REGISTERED_AS,
     DiskExpectation,
     VmExpectation,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import volume_label
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_findings import (
-    DISK_ELSEWHERE,
-    FILE_MISSING,
-    ORPHAN_VMDK,
-    PATH_NULL,
-    PATH_UNMATCHED,
-    STUCK_MIGRATING,
-    UNRECORDED_VM,
-    VM_AMBIGUOUS,
-    VM_MISSING,
     AuditReport,
     Drift,
 )
@@ -150,13 +136,13 @@ class Comparison:
 
     def _vm_drifts(self, facts, problems, volumes):
         codes = {problem.code for problem in problems}
-        if VM_REGISTERED_AS in codes:
+        if problem_codes.VM_REGISTERED_AS_OTHER_NAME in codes:
             return [self._vm_renamed(facts, problems, volume) for volume in volumes] + \
                 [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
-        if VM_NOT_FOUND in codes:
+        if problem_codes.VM_NOT_FOUND in codes:
             return [self._vm_missing(facts, volume) for volume in volumes] + \
                 [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
-        if VM_DUPLICATE in codes:
+        if problem_codes.VM_DUPLICATE in codes:
             return [self._vm_duplicate(facts, problems, volumes)]
         drifts = [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
         by_path = {volume["path"]: volume for volume in volumes if volume.get("path")}
@@ -168,8 +154,8 @@ class Comparison:
         return drifts
 
     def _disk_translations(self):
-        return {DISK_NOT_ATTACHED: self._path_unmatched, DISK_ON_WRONG_DATASTORE: self._attached_elsewhere,
-                DISK_FILE_MISSING: self._attached_file_missing}
+        return {problem_codes.DISK_NOT_ATTACHED: self._path_unmatched, problem_codes.DISK_ON_OTHER_DATASTORE: self._attached_elsewhere,
+                problem_codes.DISK_FILE_MISSING: self._attached_file_missing}
 
     def _vm_missing(self, facts, volume):
         disk = _disk_facts(facts, volume.get("path"))
@@ -177,7 +163,7 @@ class Comparison:
         where = _disk_whereabouts(volume, disk)
         fix = {"action": "register_vm", "vmx": vmx[0]} if len(vmx) == 1 else {"action": "investigate"}
         return self._drift(
-            VM_MISSING, volume, "VM %s of volume %s is not in the vCenter inventory; %s%s" % (
+            problem_codes.VM_NOT_FOUND, volume, "VM %s of volume %s is not in the vCenter inventory; %s%s" % (
                 facts.ref, volume_label(volume), where, "; its configuration is at %s" % vmx[0] if vmx else ""),
             "Register the VM in vCenter again from %s (as %s), then audit again; migrate none of its volumes before"
             % (vmx[0], facts.ref) if len(vmx) == 1 else "Find the VM's files and register it again, or restore it",
@@ -186,17 +172,17 @@ class Comparison:
 
     def _vm_renamed(self, facts, problems, volume):
         """The VM is in the inventory under another name (by its .vmx path or annotation): not to be registered again."""
-        problem = next(problem for problem in problems if problem.code == VM_REGISTERED_AS)
+        problem = next(problem for problem in problems if problem.code == problem_codes.VM_REGISTERED_AS_OTHER_NAME)
         found = problem.facts.get("registered_as") or []
         return self._drift(
-            VM_MISSING, volume, "VM %s of volume %s is not found by its name: %s" % (facts.ref, volume_label(volume), problem.message),
+            problem_codes.VM_NOT_FOUND, volume, "VM %s of volume %s is not found by its name: %s" % (facts.ref, volume_label(volume), problem.message),
             "Rename the VM %s back to %s in vCenter (or set its custom attribute cloud.vm.internal.name to %s), then audit "
             "again; migrate none of its volumes before" % (found[0].get("name") if found else "?", facts.ref, facts.ref),
             {"action": "investigate"}, vcenter={"vm_found": False, "registered_as": [dict(item) for item in found]})
 
     def _vm_duplicate(self, facts, problems, volumes):
-        found = next(problem.facts.get("matches") for problem in problems if problem.code == VM_DUPLICATE)
-        return Drift(VM_AMBIGUOUS, "%s matches %d VMs of the vCenter inventory: %s" % (facts.ref, facts.matches, ", ".join(found)),
+        found = next(problem.facts.get("matches") for problem in problems if problem.code == problem_codes.VM_DUPLICATE)
+        return Drift(problem_codes.VM_DUPLICATE, "%s matches %d VMs of the vCenter inventory: %s" % (facts.ref, facts.matches, ", ".join(found)),
                      "Rename or remove the VMs that are not CloudStack's %s, so that its name finds one VM" % facts.ref,
                      {"action": "investigate"}, instance_name=facts.ref,
                      cloudstack={"volumes": [volume["id"] for volume in volumes]}, vcenter={"matches": found})
@@ -211,7 +197,7 @@ class Comparison:
                 "files %s.vmdk are at %s" % (volume["path"], ", ".join(places))
         fix = self._path_fix(volume, unclaimed)
         return self._drift(
-            PATH_UNMATCHED, volume, "Volume %s has path %s, but VM %s has no such disk (exact name); %s" % (
+            problem_codes.VOLUME_PATH_UNMATCHED, volume, "Volume %s has path %s, but VM %s has no such disk (exact name); %s" % (
                 volume_label(volume), volume["path"], facts.ref, text),
             self._update_text(fix, "the VM's disks do not tell which disk the volume is: compare the VM's disks with the "
                               "volume's size and history"),
@@ -226,7 +212,7 @@ class Comparison:
 
     def _attached_file_missing(self, volume, facts, problem):
         return self._drift(
-            FILE_MISSING, volume, "Disk %s of VM %s (volume %s) is attached, but its file is not on the datastore" % (
+            problem_codes.DISK_FILE_MISSING, volume, "Disk %s of VM %s (volume %s) is attached, but its file is not on the datastore" % (
                 problem.facts.get("file"), facts.ref, volume_label(volume)),
             "Restore the disk from a backup; the record cannot be repaired from vCenter, and the volume must not be "
             "migrated", {"action": "restore_disk"}, vcenter={"vm": facts.ref, "file": problem.facts.get("file"), "exists": False})
@@ -237,7 +223,7 @@ class Comparison:
             self.candidates[path] = volume["id"]
         fix = self._path_fix(volume, candidates)
         return self._drift(
-            PATH_NULL, volume, "Volume %s has no path in CloudStack (the fingerprint of apache/cloudstack#9881: a "
+            problem_codes.VOLUME_PATH_NULL, volume, "Volume %s has no path in CloudStack (the fingerprint of apache/cloudstack#9881: a "
             "migration reported as a success that moved nothing)%s" % (
                 volume_label(volume), "; its disk is probably %s" % candidates[0] if len(candidates) == 1 else
                 "; candidate disks: %s" % ", ".join(candidates) if candidates else "; no candidate disk was found"),
@@ -309,7 +295,7 @@ class Comparison:
                 drifts.append(self._elsewhere(volume, places[0], datastore, self.records.pool_of(datastore), None))
             elif self._readable(identities):
                 drifts.append(self._drift(
-                    FILE_MISSING, volume, "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], volume_label(volume)),
+                    problem_codes.DISK_FILE_MISSING, volume, "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], volume_label(volume)),
                     "Restore the disk from a backup; the record cannot be repaired from vCenter", {"action": "restore_disk"},
                     vcenter={"file": None, "exists": False}))
         return drifts
@@ -340,7 +326,7 @@ class Comparison:
             text = "Datastore %s belongs to no CloudStack pool: move the disk back to a datastore of pool %s" % (
                 name, volume.get("storage"))
         return self._drift(
-            DISK_ELSEWHERE, volume, "The disk of volume %s is at %s, on datastore %s%s, but the record says pool %s" % (
+            problem_codes.DISK_ON_OTHER_DATASTORE, volume, "The disk of volume %s is at %s, on datastore %s%s, but the record says pool %s" % (
                 volume_label(volume), file_path, name, " (pool %s)" % pool.get("name") if pool else "", volume.get("storage")),
             text, fix, datastore_path=file_path, vcenter={"vm": instance_name, "file": file_path, "datastore": name,
                                                           "pool_id": pool["id"] if pool else None,
@@ -365,7 +351,7 @@ class Comparison:
             fix = {"action": "update_volume", "volume_id": volume["id"], "params": params}
             text = self._update_text(fix, "")
         return self._drift(
-            STUCK_MIGRATING, volume, "Volume %s is Migrating but no CloudStack job is running on it (a management server "
+            problem_codes.VOLUME_STUCK_MIGRATING, volume, "Volume %s is Migrating but no CloudStack job is running on it (a management server "
             "restart during a migration leaves it so); vCenter shows its disk %s" % (
                 volume_label(volume), "at %s" % location if location else "nowhere (see its other drift)"),
             text, fix,
@@ -383,7 +369,7 @@ class Comparison:
                 if is_disk_descriptor(path) and path not in self.attached_files and path not in self.candidates \
                         and not self.records.referenced(path):
                     drifts.append(Drift(
-                        ORPHAN_VMDK, "%s is on datastore %s of pool %s, but no CloudStack volume and no vCenter VM uses it"
+                        problem_codes.ORPHAN_VMDK, "%s is on datastore %s of pool %s, but no CloudStack volume and no vCenter VM uses it"
                         % (path, datastore["name"], pool.get("name")),
                         "Check that nothing needs it (a backup, a volume of another cloud, a disk to import), then import "
                         "it as a volume or delete it", {"action": "investigate"}, datastore_path=path,
@@ -394,7 +380,7 @@ class Comparison:
     def unrecorded_vm_drifts(self):
         scoped = {ds["name"] for ds in self.datastores}
         return [Drift(
-            UNRECORDED_VM, "vCenter VM %s (%s) looks like a CloudStack instance but CloudStack has no record of it" % (
+            problem_codes.UNRECORDED_VM, "vCenter VM %s (%s) looks like a CloudStack instance but CloudStack has no record of it" % (
                 vm.get("name"), vm["moid"]),
             "Import it into CloudStack (importUnmanagedInstance) or, once nothing needs it, remove it from vCenter",
             {"action": "investigate"}, instance_name=vm.get("internal_name") or vm.get("name"), datastore_path=vm.get("vmx_path"),

@@ -7,18 +7,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 
-VM_MISSING = "vm_missing"
-VM_AMBIGUOUS = "vm_duplicate"
-DISK_ELSEWHERE = "disk_on_other_datastore"
-FILE_MISSING = "disk_file_missing"
-PATH_NULL = "volume_path_null"
-PATH_UNMATCHED = "volume_path_unmatched"
-STUCK_MIGRATING = "volume_stuck_migrating"
-ORPHAN_VMDK = "orphan_vmdk"
-UNRECORDED_VM = "unrecorded_vm"
-DRIFT_CODES = (VM_MISSING, VM_AMBIGUOUS, DISK_ELSEWHERE, FILE_MISSING, PATH_NULL, PATH_UNMATCHED, STUCK_MIGRATING,
-               ORPHAN_VMDK, UNRECORDED_VM)
+
+# the codes of the drift audit, in the order its report lists them
+DRIFT_CODES = (
+    problem_codes.VM_NOT_FOUND,
+    problem_codes.VM_DUPLICATE,
+    problem_codes.DISK_ON_OTHER_DATASTORE,
+    problem_codes.DISK_FILE_MISSING,
+    problem_codes.VOLUME_PATH_NULL,
+    problem_codes.VOLUME_PATH_UNMATCHED,
+    problem_codes.VOLUME_STUCK_MIGRATING,
+    problem_codes.ORPHAN_VMDK,
+    problem_codes.UNRECORDED_VM,
+)
 
 
 @dataclass
@@ -33,6 +36,9 @@ class Drift:
     datastore_path: Optional[str] = None
     cloudstack: dict = field(default_factory=dict)
     vcenter: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        problem_codes.known(self.code)
 
     def sort_key(self):
         return (DRIFT_CODES.index(self.code), self.instance_name or "", self.volume_id or "", self.datastore_path or "")

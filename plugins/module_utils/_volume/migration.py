@@ -14,6 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
@@ -177,7 +178,7 @@ class VolumeMigrationService:
         after = self._planner.plan(fixed, destination)
         # CloudStack judges the destination's suitability from the damaged record: known only after the repair
         after.blockers = [blocker for blocker in after.blockers
-                          if not (blocker.code == "pool_unsuitable" and volume.get("storageid") == destination["id"])]
+                          if not (blocker.code == problem_codes.POOL_UNSUITABLE and volume.get("storageid") == destination["id"])]
         after.raise_blockers()
         planned = after.as_dict()
         planned["action"] = "repair" if after.already_there else "repair_then_migrate"
@@ -340,7 +341,7 @@ def _damaged(plan):
     if plan.already_there:
         confirmed = plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path")
         return not confirmed
-    return any(blocker.code == "no_path" for blocker in plan.blockers)
+    return any(blocker.code == problem_codes.NO_PATH for blocker in plan.blockers)
 
 
 def _job_exists_answer(error):

@@ -8,6 +8,7 @@ volume's disk in vCenter, and lists every blocker with what to do about it.
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     InvalidInput,
     PreflightFailed,
@@ -100,7 +101,7 @@ class MigrationPlan:
             return
         facts = dict(volume_id=self.volume["id"], blockers=[blocker.as_dict() for blocker in self.blockers], plan=self.as_dict())
         text = "; ".join(blocker.message for blocker in self.blockers)
-        if all(blocker.code == "live_migration_not_allowed" for blocker in self.blockers):
+        if all(blocker.code == problem_codes.LIVE_MIGRATION_NOT_ALLOWED for blocker in self.blockers):
             raise UnsafeOperation(text, **facts)
         raise PreflightFailed("Preflight of volume %s failed, nothing was changed: %s" % (volume_label(self.volume), text), **facts)
 
@@ -196,20 +197,20 @@ class Planner:
     def _volume_blockers(self, volume):
         blockers = []
         if volume.get("jobid") and volume.get("jobstatus") in (0, "0", None):
-            blockers.append(Blocker("job_pending", "CloudStack job %s is still running on the volume; wait for it to end"
+            blockers.append(Blocker(problem_codes.JOB_PENDING, "CloudStack job %s is still running on the volume; wait for it to end"
                                     % volume["jobid"]))
         if volume.get("state") == "Migrating" and volume.get("jobid"):
-            blockers.append(Blocker("already_migrating", "the volume is already migrating; wait for that migration to end"))
+            blockers.append(Blocker(problem_codes.ALREADY_MIGRATING, "the volume is already migrating; wait for that migration to end"))
         elif volume.get("state") == "Migrating":
-            blockers.append(Blocker("stuck_migrating", "the volume is Migrating but no CloudStack job runs on it (a migration cut "
+            blockers.append(Blocker(problem_codes.STUCK_MIGRATING, "the volume is Migrating but no CloudStack job runs on it (a migration cut "
                                     "off by a management server restart?): check in vCenter where its disk is, then set the "
                                     "record's state back to Ready with updateVolume"))
         elif volume.get("state") != "Ready":
-            blockers.append(Blocker("volume_not_ready", "the volume is %s, not Ready" % volume.get("state")))
+            blockers.append(Blocker(problem_codes.VOLUME_NOT_READY, "the volume is %s, not Ready" % volume.get("state")))
         if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
-            blockers.append(Blocker("not_vmware", "the volume is on %s, not VMware" % volume["hypervisor"]))
+            blockers.append(Blocker(problem_codes.NOT_VMWARE, "the volume is on %s, not VMware" % volume["hypervisor"]))
         if not volume.get("path"):
-            blockers.append(Blocker("no_path", "CloudStack has no path for the volume (an earlier false success?): set %s "
+            blockers.append(Blocker(problem_codes.NO_PATH, "CloudStack has no path for the volume (an earlier false success?): set %s "
                                     "to repair the record from what vCenter shows, then migrate; or repair the record "
                                     "first (cs_volume_record_sync)" % option_text(POLICY_OPTION, "restore")))
         return blockers
@@ -223,7 +224,7 @@ class Planner:
         blockers = self._volume_blockers(volume)
         location = disk = None
         if source_pool is None and not blockers:
-            blockers.append(Blocker("no_source_pool", "CloudStack gives no storage pool for the volume, so its file cannot "
+            blockers.append(Blocker(problem_codes.NO_SOURCE_POOL, "CloudStack gives no storage pool for the volume, so its file cannot "
                                     "be looked for; repair the record first"))
         if not blockers:
             source_ids = pool_datastores(source_pool)
@@ -238,9 +239,9 @@ class Planner:
         if vm is None:
             return []
         if vm.get("state") not in MIGRATABLE_VM_STATES:
-            return [Blocker("vm_state", "VM %s is %s; migration needs it Stopped, Running or Shutdown" % (vm.get("name"), vm.get("state")))]
+            return [Blocker(problem_codes.VM_STATE, "VM %s is %s; migration needs it Stopped, Running or Shutdown" % (vm.get("name"), vm.get("state")))]
         if live and not self._allow_live:
-            return [Blocker("live_migration_not_allowed", "Volume %s is attached to running VM %s: set %s to migrate it "
+            return [Blocker(problem_codes.LIVE_MIGRATION_NOT_ALLOWED, "Volume %s is attached to running VM %s: set %s to migrate it "
                             "live, or stop the VM" % (volume_label(volume), vm.get("name"), option_text(LIVE_OPTION, "true")))]
         return []
 
@@ -251,21 +252,21 @@ class Planner:
         name = destination.get("name")
         blockers = []
         if destination.get("state") != "Up":
-            blockers.append(Blocker("pool_not_up", "destination pool %s is %s, not Up; choose another pool or end its "
+            blockers.append(Blocker(problem_codes.POOL_NOT_UP, "destination pool %s is %s, not Up; choose another pool or end its "
                                     "maintenance" % (name, destination.get("state"))))
         if volume.get("zoneid") and destination.get("zoneid") and destination["zoneid"] != volume["zoneid"]:
-            blockers.append(Blocker("other_zone", "destination pool %s is in zone %s, the volume in zone %s"
+            blockers.append(Blocker(problem_codes.OTHER_ZONE, "destination pool %s is in zone %s, the volume in zone %s"
                                     % (name, destination.get("zonename"), volume.get("zonename"))))
         if blockers:
             return blockers
         candidates = {pool["id"]: pool for pool in self._cs.find_storage_pools_for_migration(volume["id"])}
         candidate = candidates.get(destination["id"])
         if candidate is None or not truthy(candidate.get("suitableformigration", True)):
-            blockers.append(Blocker("pool_unsuitable", "CloudStack does not report pool %s as suitable for this volume "
+            blockers.append(Blocker(problem_codes.POOL_UNSUITABLE, "CloudStack does not report pool %s as suitable for this volume "
                                     "(findStoragePoolsForMigration); choose a suitable pool" % name))
         free = free_bytes(destination)
         if free is not None and volume.get("size") and free < int(volume["size"]):
-            blockers.append(Blocker("pool_full", "destination pool %s has %s free, the volume needs %s; choose a pool with room"
+            blockers.append(Blocker(problem_codes.POOL_FULL, "destination pool %s has %s free, the volume needs %s; choose a pool with room"
                                     % (name, gib_text(max(0, free)), gib_text(int(volume["size"])))))
         return blockers
 

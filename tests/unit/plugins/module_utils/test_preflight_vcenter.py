@@ -10,6 +10,7 @@ tests/integration/test_preflight_vcenter.py make each condition real in vcsim).
 
 import pytest
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import datastore_paths
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory_facts
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError
@@ -101,9 +102,9 @@ def test_the_destination_facts_stay_out_of_the_documented_shape_of_vmware_invent
 
 
 @pytest.mark.parametrize("dest, code", [
-    (datastore("ds-dst", DST, accessible=False), inventory_facts.DESTINATION_INACCESSIBLE),
-    (datastore("ds-dst", DST, maintenance_mode="inMaintenance"), inventory_facts.DESTINATION_IN_MAINTENANCE),
-    (datastore("ds-dst", DST, maintenance_mode="enteringMaintenance"), inventory_facts.DESTINATION_IN_MAINTENANCE),
+    (datastore("ds-dst", DST, accessible=False), problem_codes.DESTINATION_DATASTORE_INACCESSIBLE),
+    (datastore("ds-dst", DST, maintenance_mode="inMaintenance"), problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE),
+    (datastore("ds-dst", DST, maintenance_mode="enteringMaintenance"), problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE),
 ])
 def test_an_inaccessible_or_in_maintenance_destination_is_a_problem_and_explains_the_missing_search(dest, code):
     client = FakeClient([vm()], datastores=[datastore("ds-src", SRC), dest])
@@ -124,7 +125,7 @@ def test_an_inaccessible_or_in_maintenance_destination_is_a_problem_and_explains
 def test_a_destination_not_mounted_and_accessible_on_the_vms_host_is_a_problem(mounts, reason):
     client = FakeClient([vm()], datastores=[datastore("ds-src", SRC), datastore("ds-dst", DST, mounts=mounts)])
     report = check(client)
-    assert codes(report) == [inventory_facts.DESTINATION_NOT_MOUNTED]
+    assert codes(report) == [problem_codes.DESTINATION_DATASTORE_NOT_MOUNTED]
     assert report.problems[0].facts["reason"] == reason and report.problems[0].facts["host"] == "esx-1"
 
 
@@ -136,7 +137,7 @@ def test_an_unset_mounted_flag_counts_as_mounted_as_vsphere_documents():
 
 def test_a_destination_not_in_the_inventory_is_a_problem():
     report = check(FakeClient([vm()], datastores=[datastore("ds-src", SRC)]))
-    assert codes(report) == [inventory_facts.DESTINATION_NOT_FOUND]
+    assert codes(report) == [problem_codes.DESTINATION_DATASTORE_NOT_FOUND]
 
 
 def test_the_destination_is_found_by_its_cloud_uuid_too():
@@ -149,7 +150,7 @@ def test_the_destination_is_found_by_its_cloud_uuid_too():
 def test_a_file_already_at_the_destination_path_is_a_problem_naming_both_files():
     client = FakeClient([vm()], files=[DISK, AT_DESTINATION, "[%s] elsewhere/DATA-4.vmdk" % DST])
     report = check(client)
-    assert codes(report) == [inventory_facts.DESTINATION_FILE_EXISTS]
+    assert codes(report) == [problem_codes.DESTINATION_FILE_EXISTS]
     facts = report.problems[0].facts
     assert (facts["existing"], facts["file"]) == (AT_DESTINATION, DISK)
     assert facts["copies"] == ["[%s] elsewhere/DATA-4.vmdk" % DST, AT_DESTINATION]
@@ -166,12 +167,12 @@ def test_a_file_in_the_vms_folder_on_the_destination_blocks_when_the_disk_lives_
     disk = "[%s] volumes/DATA-4.vmdk" % SRC
     client = FakeClient([vm(disks=(disk,))], files=[disk, AT_DESTINATION])
     report = check(client)
-    assert codes(report) == [inventory_facts.DESTINATION_FILE_EXISTS] and report.problems[0].facts["existing"] == AT_DESTINATION
+    assert codes(report) == [problem_codes.DESTINATION_FILE_EXISTS] and report.problems[0].facts["existing"] == AT_DESTINATION
 
 
 def test_a_destination_that_cannot_be_searched_is_no_proof_that_the_path_is_free():
     report = check(FakeClient([vm()], refused=[DST]))
-    assert codes(report) == [inventory_facts.DESTINATION_UNVERIFIED]
+    assert codes(report) == [problem_codes.DESTINATION_FILE_UNVERIFIED]
     assert "CannotAccessFile" in report.problems[0].facts["reason"]
 
 
@@ -186,7 +187,7 @@ def test_without_a_destination_nothing_of_it_is_checked_or_searched():
 def test_a_vm_renamed_without_its_internal_name_is_found_by_its_vmx_path():
     client = FakeClient([vm(name="web-prod", internal_name=None)])
     report = check(client)
-    assert codes(report) == [inventory_facts.VM_REGISTERED_AS]
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME]
     assert "i-2-4-VM is registered in vCenter as web-prod (vm-4, found by its configuration file" in report.problems[0].message
     assert "re-register" not in report.problems[0].message
     assert client.extra_config_reads == 0  # the .vmx path in the inventory read was enough
@@ -196,20 +197,20 @@ def test_a_vm_found_by_its_annotation():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC,
                annotation="Managed by CloudStack: i-2-4-VM (do not rename)")
     report = check(FakeClient([moved]))
-    assert codes(report) == [inventory_facts.VM_REGISTERED_AS] and "found by its annotation" in report.problems[0].message
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME] and "found by its annotation" in report.problems[0].message
 
 
 def test_an_annotation_naming_another_vm_with_a_longer_name_is_no_clue():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC, annotation="i-2-44-VM")
     report = check(FakeClient([moved], extra_config={}))
-    assert codes(report) == [inventory_facts.VM_NOT_FOUND]
+    assert codes(report) == [problem_codes.VM_NOT_FOUND]
 
 
 def test_a_vm_found_by_the_internal_name_in_its_extra_config_read_only_when_needed():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC)
     client = FakeClient([moved], extra_config={"vm-4": "i-2-4-VM"})
     report = check(client)
-    assert codes(report) == [inventory_facts.VM_REGISTERED_AS]
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME]
     assert "found by its extraConfig cloud.vm.internal.name = i-2-4-VM" in report.problems[0].message
     assert client.extra_config_reads == 1
 
@@ -223,7 +224,7 @@ def test_a_vm_found_by_name_never_reads_extra_config():
 def test_a_vm_with_no_clue_is_still_not_in_the_inventory():
     client = FakeClient([], files=[], extra_config={})
     report = check(client)
-    assert codes(report) == [inventory_facts.VM_NOT_FOUND] and client.extra_config_reads == 1
+    assert codes(report) == [problem_codes.VM_NOT_FOUND] and client.extra_config_reads == 1
 
 
 # ---- several copies of a disk ----------------------------------------------------------------------------

@@ -47,11 +47,12 @@ class FakeClock:
 
 
 class FakeDisk:
-    """What VCenterDisks.locate returns, for a fake inventory."""
+    """What VCenterDisks.locate returns, for a fake inventory. ``problems``: (code, message) pairs."""
 
     def __init__(self, vm_found, problems, file=None, datastore=None, exists=None):
         self.vm_found = vm_found
-        self.problems = problems
+        self.problems = [message for code, message in problems]
+        self.issues = [{"code": code, "message": message, "facts": {}} for code, message in problems]
         self.file = file
         self.datastore = datastore
         self.exists = exists
@@ -89,15 +90,16 @@ class FakeVCenter:
         self.calls.append((instance_name, path, tuple(datastores or ())))
         disks = self.vms.get(instance_name)
         if disks is None:
-            return FakeDisk(False, ["VM %s not found" % instance_name])
+            return FakeDisk(False, [("vm_not_found", "VM %s not found" % instance_name)])
         if path not in disks:
-            return FakeDisk(True, ["disk %s not attached" % path])
+            return FakeDisk(True, [("disk_not_attached", "disk %s not attached" % path)])
         datastore = disks[path]
         file = "[%s] %s/%s.vmdk" % (datastore, instance_name, path)
         if self.unsearched:
             return FakeDisk(True, [], file, datastore, None)
         if datastores and datastore not in datastores:
-            return FakeDisk(True, ["disk %s on %s, expected %s" % (path, datastore, list(datastores))], file, datastore, True)
+            return FakeDisk(True, [("disk_on_other_datastore", "disk %s on %s, expected %s" % (path, datastore, list(datastores)))],
+                            file, datastore, True)
         return FakeDisk(True, [], file, datastore, True)
 
 
@@ -325,9 +327,9 @@ def test_check_mode_still_reports_blockers(world):
     (lambda cs, vc: setattr(vc, "unsearched", True), "disk_unconfirmed"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Allocated"), "volume_not_ready"),
     (lambda cs, vc: cs.vms[VM].update(state="Starting"), "vm_state"),
-    (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vcenter"),
-    (lambda cs, vc: vc.vms["i-2-7-VM"].update({"DATA-7": DST_DS}), "vcenter"),
-    (lambda cs, vc: vc.vms["i-2-7-VM"].pop("DATA-7"), "vcenter"),
+    (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vm_not_found"),
+    (lambda cs, vc: vc.vms["i-2-7-VM"].update({"DATA-7": DST_DS}), "disk_on_other_datastore"),
+    (lambda cs, vc: vc.vms["i-2-7-VM"].pop("DATA-7"), "disk_not_attached"),
 ])
 def test_preflight_blockers_stop_before_any_change(world, breakage, expected):
     cloudstack, vcenter, journal, clock = world
