@@ -5,7 +5,8 @@
 Filters (documented in the ``.yml`` file of the same name next to this one):
 ``migration_report`` builds the report, ``migration_report_lines`` the summary a run prints,
 ``migration_report_junit`` the JUnit XML (built in ``plugin_utils/report_junit.py``). Their counts use one
-vocabulary (``plugin_utils/report_outcomes.py``) everywhere, and the report's invariants are checked here: a bug raises an error, it never produces a green report.
+vocabulary (``plugin_utils/report_outcomes.py``) everywhere, and the report's invariants are checked here: a bug
+raises an error, it never produces a green report.
 """
 
 from __future__ import annotations

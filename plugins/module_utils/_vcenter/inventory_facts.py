@@ -27,7 +27,6 @@ _EXISTS = {FILE_FOUND: True, FILE_MISSING: False, FILE_NOT_SEARCHED: None}
 INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
 
 
-
 @dataclass
 class DiskExpectation:
     """A disk a VM must have: a volume path ("ROOT-34") or a full datastore path ("[ds] dir/file.vmdk").

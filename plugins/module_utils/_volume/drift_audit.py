@@ -295,7 +295,8 @@ class Comparison:
                 drifts.append(self._elsewhere(volume, places[0], datastore, self.records.pool_of(datastore), None))
             elif self._readable(identities):
                 drifts.append(self._drift(
-                    problem_codes.DISK_FILE_MISSING, volume, "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], volume_label(volume)),
+                    problem_codes.DISK_FILE_MISSING, volume,
+                    "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], volume_label(volume)),
                     "Restore the disk from a backup; the record cannot be repaired from vCenter", {"action": "restore_disk"},
                     vcenter={"file": None, "exists": False}))
         return drifts

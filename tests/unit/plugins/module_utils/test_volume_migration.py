@@ -606,10 +606,10 @@ def test_unfinished_job_to_another_pool_is_not_resumed_as_this_request(world):
 
 def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
     from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
-    InventoryReport,
-    Problem,
-    VmFacts,
-)
+        InventoryReport,
+        Problem,
+        VmFacts,
+    )
     from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
     def report_with(leftovers, not_searched=()):
