@@ -4,8 +4,9 @@
 
 Filters (documented in the ``.yml`` file of the same name next to this one):
 ``migration_report`` builds the report, ``migration_report_lines`` the summary a run prints,
-``migration_report_junit`` the JUnit XML. Their counts use one vocabulary (``COUNTS``) everywhere, and the
-report's invariants are checked here: a bug raises an error, it never produces a green report.
+``migration_report_junit`` the JUnit XML (built in ``plugin_utils/report_junit.py``). Their counts use one
+vocabulary (``plugin_utils/report_outcomes.py``) everywhere, and the report's invariants are checked here: a bug
+raises an error, it never produces a green report.
 """
 
 from __future__ import annotations
@@ -13,80 +14,25 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from xml.etree import ElementTree
 
 import yaml
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH, read_damaged
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.report_junit import migration_report_junit
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.report_outcomes import (
+    OUTCOMES,
+    ReportInvariantError,
+    count_outcomes,
+    counts_text,
+    repaired,
+    restored,
+    result_key,
+    result_outcome,
+)
 
-# The counts of a run, in this order wherever they are shown. planned = the sum of the five volume outcomes.
-OUTCOMES = ("migrated", "already_in_place", "failed", "false_success", "not_started")
-COUNTS = ("entries", "planned") + OUTCOMES + ("restored", "repaired")
-LABELS = {"migrated": "migrated", "already_in_place": "already in place", "failed": "failed",
-          "false_success": "false success", "not_started": "not started"}
 STATUSES = ("succeeded", "nothing_to_do", "failed", "preflight_failed", "checked")
-# Status of a cs_volume_migrate_safe result -> outcome in the report.
-RESULT_OUTCOMES = {"migrated": "migrated", "unchanged": "already_in_place", "failed": "failed"}
 EXIT_CODES = {"succeeded": 0, "nothing_to_do": 0, "checked": 0, "failed": 2, "preflight_failed": 2}
 JOURNAL_MAX_BYTES = 64 * 1024 * 1024
-
-
-class ReportInvariantError(AnsibleFilterError):
-    """The report's data contradict each other: a bug, never to be reported as a success."""
-
-    def __init__(self, message):
-        super().__init__("The migration report is inconsistent (%s); this is a bug of the collection, not of your plan: "
-                         "check the lab or the systems by hand before trusting this run" % message)
-
-
-def result_outcome(result):
-    """The report's outcome of one cs_volume_migrate_safe volume result."""
-    if result.get("false_success"):
-        return "false_success"
-    status = result.get("status")
-    if status not in RESULT_OUTCOMES:
-        raise ReportInvariantError("volume %s has the unknown result status %r" % (_result_key(result), status))
-    return RESULT_OUTCOMES[status]
-
-
-def count_outcomes(items, key="outcome"):
-    """{outcome: count} over OUTCOMES, plus restored and repaired, of items carrying ``key``, ``restored`` and
-    ``repaired``."""
-    counts = dict.fromkeys(OUTCOMES, 0)
-    for item in items:
-        counts[item[key]] += 1
-    counts["restored"] = sum(1 for item in items if item.get("restored"))
-    counts["repaired"] = sum(1 for item in items if item.get("repaired"))
-    return counts
-
-
-def counts_text(counts):
-    """'1 migrated, 0 already in place, 1 failed, 0 false success (0 restored), 0 not started'."""
-    parts = []
-    for name in OUTCOMES:
-        part = "%d %s" % (counts[name], LABELS[name])
-        if name == "false_success":
-            part += " (%d restored)" % counts["restored"]
-        parts.append(part)
-    text = ", ".join(parts)
-    if counts.get("repaired"):
-        text += " (%d damaged record(s) repaired first)" % counts["repaired"]
-    return text
-
-
-def _result_key(result):
-    return result.get("volume_id") or result.get("volume")
-
-
-def restored(result):
-    """This run's false success, its record put back to vCenter's truth (verified)."""
-    return bool(result.get("false_success")) and bool((result.get("restore") or {}).get("verified"))
-
-
-def repaired(result):
-    """A record damaged by an earlier false success, put back to the truth before this run migrated the volume."""
-    return bool(result.get("repaired")) and bool((result.get("restore") or {}).get("verified"))
 
 
 def _text(problem):
@@ -182,7 +128,7 @@ def _entries(entries, plan, volumes, resolved):
 def _volumes(volumes, results, check_mode):
     by_id = {}
     for result in results:
-        key = _result_key(result)
+        key = result_key(result)
         if key in by_id:
             raise ReportInvariantError("volume %s has two results" % key)
         by_id[key] = result
@@ -382,57 +328,6 @@ def migration_report_lines(report):
         damage = " (%d unreadable line(s) skipped%s)" % (journal["skipped_lines"], ", older lines not read" if journal["truncated"] else "")
     lines.append("journal: %s%s" % (journal["path"], damage))
     return lines
-
-
-def _xml_text(text):
-    """Text without the control characters XML 1.0 cannot hold."""
-    return "".join(char for char in str(text or "") if char in "\t\n\r" or ord(char) >= 0x20)
-
-
-def _case(parent, classname, name, seconds=None):
-    case = ElementTree.SubElement(parent, "testcase", classname=classname, name=name)
-    if seconds is not None:
-        case.set("time", "%.3f" % float(seconds))
-    return case
-
-
-def migration_report_junit(report):
-    """The report as JUnit XML (a string): suites plan (one case per entry), preflight, migration (one per volume)."""
-    root = ElementTree.Element("testsuites", name="safe_migration")
-    plan = ElementTree.SubElement(root, "testsuite", name="plan")
-    for entry in report["entries"]:
-        case = _case(plan, "safe_migration.plan", _xml_text("entry %d: %s" % (entry["index"], entry["description"])))
-        if entry["status"] == "error":
-            ElementTree.SubElement(case, "failure", message=entry["error_code"] or "error").text = _xml_text(entry["error"])
-        elif entry["status"] == "unresolved":
-            ElementTree.SubElement(case, "skipped", message="not resolved: the run stopped before")
-        elif entry["status"] == "empty":
-            ElementTree.SubElement(case, "system-out").text = "no volumes"
-    preflight = ElementTree.SubElement(root, "testsuite", name="preflight")
-    case = _case(preflight, "safe_migration.preflight", "plan preflight")
-    if not report["preflight"]["ok"]:
-        message = "preflight failed (skipped: the migration ran anyway)" if report["preflight"]["skipped"] else "preflight failed, nothing was changed"
-        ElementTree.SubElement(case, "failure", message=message).text = _xml_text("\n".join(report["preflight"]["problems"]))
-    migration = ElementTree.SubElement(root, "testsuite", name="migration")
-    for volume in report["volumes"]:
-        name = "%s (%s): %s to %s" % (volume["volume_name"], volume["vm_name"] or "detached", volume["source_pool"],
-                                      volume["destination_pool"])
-        case = _case(migration, "safe_migration.migrate", _xml_text(name), volume["seconds"] or 0)
-        if volume["outcome"] in ("failed", "false_success"):
-            ElementTree.SubElement(case, "failure", message=volume["outcome"]).text = _xml_text(volume["msg"])
-        elif volume["outcome"] == "not_started":
-            ElementTree.SubElement(case, "skipped", message="not started")
-    for suite in (plan, preflight, migration):
-        cases = suite.findall("testcase")
-        suite.set("tests", str(len(cases)))
-        suite.set("failures", str(sum(1 for item in cases if item.find("failure") is not None)))
-        suite.set("errors", "0")
-        suite.set("skipped", str(sum(1 for item in cases if item.find("skipped") is not None)))
-    for name in ("tests", "failures", "errors", "skipped"):
-        root.set(name, str(sum(int(suite.get(name)) for suite in (plan, preflight, migration))))
-    root.set("time", "%.3f" % report["duration_seconds"])
-    text = ElementTree.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
 
 class FilterModule:

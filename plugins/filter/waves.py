@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.report import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.report_outcomes import (
     count_outcomes,
     counts_text,
     repaired,

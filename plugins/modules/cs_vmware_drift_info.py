@@ -54,7 +54,7 @@ notes:
     and read access to the vCenter inventory and datastores.
   - Only volumes in state C(Ready) or C(Migrating) without a pending job are compared; volumes being migrated
     right now are left alone.
-  - "Drift codes: V(vm_missing), V(vm_duplicate), V(disk_on_other_datastore), V(disk_file_missing),
+  - "Drift codes: V(vm_not_found), V(vm_duplicate), V(disk_on_other_datastore), V(disk_file_missing),
     V(volume_path_null), V(volume_path_unmatched), V(volume_stuck_migrating), V(orphan_vmdk), V(unrecorded_vm).
     The collection's C(docs/drift_audit.md) describes each, its evidence and its fix."
 seealso:
@@ -115,7 +115,7 @@ drift:
   contains:
     code:
       description:
-        - V(vm_missing), V(vm_duplicate), V(disk_on_other_datastore), V(disk_file_missing), V(volume_path_null),
+        - V(vm_not_found), V(vm_duplicate), V(disk_on_other_datastore), V(disk_file_missing), V(volume_path_null),
           V(volume_path_unmatched), V(volume_stuck_migrating), V(orphan_vmdk) or V(unrecorded_vm).
       type: str
     message:

@@ -299,11 +299,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VCenterSettings,
     vcenter_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
-    MigrationOptions,
-    VolumeMigrationService,
-    requests_from_params,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions, requests_from_params
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 VOLUME_ITEM = dict(

@@ -412,7 +412,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     cloudstack_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import plan_evacuation, resolve_plan
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.evacuation import plan_evacuation
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import resolve_plan
 
 EVACUATE = dict(
     source_pool=dict(type="str", required=True),

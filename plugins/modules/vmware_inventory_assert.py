@@ -89,7 +89,7 @@ options:
 notes:
   - Supports check mode; the module never changes anything.
   - "Problem codes: V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
-    V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified), V(datastore_inaccessible),
+    V(disk_not_attached), V(disk_on_other_datastore), V(disk_file_missing), V(disk_file_unverified), V(datastore_inaccessible),
     V(datastore_in_maintenance), V(vm_registered_as_other_name). What each means and what to do:
     C(docs/vmware_inventory_assert.md) in the collection."
 seealso:
@@ -227,7 +227,7 @@ problems:
     code:
       description:
         - V(vm_not_found), V(vm_duplicate), V(vm_not_connected), V(power_state_mismatch), V(vm_has_snapshots),
-          V(disk_not_attached), V(disk_on_wrong_datastore), V(disk_file_missing), V(disk_file_unverified),
+          V(disk_not_attached), V(disk_on_other_datastore), V(disk_file_missing), V(disk_file_unverified),
           V(datastore_inaccessible), V(datastore_in_maintenance) or V(vm_registered_as_other_name) (the VM is in the
           inventory under another name, see C(facts.registered_as)).
       type: str

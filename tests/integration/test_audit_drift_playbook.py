@@ -70,13 +70,13 @@ def test_a_drift_is_listed_and_fails_the_run_only_when_asked(fresh_lab, tmp_path
     assert run.returncode == 0, run.output
     report = run.report()
     assert report["status"] == "drift"
-    missing = [drift for drift in report["drift"] if drift["code"] == "vm_missing"]
+    missing = [drift for drift in report["drift"] if drift["code"] == "vm_not_found"]
     assert {drift["cloudstack"]["name"] for drift in missing} == volume_names
     assert all(drift["instance_name"] == vm["instancename"] for drift in missing)
-    assert report["summary"]["by_code"]["vm_missing"] == len(volume_names)
+    assert report["summary"]["by_code"]["vm_not_found"] == len(volume_names)
     markdown, html = run.text("report.md"), run.text("report.html")
     for name in volume_names:
-        assert re.search(r"\| `vm_missing` \| %s \| %s \|" % (re.escape(name), re.escape(vm["instancename"])), markdown)
+        assert re.search(r"\| `vm_not_found` \| %s \| %s \|" % (re.escape(name), re.escape(vm["instancename"])), markdown)
         assert "<td>%s</td>" % name in html
     assert "DRIFT: %d item(s)" % len(report["drift"]) in run.output
 

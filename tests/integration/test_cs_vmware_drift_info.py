@@ -60,13 +60,13 @@ def test_past_false_success_under_legacy_is_a_missing_vm_and_a_null_path(fresh_l
     assert fresh_lab.vmdk_locations(root["path"]) == [disk]  # nothing moved
 
     result = audit(module_runner, fresh_lab.env)
-    assert found(result) == sorted([("vm_missing", root["id"]), ("vm_missing", data["id"]), ("volume_path_null", root["id"])])
+    assert found(result) == sorted([("vm_not_found", root["id"]), ("vm_not_found", data["id"]), ("volume_path_null", root["id"])])
     null = item(result, "volume_path_null", root["id"])
     assert null["vcenter"]["candidates"] == [disk]
     assert null["fix"] == {"action": "update_volume", "volume_id": root["id"],
                            "params": {"path": root["path"], "storageid": root["storageid"]}}
     vmx = "[%s] %s/%s.vmx" % (source_datastore, vm["instancename"], vm["instancename"])
-    assert item(result, "vm_missing", root["id"])["fix"] == {"action": "register_vm", "vmx": vmx}
+    assert item(result, "vm_not_found", root["id"])["fix"] == {"action": "register_vm", "vmx": vmx}
 
 
 def test_unregistered_vm_says_where_its_files_are(fresh_lab, module_runner):
@@ -74,9 +74,9 @@ def test_unregistered_vm_says_where_its_files_are(fresh_lab, module_runner):
     vm, volumes = stopped_vm_volumes(admin)
     fresh_lab.control("vcenter_unregister_vm", instance_name=vm["instancename"])
     result = audit(module_runner, fresh_lab.env)
-    assert found(result) == sorted(("vm_missing", volume["id"]) for volume in volumes)
+    assert found(result) == sorted(("vm_not_found", volume["id"]) for volume in volumes)
     for volume in volumes:
-        facts = item(result, "vm_missing", volume["id"])["vcenter"]
+        facts = item(result, "vm_not_found", volume["id"])["vcenter"]
         assert facts["vm_found"] is False and [facts["file"]] == fresh_lab.vmdk_locations(volume["path"])
         assert any(path.endswith("/%s.vmx" % vm["instancename"]) for path in facts["leftovers"])
 

@@ -205,7 +205,7 @@ def test_past_9881_false_success_is_restored_from_the_reviewed_path(fresh_lab, s
     assert placement(fresh_lab, root["id"]) == (root["storageid"], root["path"], "Ready")
     assert fresh_lab.vmdk_locations(root["path"]) == [disk]
     # what is left is the VM itself (vcsim cannot register it again: RegisterVM panics)
-    assert {item["code"] for item in audit(module_runner, fresh_lab.env)["drift"]} == {"vm_missing"}
+    assert {item["code"] for item in audit(module_runner, fresh_lab.env)["drift"]} == {"vm_not_found"}
 
 
 # ---- (f) the reviewed facts no longer hold ------------------------------------------------------
@@ -255,7 +255,7 @@ def test_repair_records_playbook_applies_reviewed_items_and_fails_on_a_refusal(f
 
     # a reviewed item that vCenter no longer supports: refused, and the play fails after reporting every item
     stale = {"volume": other["id"], "expected_pool": other_pool(fresh_lab.admin(), other)["id"]}
-    not_a_record_fix = {"code": "vm_missing", "volume_id": other["id"], "fix": {"action": "register_vm"},
+    not_a_record_fix = {"code": "vm_not_found", "volume_id": other["id"], "fix": {"action": "register_vm"},
                         "suggested_fix": "Register the VM in vCenter again"}
     code, output = play(drift + [stale, not_a_record_fix])
     assert code != 0, output

@@ -84,7 +84,7 @@ def test_vm_not_connected(report, case, state):
 
 def test_disk_on_another_datastore(report):
     facts, problems = report["other_datastore"]
-    assert codes(problems) == ["disk_on_wrong_datastore"] and facts["disks"][0]["datastore"] == "ds2"
+    assert codes(problems) == ["disk_on_other_datastore"] and facts["disks"][0]["datastore"] == "ds2"
 
 
 def test_partial_name_decoy_is_not_a_match(report):

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import SafeMigrationError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
-    DiskExpectation,
-    VmExpectation,
     attached_disk_files,
     check_inventory,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
     datastore_name,
     disk_file_name,
     disk_matches,
     normalize_path,
     order_copies,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+    DiskExpectation,
+    VmExpectation,
 )
 
 
@@ -107,7 +112,10 @@ class VCenterDisks:
         if vm is None or not vm.found:
             # a copy on a datastore that could not be searched would make "the one place" a guess
             complete = not any((getattr(problem, "facts", None) or {}).get("not_searched") for problem in report.problems)
-            location = _missing_vm(vm, path, problems or ["VM %s is not in the vCenter inventory" % instance_name], complete)
+            if not issues:
+                message = "VM %s is not in the vCenter inventory" % instance_name
+                problems, issues = [message], [{"code": problem_codes.VM_NOT_FOUND, "message": message, "facts": {}}]
+            location = _missing_vm(vm, path, problems, complete)
             location.issues = issues
             location.registered_as = list(getattr(vm, "registered_as", None) or [])
             return location

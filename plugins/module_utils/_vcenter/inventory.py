@@ -15,173 +15,48 @@ conclusive search: ``exists is None``, ``file_status_reason`` says why). Only
 ``found`` is evidence. With ``verify_files`` on, an attached disk that could not
 be searched is a problem (``disk_file_unverified``, or the datastore problem that
 explains it), so a report is never ok without a positive search for each disk.
+
+Here: the run of the check, the index over one read, the datastore searches and the leftovers of a missing VM.
+The checks of one VM are in ``inventory_checks``, the shapes in ``inventory_facts``, the path helpers in
+``datastore_paths``.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import asdict, dataclass, field
-from typing import List, Optional
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     InvalidInput,
     VCenterError,
     WaitTimeout,
 )
-
-REF_TYPES = ("instance_name", "instance_uuid", "bios_uuid", "moid")
-CONNECTED = "connected"
-NORMAL_MODE = "normal"
-
-VM_NOT_FOUND = "vm_not_found"
-VM_DUPLICATE = "vm_duplicate"
-VM_NOT_CONNECTED = "vm_not_connected"
-POWER_STATE_MISMATCH = "power_state_mismatch"
-VM_HAS_SNAPSHOTS = "vm_has_snapshots"
-DISK_NOT_ATTACHED = "disk_not_attached"
-DISK_ON_WRONG_DATASTORE = "disk_on_wrong_datastore"
-DISK_FILE_MISSING = "disk_file_missing"
-DISK_FILE_UNVERIFIED = "disk_file_unverified"
-DATASTORE_INACCESSIBLE = "datastore_inaccessible"
-DATASTORE_IN_MAINTENANCE = "datastore_in_maintenance"
-VM_REGISTERED_AS = "vm_registered_as_other_name"
-# the destination of a disk (DiskExpectation.destination): where a migration would put it
-DESTINATION_NOT_FOUND = "destination_datastore_not_found"
-DESTINATION_INACCESSIBLE = "destination_datastore_inaccessible"
-DESTINATION_IN_MAINTENANCE = "destination_datastore_in_maintenance"
-DESTINATION_NOT_MOUNTED = "destination_datastore_not_mounted"
-DESTINATION_FILE_EXISTS = "destination_file_exists"
-DESTINATION_UNVERIFIED = "destination_file_unverified"
-DESTINATION_CODES = (DESTINATION_NOT_FOUND, DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE, DESTINATION_NOT_MOUNTED,
-                     DESTINATION_FILE_EXISTS, DESTINATION_UNVERIFIED)
-PROBLEM_CODES = (VM_NOT_FOUND, VM_DUPLICATE, VM_NOT_CONNECTED, POWER_STATE_MISMATCH, VM_HAS_SNAPSHOTS, DISK_NOT_ATTACHED,
-                 DISK_ON_WRONG_DATASTORE, DISK_FILE_MISSING, DISK_FILE_UNVERIFIED, DATASTORE_INACCESSIBLE,
-                 DATASTORE_IN_MAINTENANCE, VM_REGISTERED_AS) + DESTINATION_CODES
-
-# DestinationFacts.status: is the path a migration would create free on the destination datastore?
-DESTINATION_FREE = "free"            # searched, nothing there
-DESTINATION_TAKEN = "taken"          # searched, a file is already there
-# FILE_NOT_SEARCHED: no conclusive search (DestinationFacts.reason says why)
-
-# DiskFacts.file_status: the outcome of the datastore search for a disk's file
-FILE_FOUND = "found"                # searched, and the file is there (exists is True)
-FILE_MISSING = "missing"            # searched, and the file is not there (exists is False)
-FILE_NOT_SEARCHED = "not_searched"  # no conclusive search (exists is None); file_status_reason says why
-_EXISTS = {FILE_FOUND: True, FILE_MISSING: False, FILE_NOT_SEARCHED: None}
-
-_DATASTORE_PATH = re.compile(r"^\[(?P<datastore>[^\]]*)\]\s*(?P<path>.*)$")
-
-
-@dataclass
-class DiskExpectation:
-    """A disk a VM must have: a volume path ("ROOT-34") or a full datastore path ("[ds] dir/file.vmdk").
-
-    ``datastores``: acceptable datastore identities (name or ``cloud.uuid``); None accepts any.
-    ``destination``: identities of the datastore the disk is to move to (preflight of a migration): that
-    datastore must be in the inventory, accessible, not in maintenance, mounted on the VM's host, and hold
-    no file at the path the move would create (searched: only a search that finds nothing clears it).
-    """
-    path: str
-    datastores: Optional[List[str]] = None
-    destination: Optional[List[str]] = None
-
-
-@dataclass
-class VmExpectation:
-    """A VM that must be in the inventory, by CloudStack instance name, instance UUID, BIOS UUID or moid."""
-    ref: str
-    ref_type: str = "instance_name"
-    disks: List[DiskExpectation] = field(default_factory=list)
-    power_state: Optional[str] = None
-
-
-@dataclass
-class DiskFacts:
-    """What vCenter holds for one expected disk.
-
-    ``file_status`` / ``exists``: see FILE_FOUND, FILE_MISSING, FILE_NOT_SEARCHED; they always agree.
-    Only ``file_status == "found"`` (``exists is True``) proves the file is there.
-    """
-    path: str
-    file: Optional[str] = None
-    datastore: Optional[str] = None
-    exists: Optional[bool] = None
-    attached: bool = False
-    device_key: Optional[int] = None
-    datastore_moid: Optional[str] = None
-    file_status: str = FILE_NOT_SEARCHED
-    file_status_reason: Optional[str] = None
-    # not dataclass fields (the shape vmware_inventory_assert returns stays as documented):
-    # ``destination`` (a DestinationFacts) when the expectation has a destination
-    destination = None
-
-    @property
-    def verified(self):
-        """True only when a datastore search found the file."""
-        return self.file_status == FILE_FOUND
-
-    def set_file_status(self, status, reason=None):
-        self.file_status, self.exists, self.file_status_reason = status, _EXISTS[status], reason
-
-
-@dataclass
-class DestinationFacts:
-    """Where a migration would put a disk: the datastore, the path the move creates, and whether it is free.
-
-    ``status``: DESTINATION_FREE (searched, nothing there), DESTINATION_TAKEN (a file is there: ``path`` is it) or
-    FILE_NOT_SEARCHED (``reason`` says why). Only DESTINATION_FREE proves the path is free. ``copies``: every file of
-    the disk's name found on the destination datastore (in any folder).
-    """
-    datastore: Optional[str] = None
-    moid: Optional[str] = None
-    path: Optional[str] = None
-    status: str = FILE_NOT_SEARCHED
-    reason: Optional[str] = None
-    copies: List[str] = field(default_factory=list)
-
-
-@dataclass
-class VmFacts:
-    ref: str
-    ref_type: str
-    found: bool = False
-    matches: int = 0
-    moid: Optional[str] = None
-    name: Optional[str] = None
-    internal_name: Optional[str] = None
-    instance_uuid: Optional[str] = None
-    bios_uuid: Optional[str] = None
-    connection_state: Optional[str] = None
-    power_state: Optional[str] = None
-    host: Optional[str] = None
-    disks: List[DiskFacts] = field(default_factory=list)
-    leftovers: List[str] = field(default_factory=list)
-    # not dataclass fields (the returned shape stays as documented): the VM's .vmx path, and for a VM not
-    # found by its name, the VMs that are it under another name ([{"name", "moid", "by", "vmx_path"}])
-    vmx_path = None
-    registered_as = ()
-
-
-@dataclass
-class Problem:
-    code: str
-    vm: str
-    message: str
-    facts: dict = field(default_factory=dict)
-
-
-@dataclass
-class InventoryReport:
-    vms: List[VmFacts]
-    problems: List[Problem]
-
-    @property
-    def ok(self):
-        return not self.problems
-
-    def as_dict(self):
-        return {"ok": self.ok, "vms": [asdict(vm) for vm in self.vms], "problems": [asdict(problem) for problem in self.problems]}
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
+    datastore_identity,
+    datastore_name,
+    disk_file_name,
+    disk_matches,
+    destination_paths,
+    next_to_configuration,
+    normalize_path,
+    order_copies,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_checks import check_vm, find_registered_elsewhere
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+    DESTINATION_FREE,
+    DESTINATION_TAKEN,
+    FILE_FOUND,
+    FILE_MISSING,
+    FILE_NOT_SEARCHED,
+    INTERNAL_NAME_FIELD,
+    NORMAL_MODE,
+    REF_TYPES,
+    DiskExpectation,
+    InventoryReport,
+    Problem,
+    VmExpectation,
+)
 
 
 def check_inventory(client, expectations, datacenter=None, verify_files=True):
@@ -196,8 +71,8 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
         validate(expectation)
     inventory = client.read_inventory(datacenter)
     index = InventoryIndex(inventory)
-    results = [_check_vm(index, expectation) for expectation in expectations]
-    _find_registered_elsewhere(client, index, results, datacenter)
+    results = [check_vm(index, expectation) for expectation in expectations]
+    find_registered_elsewhere(client, index, results, datacenter)
     if verify_files:
         _verify_disk_files(client, index, results)
     else:
@@ -249,9 +124,9 @@ class InventoryIndex:
 
     def datastore_named(self, identities):
         """The datastore whose name or cloud.uuid is one of ``identities`` (name first, as CloudStack looks)."""
-        wanted = {_identity(value) for value in identities or []} - {""}
-        by_name = [ds for ds in self.datastores.values() if _identity(ds.get("name")) in wanted]
-        by_uuid = [ds for ds in self.datastores.values() if _identity(ds.get("cloud_uuid")) in wanted]
+        wanted = {datastore_identity(value) for value in identities or []} - {""}
+        by_name = [ds for ds in self.datastores.values() if datastore_identity(ds.get("name")) in wanted]
+        by_uuid = [ds for ds in self.datastores.values() if datastore_identity(ds.get("cloud_uuid")) in wanted]
         found = sorted(by_name, key=lambda ds: ds.get("name") or "") or sorted(by_uuid, key=lambda ds: ds.get("name") or "")
         return found[0] if found else None
 
@@ -291,266 +166,6 @@ def _lookup_keys(vm):
         if value:
             keys.append((ref_type, value.lower()))
     return keys
-
-
-def datastore_name(file_path):
-    """"ds" from "[ds] dir/file.vmdk"; None when the path has no datastore part."""
-    match = _DATASTORE_PATH.match(file_path or "")
-    return match.group("datastore") if match else None
-
-
-def normalize_path(file_path):
-    """"[ds] dir/file.vmdk" with exactly one space after the bracket."""
-    match = _DATASTORE_PATH.match(file_path or "")
-    return "[%s] %s" % (match.group("datastore"), match.group("path").lstrip("/")) if match else file_path
-
-
-def disk_file_name(path):
-    """The file name a disk expectation means: "ROOT-34" -> "ROOT-34.vmdk"; "[ds] d/x.vmdk" -> "x.vmdk"."""
-    if _DATASTORE_PATH.match(path):
-        return posixpath.basename(_DATASTORE_PATH.match(path).group("path"))
-    return path if path.endswith(".vmdk") else path + ".vmdk"
-
-
-def disk_matches(expected_path, file_path):
-    """Exact match only: the full datastore path, or the file's base name (never a prefix)."""
-    if not file_path:
-        return False
-    if _DATASTORE_PATH.match(expected_path):
-        return normalize_path(expected_path) == normalize_path(file_path)
-    return posixpath.basename(normalize_path(file_path).split("] ", 1)[-1]) == disk_file_name(expected_path)
-
-
-def _identity(value):
-    """Datastore identities compare case-insensitively and without dashes (CloudStack names datastores
-    after the pool UUID without its dashes)."""
-    return (value or "").replace("-", "").lower()
-
-
-def datastore_accepted(datastore, acceptable):
-    identities = {_identity(value) for value in acceptable}
-    return bool(datastore) and bool({_identity(datastore.get("name")), _identity(datastore.get("cloud_uuid"))} & identities - {""})
-
-
-INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
-
-
-# ---- one VM -----------------------------------------------------------------------------------
-def _check_vm(index, expectation):
-    """(VmFacts, [Problem]) for one expectation."""
-    facts = VmFacts(ref=expectation.ref, ref_type=expectation.ref_type,
-                    disks=[DiskFacts(path=disk.path) for disk in expectation.disks])
-    matches = index.find(expectation)
-    facts.matches = len(matches)
-    if not matches:
-        return facts, [Problem(VM_NOT_FOUND, expectation.ref, "%s is not in the vCenter inventory" % expectation.ref)]
-    if len(matches) > 1:
-        for disk_facts in facts.disks:
-            disk_facts.file_status_reason = "the VM reference matches %d VMs" % len(matches)
-        found = sorted("%s (%s)" % (vm.get("name"), vm["moid"]) for vm in matches)
-        return facts, [Problem(VM_DUPLICATE, expectation.ref, "%s matches %d VMs in the vCenter inventory: %s; CloudStack "
-                               "cannot tell which one is its VM: rename or remove the others" % (
-                                   expectation.ref, len(matches), ", ".join(found)), {"matches": found})]
-    vm = matches[0]
-    _fill_vm_facts(facts, vm)
-    problems = _vm_state_problems(expectation, vm)
-    problems.extend(_disk_problems(index, expectation, vm, facts))
-    problems.extend(_destination_problems(index, expectation, vm, facts))
-    return facts, problems
-
-
-def _fill_vm_facts(facts, vm):
-    facts.found = True
-    for name in ("moid", "name", "internal_name", "instance_uuid", "bios_uuid", "connection_state", "power_state", "host",
-                 "vmx_path"):
-        setattr(facts, name, vm.get(name))
-
-
-def _find_registered_elsewhere(client, index, results, datacenter):
-    """A VM not found by name or cloud.vm.internal.name may be registered under another name: say so.
-
-    The .vmx path and the annotation are in the inventory read; extraConfig is read (once, for all VMs)
-    only when they find nothing and the client can read it.
-    """
-    missing = [(facts, problems) for facts, problems in results if facts.matches == 0 and facts.ref_type == "instance_name"]
-    if not missing:
-        return
-    extra_config = None
-    for facts, problems in missing:
-        found = index.registered_elsewhere(facts.ref)
-        if not found and extra_config is None and hasattr(client, "read_extra_config"):
-            try:
-                extra_config = client.read_extra_config(INTERNAL_NAME_FIELD, datacenter) or {}
-            except (VCenterError, WaitTimeout):
-                extra_config = {}
-        if not found and extra_config:
-            found = index.registered_elsewhere(facts.ref, extra_config)
-        if found:
-            facts.registered_as = [{"name": item["vm"].get("name"), "moid": item["vm"].get("moid"), "by": item["by"],
-                                    "vmx_path": item["vm"].get("vmx_path")} for item in found]
-            problems[0] = _registered_as_problem(facts)
-
-
-def _registered_as_problem(facts):
-    ref = facts.ref
-    names = ", ".join("%s (%s, found by %s)" % (item["name"], item["moid"], item["by"]) for item in facts.registered_as)
-    first = facts.registered_as[0]["name"]
-    return Problem(VM_REGISTERED_AS, ref, "%s is registered in vCenter as %s, a name CloudStack does not look for (it finds "
-                   "VMs by name or by the custom attribute %s): rename the VM %s back to %s in vCenter, or set its custom "
-                   "attribute %s to %s, then run again" % (ref, names, INTERNAL_NAME_FIELD, first, ref, INTERNAL_NAME_FIELD, ref),
-                   {"registered_as": [dict(item) for item in facts.registered_as]})
-
-
-def _vm_state_problems(expectation, vm):
-    problems = []
-    state = vm.get("connection_state")
-    if state != CONNECTED:
-        problems.append(Problem(VM_NOT_CONNECTED, expectation.ref, "%s (%s) is %s in vCenter, not connected: vCenter cannot act "
-                                "on it; fix the VM (re-register it or reconnect its host) first" % (expectation.ref, vm["moid"], state),
-                                {"connection_state": state}))
-    wanted = expectation.power_state
-    if wanted and (vm.get("power_state") or "").lower() != wanted.lower():
-        problems.append(Problem(POWER_STATE_MISMATCH, expectation.ref, "%s is %s, expected %s" % (
-            expectation.ref, vm.get("power_state"), wanted), {"power_state": vm.get("power_state"), "expected": wanted}))
-    return problems
-
-
-def _disk_problems(index, expectation, vm, facts):
-    problems = []
-    datastores_seen = set()
-    on_delta = False
-    for disk_expectation, disk_facts in zip(expectation.disks, facts.disks):
-        disk = _attached_disk(vm, disk_expectation.path)
-        if disk is None:
-            disk_facts.file_status_reason = "the disk is not attached to the VM"
-            problems.append(_not_attached(expectation.ref, vm, disk_expectation.path))
-            continue
-        datastore = index.datastore_of(disk)
-        disk_facts.attached = True
-        disk_facts.file = disk.get("file")
-        disk_facts.device_key = disk.get("key")
-        disk_facts.datastore = datastore.get("name") if datastore else datastore_name(disk.get("file"))
-        disk_facts.datastore_moid = datastore.get("moid") if datastore else None
-        on_delta = on_delta or bool(disk.get("parent_files"))
-        if disk_expectation.datastores and not datastore_accepted(datastore, disk_expectation.datastores):
-            problems.append(Problem(DISK_ON_WRONG_DATASTORE, expectation.ref, "disk %s of %s is on datastore %s, expected %s" % (
-                disk_facts.file, expectation.ref, disk_facts.datastore, " or ".join(disk_expectation.datastores)),
-                {"disk": disk_expectation.path, "file": disk_facts.file, "datastore": disk_facts.datastore,
-                 "expected": list(disk_expectation.datastores)}))
-        if datastore and datastore["moid"] not in datastores_seen:
-            datastores_seen.add(datastore["moid"])
-            problems.extend(_datastore_problems(expectation.ref, datastore))
-    if expectation.disks and (vm.get("has_snapshots") or on_delta):
-        problems.append(Problem(VM_HAS_SNAPSHOTS, expectation.ref, "%s has VM snapshots (its disks are delta disks): delete or "
-                                "consolidate the snapshots before moving its volumes" % expectation.ref, {}))
-    return problems
-
-
-def _destination_problems(index, expectation, vm, facts):
-    """The destination datastore of each attached disk that has one: present, accessible, not in maintenance,
-    mounted on the VM's host. (Whether the path the move would create is free is searched with the disk files.)"""
-    problems = []
-    for disk_expectation, disk_facts in zip(expectation.disks, facts.disks):
-        if not disk_expectation.destination or not disk_facts.attached:
-            continue
-        wanted = " or ".join(disk_expectation.destination)
-        datastore = index.datastore_named(disk_expectation.destination)
-        disk_facts.destination = destination = DestinationFacts()
-        if datastore is None:
-            destination.reason = "the destination datastore %s is not in the vCenter inventory" % wanted
-            problems.append(Problem(DESTINATION_NOT_FOUND, expectation.ref, "the destination datastore %s of disk %s of %s is "
-                                    "not in the vCenter inventory" % (wanted, disk_facts.file, expectation.ref),
-                                    {"datastore": wanted, "disk": disk_expectation.path, "file": disk_facts.file}))
-            continue
-        name = datastore.get("name")
-        destination.datastore, destination.moid = name, datastore.get("moid")
-        candidates = destination_paths(disk_facts.file, name, facts.vmx_path)
-        destination.path = candidates[0] if candidates else None
-        base = {"datastore": name, "disk": disk_expectation.path, "file": disk_facts.file, "vm_name": vm.get("name"),
-                "host": vm.get("host")}
-        if datastore.get("accessible") is not True:
-            problems.append(Problem(DESTINATION_INACCESSIBLE, expectation.ref, "the destination datastore %s of disk %s of %s "
-                                    "is not accessible" % (name, disk_facts.file, expectation.ref), dict(base)))
-        mode = datastore.get("maintenance_mode") or NORMAL_MODE
-        if mode != NORMAL_MODE:
-            problems.append(Problem(DESTINATION_IN_MAINTENANCE, expectation.ref, "the destination datastore %s of disk %s of "
-                                    "%s is in maintenance mode (%s)" % (name, disk_facts.file, expectation.ref, mode),
-                                    dict(base, maintenance_mode=mode)))
-        why = _not_mounted_reason(datastore, vm, index)
-        if why:
-            problems.append(Problem(DESTINATION_NOT_MOUNTED, expectation.ref, "the destination datastore %s of disk %s of %s "
-                                    "is not usable from the VM's host: %s" % (name, disk_facts.file, expectation.ref, why),
-                                    dict(base, reason=why)))
-    return problems
-
-
-def _not_mounted_reason(datastore, vm, index):
-    """Why ``datastore`` is not proven mounted and accessible on the VM's host, or None when it is."""
-    host_moid, host = vm.get("host_moid"), vm.get("host") or vm.get("host_moid")
-    mounts = datastore.get("mounts")
-    if not host_moid:
-        return "vCenter shows no host for the VM"
-    if mounts is None:
-        return "the datastore's host mounts could not be read"
-    mount = mounts.get(host_moid)
-    if mount is None:
-        return "it is not mounted on host %s" % host
-    if mount.get("mounted") is False:
-        return "its mount on host %s is unmounted" % host
-    if mount.get("accessible") is False:
-        return "it is mounted on host %s but not accessible from it" % host
-    return None
-
-
-def destination_paths(file_path, datastore, vmx_path=None):
-    """The paths a move of ``file_path`` to ``datastore`` creates (same folder and file), then the same file in the
-    VM's folder (where vSphere puts a moved disk when it follows the VM's configuration), without duplicates."""
-    if not file_path or not datastore:
-        return []
-    relative = normalize_path(file_path).split("] ", 1)[-1]
-    paths = ["[%s] %s" % (datastore, relative)]
-    if vmx_path:
-        folder = posixpath.dirname(normalize_path(vmx_path).split("] ", 1)[-1])
-        paths.append("[%s] %s" % (datastore, posixpath.join(folder, posixpath.basename(relative)) if folder else
-                                  posixpath.basename(relative)))
-    return list(dict.fromkeys(paths))
-
-
-def order_copies(copies, vmx_paths=()):
-    """The places of a disk, the one next to the VM's configuration (same datastore and folder as a .vmx) first."""
-    homes = {posixpath.dirname(normalize_path(path)) for path in vmx_paths or []}
-    return sorted(copies, key=lambda path: (posixpath.dirname(normalize_path(path)) not in homes, path))
-
-
-def next_to_configuration(path, vmx_paths=()):
-    return posixpath.dirname(normalize_path(path)) in {posixpath.dirname(normalize_path(vmx)) for vmx in vmx_paths or []}
-
-
-def _attached_disk(vm, path):
-    """The attached disk whose current file, or a file of its delta chain, is exactly ``path``."""
-    for disk in vm.get("disks") or []:
-        if any(disk_matches(path, candidate) for candidate in [disk.get("file")] + list(disk.get("parent_files") or [])):
-            return disk
-    return None
-
-
-def _not_attached(ref, vm, path):
-    attached = [disk.get("file") for disk in vm.get("disks") or []]
-    return Problem(DISK_NOT_ATTACHED, ref, "%s has no disk %s attached (exact file name match); its disks are: %s" % (
-        ref, disk_file_name(path) if not path.startswith("[") else path, ", ".join(attached) or "none"),
-        {"disk": path, "attached": attached})
-
-
-def _datastore_problems(ref, datastore):
-    problems = []
-    name = datastore.get("name")
-    if datastore.get("accessible") is False:
-        problems.append(Problem(DATASTORE_INACCESSIBLE, ref, "datastore %s of %s is not accessible" % (name, ref), {"datastore": name}))
-    mode = datastore.get("maintenance_mode") or NORMAL_MODE
-    if mode != NORMAL_MODE:
-        problems.append(Problem(DATASTORE_IN_MAINTENANCE, ref, "datastore %s of %s is in maintenance mode (%s)" % (name, ref, mode),
-                                {"datastore": name, "maintenance_mode": mode}))
-    return problems
 
 
 # ---- datastore searches -----------------------------------------------------------------------
@@ -632,18 +247,18 @@ def _destination_file_problem(facts, disk, problems, found, failed):
             destination.status = DESTINATION_FREE
             return None
         destination.status, destination.path = DESTINATION_TAKEN, taken[0]
-        return Problem(DESTINATION_FILE_EXISTS, ref, "a file %s already exists at the destination path of disk %s of %s; the "
+        return Problem(problem_codes.DESTINATION_FILE_EXISTS, ref, "a file %s already exists at the destination path of disk %s of %s; the "
                        "VM's disk is the attached one, %s, and the file at the destination is a stale copy (of an earlier "
                        "migration?): the move would fail with FileAlreadyExists" % (taken[0], disk.path, ref, disk.file),
                        {"datastore": destination.datastore, "disk": disk.path, "file": disk.file, "existing": taken[0],
                         "copies": there, "vm_name": facts.name})
     destination.status = FILE_NOT_SEARCHED
     destination.reason = failed.get(destination.moid) or "the destination datastore was not searched"
-    explained = any(problem.code in (DESTINATION_INACCESSIBLE, DESTINATION_IN_MAINTENANCE)
+    explained = any(problem.code in (problem_codes.DESTINATION_DATASTORE_INACCESSIBLE, problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE)
                     and problem.facts.get("datastore") == destination.datastore for problem in problems)
     if explained:
         return None
-    return Problem(DESTINATION_UNVERIFIED, ref, "whether the destination path %s of disk %s of %s is free could not be "
+    return Problem(problem_codes.DESTINATION_FILE_UNVERIFIED, ref, "whether the destination path %s of disk %s of %s is free could not be "
                    "verified: %s" % (destination.path, disk.path, ref, destination.reason),
                    {"datastore": destination.datastore, "disk": disk.path, "file": disk.file,
                     "reason": destination.reason, "vm_name": facts.name})
@@ -659,12 +274,12 @@ def _say_why_unsearched(results, reason):
 def _file_problem(ref, disk, problems):
     """The problem a disk's file status makes, if another one does not already explain it."""
     if disk.file_status == FILE_MISSING:
-        return Problem(DISK_FILE_MISSING, ref, "disk %s of %s is attached but its file is not on datastore %s"
+        return Problem(problem_codes.DISK_FILE_MISSING, ref, "disk %s of %s is attached but its file is not on datastore %s"
                        % (disk.file, ref, disk.datastore), {"disk": disk.path, "file": disk.file})
-    explained = any(problem.code in (DATASTORE_INACCESSIBLE, DATASTORE_IN_MAINTENANCE)
+    explained = any(problem.code in (problem_codes.DATASTORE_INACCESSIBLE, problem_codes.DATASTORE_IN_MAINTENANCE)
                     and problem.facts.get("datastore") == disk.datastore for problem in problems)
     if disk.file_status == FILE_NOT_SEARCHED and not explained:
-        return Problem(DISK_FILE_UNVERIFIED, ref, "the file %s of disk %s of %s could not be verified: %s; nothing proves "
+        return Problem(problem_codes.DISK_FILE_UNVERIFIED, ref, "the file %s of disk %s of %s could not be verified: %s; nothing proves "
                        "it exists, so nothing may be moved" % (disk.file, disk.path, ref, disk.file_status_reason),
                        {"disk": disk.path, "file": disk.file, "reason": disk.file_status_reason})
     return None

@@ -18,11 +18,13 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     JobFailed,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import datastore_accepted
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
+    datastore_accepted,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import POLICY_OPTION
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled, pool_datastores
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
-    POLICY_OPTION,
     RESTORE_POLICY,
     pools_backing,
     record_facts,
@@ -65,7 +67,7 @@ class DetachedVerifier:
             raise JobFailed(
                 "CloudStack's migrateVolume job %s for detached volume %s failed: %s. The volume record is unchanged "
                 "(pool %s, path %s) and its file is still at %s; nothing was migrated"
-                % (job.get("jobid"), _label(essentials), error_text, source["pool_name"], source["path"],
+                % (job.get("jobid"), labelled(essentials.get("volume_name"), essentials["volume_id"]), error_text, source["pool_name"], source["path"],
                    verification["source_file"]["file"]),
                 volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"),
                 error_text=error_text, plan=essentials, verification=verification)
@@ -103,7 +105,7 @@ class DetachedVerifier:
             raise VerificationFailed(
                 "Detached volume %s is on pool %s already, but CloudStack has no path for it, so its file cannot be "
                 "looked for (an earlier migration lost it? see apache/cloudstack#8747): find the disk with the drift "
-                "audit, then repair the record" % (_label(essentials), volume.get("storage")),
+                "audit, then repair the record" % (labelled(essentials.get("volume_name"), essentials["volume_id"]), volume.get("storage")),
                 verification={"cloudstack": record_facts(volume), "ok": False}, **base)
         verification = self.verify(essentials, volume, record_read=True)
         if verification["ok"]:
@@ -111,7 +113,7 @@ class DetachedVerifier:
                         **leftover_facts(verification))
         try:
             self._not_migrated(essentials, {}, verification, "CloudStack says detached volume %s is on pool %s already"
-                               % (_label(essentials), volume.get("storage")), in_place=True)
+                               % (labelled(essentials.get("volume_name"), essentials["volume_id"]), volume.get("storage")), in_place=True)
         except VerificationFailed as error:
             error.facts = dict(base, **error.facts)
             raise
@@ -151,7 +153,7 @@ class DetachedVerifier:
                    "(%s).%s Its last known place was %s. This task deleted nothing and changed nothing after the "
                    "job; do NOT retry the migration: restore the disk from a backup (or the datastore's snapshots) and repair the record "
                    "with updateVolume." % (
-                       headline, _label(essentials), claim, _record_text(essentials, verification),
+                       headline, labelled(essentials.get("volume_name"), essentials["volume_id"]), claim, _record_text(essentials, verification),
                        everywhere.file_name, len(everywhere.searched),
                        ", ".join(self._with_pools(everywhere.searched, essentials)) or "none", unsearched,
                        "%s (pool %s)" % (last_known, source["pool_name"]) if source.get("datastore_path") else last_known))
@@ -243,8 +245,3 @@ def _restore_text(restore, truth):
     return "The record was left as it is (%s); set %s=restore to put it back to pool %s, path %s, or repair it by " \
            "hand with updateVolume." % (restore.get("reason"), POLICY_OPTION, truth["pool_name"] or truth["pool_id"],
                                         truth["path"])
-
-
-def _label(essentials):
-    name = essentials.get("volume_name")
-    return "%s (%s)" % (name, essentials["volume_id"]) if name else essentials["volume_id"]

@@ -6,251 +6,53 @@ One paged pass over CloudStack's pools, volumes and VMs; one property-collector 
 the vCenter inventory; one file listing per datastore of the pools in scope (the orphans
 need it, and it answers every "is this file there?" of the shared inventory check);
 exact-name searches of other datastores only for what the listings could not place.
-The VM and disk checks are those of ``vcenter_inventory.check_inventory``, run over
-that single read; pools map to datastores as in ``volume_plan.pool_datastores``.
+The VM and disk checks are those of ``_vcenter.inventory.check_inventory``, run over
+that single read; pools map to datastores as in ``_cloudstack.records.pool_datastores``.
+What is compared is read in ``drift_sources``; the findings' shape is ``drift_findings``.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import asdict, dataclass, field
-from typing import List, Optional
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
-    DISK_FILE_MISSING,
-    DISK_NOT_ATTACHED,
-    DISK_ON_WRONG_DATASTORE,
-    VM_DUPLICATE,
-    VM_NOT_FOUND,
-    VM_REGISTERED_AS,
-    DiskExpectation,
-    VmExpectation,
-    check_inventory,
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
     datastore_name,
     normalize_path,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import is_uuid, pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+    DiskExpectation,
+    VmExpectation,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import volume_label
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_findings import (
+    AuditReport,
+    Drift,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_sources import (
+    VMWARE,
+    CloudStackRecords,
+    DatastoreFiles,
+    base_name,
+    cloudstack_record,
+    folder_of,
+    is_disk_descriptor,
+    job_pending,
+    relative_path,
+    resolve_scope,
+    touches,
+    usable,
+)
 
-VM_MISSING = "vm_missing"
-VM_AMBIGUOUS = "vm_duplicate"
-DISK_ELSEWHERE = "disk_on_other_datastore"
-FILE_MISSING = "disk_file_missing"
-PATH_NULL = "volume_path_null"
-PATH_UNMATCHED = "volume_path_unmatched"
-STUCK_MIGRATING = "volume_stuck_migrating"
-ORPHAN_VMDK = "orphan_vmdk"
-UNRECORDED_VM = "unrecorded_vm"
-DRIFT_CODES = (VM_MISSING, VM_AMBIGUOUS, DISK_ELSEWHERE, FILE_MISSING, PATH_NULL, PATH_UNMATCHED, STUCK_MIGRATING,
-               ORPHAN_VMDK, UNRECORDED_VM)
 
-VMWARE = "VMware"
 # Volumes whose disk should exist where the record says; others (Allocated, Creating, Destroy...) are not audited.
 AUDITED_STATES = ("Ready", "Migrating")
-PENDING_JOB = 0
-POOL_HYPERVISORS = (VMWARE, "Any", None)
-# Files that belong to a disk descriptor, not disks of their own.
-COMPANION_SUFFIX = re.compile(r"-(flat|delta|ctk|sesparse|digest|rdm|rdmp)$")
-SNAPSHOT_SUFFIX = re.compile(r"-\d{6}$")
 # User VM instance names: i-<account id>-<vm id>-<instance.name setting>.
 INSTANCE_NAME = re.compile(r"^i-\d+-\d+-\S+$", re.IGNORECASE)
-
-
-# ---- the result -------------------------------------------------------------------------------
-@dataclass
-class Drift:
-    """One difference between CloudStack's record and vCenter, with the evidence of both sides and a fix."""
-    code: str
-    message: str
-    suggested_fix: str
-    fix: dict = field(default_factory=dict)
-    volume_id: Optional[str] = None
-    instance_name: Optional[str] = None
-    datastore_path: Optional[str] = None
-    cloudstack: dict = field(default_factory=dict)
-    vcenter: dict = field(default_factory=dict)
-
-    def sort_key(self):
-        return (DRIFT_CODES.index(self.code), self.instance_name or "", self.volume_id or "", self.datastore_path or "")
-
-
-@dataclass
-class AuditReport:
-    scope: dict
-    drifts: List[Drift]
-    counts: dict
-
-    @property
-    def clean(self):
-        return not self.drifts
-
-    def summary(self):
-        by_code = {}
-        for drift in self.drifts:
-            by_code[drift.code] = by_code.get(drift.code, 0) + 1
-        return dict(self.counts, drift=len(self.drifts), by_code=by_code)
-
-    def as_dict(self):
-        return {"clean": self.clean, "scope": self.scope, "drift": [asdict(drift) for drift in self.drifts],
-                "summary": self.summary()}
-
-
 # ---- scope ------------------------------------------------------------------------------------
-@dataclass
-class Scope:
-    """What is audited: the pools of the scope, and the zone they are in (None: every zone)."""
-    kind: str
-    pools: list
-    zone_id: Optional[str] = None
-    label: Optional[str] = None
-
-    def as_dict(self):
-        return {"kind": self.kind, "name": self.label, "zone_id": self.zone_id,
-                "pools": [{"id": pool["id"], "name": pool.get("name")} for pool in self.pools]}
-
-
-def resolve_scope(cloudstack, pools, zone=None, cluster=None, pool=None):
-    """The Scope named by at most one of zone, cluster or pool (a name or a UUID); all VMware pools when none is."""
-    vmware_pools = [item for item in pools if item.get("hypervisor") in POOL_HYPERVISORS]
-    if zone:
-        found = _one("zone", zone, cloudstack.list_zones())
-        return Scope("zone", [item for item in vmware_pools if item.get("zoneid") == found["id"]], found["id"], found.get("name"))
-    if cluster:
-        members = [item for item in vmware_pools if cluster in (item.get("clusterid"), item.get("clustername"))]
-        if not members:
-            raise InvalidInput("No VMware primary storage pool belongs to cluster %s in CloudStack; give the name or UUID "
-                               "of a cluster with cluster-scoped pools" % cluster, cluster=cluster)
-        return Scope("cluster", members, members[0].get("zoneid"), members[0].get("clustername"))
-    if pool:
-        found = _one("storage pool", pool, vmware_pools)
-        return Scope("pool", [found] + _children(found, vmware_pools), found.get("zoneid"), found.get("name"))
-    return Scope("all", vmware_pools)
-
-
-def _one(kind, reference, candidates):
-    key = "id" if is_uuid(reference) else "name"
-    found = [item for item in candidates if item.get(key) == reference]
-    if not found:
-        raise InvalidInput("No %s %s in CloudStack (VMware only); check the name or UUID" % (kind, reference), scope=reference)
-    if len(found) > 1:
-        candidates = [item["id"] for item in found]
-        raise InvalidInput("The %s name %s is ambiguous (%s); give its UUID" % (kind, reference, ", ".join(candidates)),
-                           scope=reference, candidates=candidates)
-    return found[0]
-
-
-def _children(pool, pools):
-    """The member pools of a datastore cluster pool (their volumes show the parent's id)."""
-    return [item for item in pools if item.get("parent") == pool["id"]]
-
-
-# ---- what both sides hold ---------------------------------------------------------------------
-class CloudStackRecords:
-    """One paged pass over the lists, and lookups over them."""
-
-    def __init__(self, pools, volumes, vms):
-        self.pools = {pool["id"]: pool for pool in pools}
-        self.volumes = volumes
-        self.vms = {vm["id"]: vm for vm in vms}
-        self.instance_names = {vm["instancename"].lower() for vm in vms if vm.get("instancename")}
-        self.paths = {volume["path"] for volume in volumes if volume.get("path")}
-
-    @classmethod
-    def read(cls, cloudstack, pools, zone_id):
-        zone = {"zoneid": zone_id} if zone_id else {}
-        # listsystemvms: system VMs' disks are referenced too (older releases ignore the parameter).
-        volumes = cloudstack.list_volumes(listsystemvms=True, **zone)
-        return cls(pools, volumes, cloudstack.list_virtual_machines(**zone))
-
-    def instance_name(self, volume):
-        return (self.vms.get(volume.get("virtualmachineid")) or {}).get("instancename")
-
-    def identities(self, pool_id):
-        """Datastore identities of a pool, its datastore-cluster members included."""
-        pool = self.pools.get(pool_id)
-        if pool is None:
-            return pool_datastores({"id": pool_id})
-        identities = pool_datastores(pool)
-        for child in _children(pool, self.pools.values()):
-            identities.extend(pool_datastores(child))
-        return identities
-
-    def pool_of(self, datastore):
-        """The pool whose datastore this is (a datastore dict), or None."""
-        for pool in self.pools.values():
-            if pool.get("type") != "DatastoreCluster" and datastore_accepted(datastore, pool_datastores(pool)):
-                return pool
-        return None
-
-    def referenced(self, file_path):
-        """Is this .vmdk a volume's disk (or a snapshot delta of one), by exact base name?"""
-        base = _base_name(file_path)
-        return base in self.paths or SNAPSHOT_SUFFIX.sub("", base) in self.paths
-
-
-class DatastoreFiles:
-    """Datastore contents for the audit: one listing per listed datastore, exact-name searches elsewhere.
-
-    Also stands in for the vCenter client in ``check_inventory``: its inventory read returns the
-    read already made, and its searches are answered from the listings where there is one.
-    """
-
-    def __init__(self, client, inventory):
-        self._client = client
-        self._inventory = inventory
-        self._listings = {}
-        self._by_file_name = {}
-        self.searches = 0
-
-    def read_inventory(self, datacenter=None):  # pylint: disable=unused-argument
-        return self._inventory
-
-    def listing(self, datastore):
-        """Every .vmdk and .vmx of the datastore (listed once)."""
-        if datastore["moid"] not in self._listings:
-            paths = [normalize_path(path) for path in self._client.list_datastore_files(datastore)]
-            self._listings[datastore["moid"]] = paths
-            for path in paths:
-                self._by_file_name.setdefault(posixpath.basename(_relative(path)), []).append(path)
-        return self._listings[datastore["moid"]]
-
-    def named(self, file_name):
-        """The listed files called exactly ``file_name``, on every datastore listed so far."""
-        return sorted(self._by_file_name.get(file_name, []))
-
-    def every_listed_file(self):
-        return [path for paths in self._listings.values() for path in paths]
-
-    def listed(self):
-        return list(self._listings)
-
-    def search_datastore(self, datastore, file_names, timeout=None):  # pylint: disable=unused-argument
-        wanted = set(file_names)
-        if datastore["moid"] in self._listings:
-            return [path for path in self._listings[datastore["moid"]] if posixpath.basename(_relative(path)) in wanted]
-        self.searches += 1
-        return self._client.search_datastore(datastore, sorted(wanted))
-
-
-def _relative(path):
-    return normalize_path(path).split("] ", 1)[-1]
-
-
-def _base_name(path):
-    """"ROOT-3" from "[ds] i-2-3-VM/ROOT-3.vmdk"."""
-    name = posixpath.basename(_relative(path))
-    return name[:-len(".vmdk")] if name.endswith(".vmdk") else name
-
-
-def is_disk_descriptor(path):
-    return path.endswith(".vmdk") and not COMPANION_SUFFIX.search(_base_name(path))
-
-
-def usable(datastore):
-    return datastore.get("accessible") is not False and (datastore.get("maintenance_mode") or "normal") == "normal" \
-        and bool(datastore.get("browser"))
 
 
 # ---- the audit --------------------------------------------------------------------------------
@@ -283,7 +85,7 @@ class Comparison:
         scoped_ids = {pool["id"] for pool in scope.pools}
         self.volumes = [volume for volume in records.volumes if volume.get("storageid") in scoped_ids
                         and volume.get("hypervisor") in (VMWARE, None) and volume.get("state") in AUDITED_STATES
-                        and not _job_pending(volume)]
+                        and not job_pending(volume)]
         self.datastores = [ds for ds in self.datastores_by_moid.values()
                            if (records.pool_of(ds) or {}).get("id") in scoped_ids]
         self.candidates = {}
@@ -334,13 +136,13 @@ class Comparison:
 
     def _vm_drifts(self, facts, problems, volumes):
         codes = {problem.code for problem in problems}
-        if VM_REGISTERED_AS in codes:
+        if problem_codes.VM_REGISTERED_AS_OTHER_NAME in codes:
             return [self._vm_renamed(facts, problems, volume) for volume in volumes] + \
                 [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
-        if VM_NOT_FOUND in codes:
+        if problem_codes.VM_NOT_FOUND in codes:
             return [self._vm_missing(facts, volume) for volume in volumes] + \
                 [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
-        if VM_DUPLICATE in codes:
+        if problem_codes.VM_DUPLICATE in codes:
             return [self._vm_duplicate(facts, problems, volumes)]
         drifts = [self._path_null(volume, facts) for volume in volumes if not volume.get("path")]
         by_path = {volume["path"]: volume for volume in volumes if volume.get("path")}
@@ -352,8 +154,8 @@ class Comparison:
         return drifts
 
     def _disk_translations(self):
-        return {DISK_NOT_ATTACHED: self._path_unmatched, DISK_ON_WRONG_DATASTORE: self._attached_elsewhere,
-                DISK_FILE_MISSING: self._attached_file_missing}
+        return {problem_codes.DISK_NOT_ATTACHED: self._path_unmatched, problem_codes.DISK_ON_OTHER_DATASTORE: self._attached_elsewhere,
+                problem_codes.DISK_FILE_MISSING: self._attached_file_missing}
 
     def _vm_missing(self, facts, volume):
         disk = _disk_facts(facts, volume.get("path"))
@@ -361,8 +163,8 @@ class Comparison:
         where = _disk_whereabouts(volume, disk)
         fix = {"action": "register_vm", "vmx": vmx[0]} if len(vmx) == 1 else {"action": "investigate"}
         return self._drift(
-            VM_MISSING, volume, "VM %s of volume %s is not in the vCenter inventory; %s%s" % (
-                facts.ref, _label(volume), where, "; its configuration is at %s" % vmx[0] if vmx else ""),
+            problem_codes.VM_NOT_FOUND, volume, "VM %s of volume %s is not in the vCenter inventory; %s%s" % (
+                facts.ref, volume_label(volume), where, "; its configuration is at %s" % vmx[0] if vmx else ""),
             "Register the VM in vCenter again from %s (as %s), then audit again; migrate none of its volumes before"
             % (vmx[0], facts.ref) if len(vmx) == 1 else "Find the VM's files and register it again, or restore it",
             fix, vcenter={"vm_found": False, "leftovers": list(facts.leftovers), "file": disk.file if disk else None,
@@ -370,17 +172,17 @@ class Comparison:
 
     def _vm_renamed(self, facts, problems, volume):
         """The VM is in the inventory under another name (by its .vmx path or annotation): not to be registered again."""
-        problem = next(problem for problem in problems if problem.code == VM_REGISTERED_AS)
+        problem = next(problem for problem in problems if problem.code == problem_codes.VM_REGISTERED_AS_OTHER_NAME)
         found = problem.facts.get("registered_as") or []
         return self._drift(
-            VM_MISSING, volume, "VM %s of volume %s is not found by its name: %s" % (facts.ref, _label(volume), problem.message),
+            problem_codes.VM_NOT_FOUND, volume, "VM %s of volume %s is not found by its name: %s" % (facts.ref, volume_label(volume), problem.message),
             "Rename the VM %s back to %s in vCenter (or set its custom attribute cloud.vm.internal.name to %s), then audit "
             "again; migrate none of its volumes before" % (found[0].get("name") if found else "?", facts.ref, facts.ref),
             {"action": "investigate"}, vcenter={"vm_found": False, "registered_as": [dict(item) for item in found]})
 
     def _vm_duplicate(self, facts, problems, volumes):
-        found = next(problem.facts.get("matches") for problem in problems if problem.code == VM_DUPLICATE)
-        return Drift(VM_AMBIGUOUS, "%s matches %d VMs of the vCenter inventory: %s" % (facts.ref, facts.matches, ", ".join(found)),
+        found = next(problem.facts.get("matches") for problem in problems if problem.code == problem_codes.VM_DUPLICATE)
+        return Drift(problem_codes.VM_DUPLICATE, "%s matches %d VMs of the vCenter inventory: %s" % (facts.ref, facts.matches, ", ".join(found)),
                      "Rename or remove the VMs that are not CloudStack's %s, so that its name finds one VM" % facts.ref,
                      {"action": "investigate"}, instance_name=facts.ref,
                      cloudstack={"volumes": [volume["id"] for volume in volumes]}, vcenter={"matches": found})
@@ -395,8 +197,8 @@ class Comparison:
                 "files %s.vmdk are at %s" % (volume["path"], ", ".join(places))
         fix = self._path_fix(volume, unclaimed)
         return self._drift(
-            PATH_UNMATCHED, volume, "Volume %s has path %s, but VM %s has no such disk (exact name); %s" % (
-                _label(volume), volume["path"], facts.ref, text),
+            problem_codes.VOLUME_PATH_UNMATCHED, volume, "Volume %s has path %s, but VM %s has no such disk (exact name); %s" % (
+                volume_label(volume), volume["path"], facts.ref, text),
             self._update_text(fix, "the VM's disks do not tell which disk the volume is: compare the VM's disks with the "
                               "volume's size and history"),
             fix, vcenter={"vm": facts.ref, "attached": problem.facts.get("attached"), "found_at": places,
@@ -410,8 +212,8 @@ class Comparison:
 
     def _attached_file_missing(self, volume, facts, problem):
         return self._drift(
-            FILE_MISSING, volume, "Disk %s of VM %s (volume %s) is attached, but its file is not on the datastore" % (
-                problem.facts.get("file"), facts.ref, _label(volume)),
+            problem_codes.DISK_FILE_MISSING, volume, "Disk %s of VM %s (volume %s) is attached, but its file is not on the datastore" % (
+                problem.facts.get("file"), facts.ref, volume_label(volume)),
             "Restore the disk from a backup; the record cannot be repaired from vCenter, and the volume must not be "
             "migrated", {"action": "restore_disk"}, vcenter={"vm": facts.ref, "file": problem.facts.get("file"), "exists": False})
 
@@ -421,9 +223,9 @@ class Comparison:
             self.candidates[path] = volume["id"]
         fix = self._path_fix(volume, candidates)
         return self._drift(
-            PATH_NULL, volume, "Volume %s has no path in CloudStack (the fingerprint of apache/cloudstack#9881: a "
+            problem_codes.VOLUME_PATH_NULL, volume, "Volume %s has no path in CloudStack (the fingerprint of apache/cloudstack#9881: a "
             "migration reported as a success that moved nothing)%s" % (
-                _label(volume), "; its disk is probably %s" % candidates[0] if len(candidates) == 1 else
+                volume_label(volume), "; its disk is probably %s" % candidates[0] if len(candidates) == 1 else
                 "; candidate disks: %s" % ", ".join(candidates) if candidates else "; no candidate disk was found"),
             self._update_text(fix, "no single disk is left for the volume: find its disk before any change"),
             fix, vcenter={"vm": facts.ref if facts else None, "vm_found": facts.found if facts else None,
@@ -435,18 +237,18 @@ class Comparison:
             return []
         if facts.found:
             return self._unclaimed_disks(facts)
-        vmx_folders = {_folder(path) for path in facts.leftovers if path.endswith(".vmx")}
+        vmx_folders = {folder_of(path) for path in facts.leftovers if path.endswith(".vmx")}
         for datastore_path in facts.leftovers:
             datastore = self.datastore_named(datastore_name(datastore_path))
             if datastore is not None and usable(datastore):
                 self.files.listing(datastore)
 
-        def in_vm_folder(path):
+        def in_vmfolder_of(path):
             if vmx_folders:
-                return _folder(path) in vmx_folders
-            return posixpath.dirname(_relative(path)).lower() == facts.ref.lower()
+                return folder_of(path) in vmx_folders
+            return posixpath.dirname(relative_path(path)).lower() == facts.ref.lower()
 
-        return sorted(path for path in self.files.every_listed_file() if in_vm_folder(path) and is_disk_descriptor(path)
+        return sorted(path for path in self.files.every_listed_file() if in_vmfolder_of(path) and is_disk_descriptor(path)
                       and not self.records.referenced(path) and path not in self.attached_files)
 
     def _unclaimed_disks(self, facts):
@@ -461,7 +263,7 @@ class Comparison:
         pool = self.records.pool_of(datastore) if datastore else None
         if pool is None:
             return {"action": "investigate"}
-        params = {"path": _base_name(candidates[0])}
+        params = {"path": base_name(candidates[0])}
         if pool["id"] != volume.get("storageid"):
             params["storageid"] = pool["id"]
         return {"action": "update_volume", "volume_id": volume["id"], "params": params}
@@ -493,7 +295,8 @@ class Comparison:
                 drifts.append(self._elsewhere(volume, places[0], datastore, self.records.pool_of(datastore), None))
             elif self._readable(identities):
                 drifts.append(self._drift(
-                    FILE_MISSING, volume, "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], _label(volume)),
+                    problem_codes.DISK_FILE_MISSING, volume,
+                    "The file %s.vmdk of detached volume %s is on no datastore" % (volume["path"], volume_label(volume)),
                     "Restore the disk from a backup; the record cannot be repaired from vCenter", {"action": "restore_disk"},
                     vcenter={"file": None, "exists": False}))
         return drifts
@@ -524,8 +327,8 @@ class Comparison:
             text = "Datastore %s belongs to no CloudStack pool: move the disk back to a datastore of pool %s" % (
                 name, volume.get("storage"))
         return self._drift(
-            DISK_ELSEWHERE, volume, "The disk of volume %s is at %s, on datastore %s%s, but the record says pool %s" % (
-                _label(volume), file_path, name, " (pool %s)" % pool.get("name") if pool else "", volume.get("storage")),
+            problem_codes.DISK_ON_OTHER_DATASTORE, volume, "The disk of volume %s is at %s, on datastore %s%s, but the record says pool %s" % (
+                volume_label(volume), file_path, name, " (pool %s)" % pool.get("name") if pool else "", volume.get("storage")),
             text, fix, datastore_path=file_path, vcenter={"vm": instance_name, "file": file_path, "datastore": name,
                                                           "pool_id": pool["id"] if pool else None,
                                                           "pool_name": pool.get("name") if pool else None})
@@ -549,9 +352,9 @@ class Comparison:
             fix = {"action": "update_volume", "volume_id": volume["id"], "params": params}
             text = self._update_text(fix, "")
         return self._drift(
-            STUCK_MIGRATING, volume, "Volume %s is Migrating but no CloudStack job is running on it (a management server "
+            problem_codes.VOLUME_STUCK_MIGRATING, volume, "Volume %s is Migrating but no CloudStack job is running on it (a management server "
             "restart during a migration leaves it so); vCenter shows its disk %s" % (
-                _label(volume), "at %s" % location if location else "nowhere (see its other drift)"),
+                volume_label(volume), "at %s" % location if location else "nowhere (see its other drift)"),
             text, fix,
             vcenter={"file": location, "datastore": datastore.get("name") if datastore else None,
                      "pool_id": pool["id"] if pool else None})
@@ -567,7 +370,7 @@ class Comparison:
                 if is_disk_descriptor(path) and path not in self.attached_files and path not in self.candidates \
                         and not self.records.referenced(path):
                     drifts.append(Drift(
-                        ORPHAN_VMDK, "%s is on datastore %s of pool %s, but no CloudStack volume and no vCenter VM uses it"
+                        problem_codes.ORPHAN_VMDK, "%s is on datastore %s of pool %s, but no CloudStack volume and no vCenter VM uses it"
                         % (path, datastore["name"], pool.get("name")),
                         "Check that nothing needs it (a backup, a volume of another cloud, a disk to import), then import "
                         "it as a volume or delete it", {"action": "investigate"}, datastore_path=path,
@@ -578,14 +381,14 @@ class Comparison:
     def unrecorded_vm_drifts(self):
         scoped = {ds["name"] for ds in self.datastores}
         return [Drift(
-            UNRECORDED_VM, "vCenter VM %s (%s) looks like a CloudStack instance but CloudStack has no record of it" % (
+            problem_codes.UNRECORDED_VM, "vCenter VM %s (%s) looks like a CloudStack instance but CloudStack has no record of it" % (
                 vm.get("name"), vm["moid"]),
             "Import it into CloudStack (importUnmanagedInstance) or, once nothing needs it, remove it from vCenter",
             {"action": "investigate"}, instance_name=vm.get("internal_name") or vm.get("name"), datastore_path=vm.get("vmx_path"),
             vcenter={"moid": vm["moid"], "name": vm.get("name"), "internal_name": vm.get("internal_name"),
                      "power_state": vm.get("power_state"), "vmx_path": vm.get("vmx_path"),
                      "disks": [disk.get("file") for disk in vm.get("disks") or []]})
-            for vm in self.vms if self._looks_unrecorded(vm) and (self.scope.kind == "all" or _touches(vm, scoped))]
+            for vm in self.vms if self._looks_unrecorded(vm) and (self.scope.kind == "all" or touches(vm, scoped))]
 
     def _looks_unrecorded(self, vm):
         names = [name for name in (vm.get("name"), vm.get("internal_name")) if name]
@@ -595,11 +398,7 @@ class Comparison:
     # ---- shapes ---------------------------------------------------------------------------------------
     def _drift(self, code, volume, message, suggested_fix, fix, datastore_path=None, vcenter=None):
         return Drift(code, message, suggested_fix, fix, volume_id=volume["id"], instance_name=self.records.instance_name(volume),
-                     datastore_path=datastore_path, cloudstack=_record(volume), vcenter=vcenter or {})
-
-
-def _job_pending(volume):
-    return bool(volume.get("jobid")) and str(volume.get("jobstatus", PENDING_JOB)) == str(PENDING_JOB)
+                     datastore_path=datastore_path, cloudstack=cloudstack_record(volume), vcenter=vcenter or {})
 
 
 def _disk_whereabouts(volume, disk):
@@ -612,22 +411,3 @@ def _disk_whereabouts(volume, disk):
 
 def _disk_facts(facts, path):
     return next((disk for disk in facts.disks if disk.path == path), None)
-
-
-def _folder(path):
-    """"[ds] i-2-3-VM" from "[ds] i-2-3-VM/ROOT-3.vmdk"."""
-    return "[%s] %s" % (datastore_name(path), posixpath.dirname(_relative(path)))
-
-
-def _touches(vm, datastore_names):
-    files = [vm.get("vmx_path")] + [disk.get("file") for disk in vm.get("disks") or []]
-    return any(datastore_name(path) in datastore_names for path in files if path)
-
-
-def _record(volume):
-    keys = ("id", "name", "type", "state", "path", "storageid", "storage", "virtualmachineid", "vmname", "zoneid", "jobid")
-    return {key: volume.get(key) for key in keys}
-
-
-def _label(volume):
-    return "%s (%s)" % (volume.get("name"), volume["id"]) if volume.get("name") else volume["id"]

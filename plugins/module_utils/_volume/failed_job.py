@@ -15,7 +15,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     JobFailed,
     VerificationFailed,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import datastore_name
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import datastore_name
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.detached import DiskLost
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
@@ -127,8 +128,7 @@ class _Seen:
 
 
 def volume_label(essentials):
-    name = essentials.get("volume_name")
-    return "%s (%s)" % (name, essentials["volume_id"]) if name else essentials["volume_id"]
+    return labelled(essentials.get("volume_name"), essentials["volume_id"])
 
 
 def _searched_text(everywhere, at_source):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import SafeMigrationError, WaitTimeout
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import option_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import option_text
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff, wait_for
 
 JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}

@@ -10,16 +10,15 @@ crashed controller leads to waiting again for the same job, never to a second on
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
     DriftDetected,
-    InvalidInput,
     JobFailed,
     PreflightFailed,
     SafeMigrationError,
@@ -38,7 +37,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     journal_lock_path,
     volume_lock_path,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner, option_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.results import diff_of, summarize
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, is_migration_of
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     RESTORE_POLICY,
@@ -47,84 +47,6 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 
 SUBMIT_ATTEMPTS = 3
-
-
-class MigrationRequest:
-    """One volume (UUID, or name with vm/zone/account) to one destination pool (name or UUID)."""
-
-    def __init__(self, volume, destination, vm=None, zone=None, account=None):
-        self.volume = volume
-        self.destination = destination
-        self.vm = vm
-        self.zone = zone
-        self.account = account
-
-
-class MigrationOptions:
-    """How to migrate: opt-ins, limits and the false-success policy.
-
-    Checked here, before any API call: a wrong value is an ``InvalidInput`` naming the option, the
-    playbook variable and the allowed values (never a job submitted and then a timeout that cannot run).
-    """
-
-    def __init__(self, allow_live_migration=False, on_false_success="fail", job_timeout=1800, poll_interval=5.0,
-                 concurrency=1, check_mode=False):
-        self.allow_live_migration = bool(allow_live_migration)
-        self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
-        self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
-        self.poll_interval = _positive("poll_interval", poll_interval, "seconds, e.g. 5")
-        self.concurrency = _at_least_one("concurrency", concurrency)
-        self.check_mode = check_mode
-
-
-def _number(option, value, kind=float):
-    if isinstance(value, bool):
-        value = None
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _positive(option, value, example):
-    number = _number(option, value)
-    if number is None or math.isnan(number) or number <= 0:
-        raise InvalidInput("Invalid %s: %r; it must be a number greater than 0 (%s)" % (option_text(option), value, example),
-                           option=option, value=value)
-    return int(number) if float(number).is_integer() else number
-
-
-def _at_least_one(option, value):
-    number = _number(option, value)
-    if number is None or not float(number).is_integer() or number < 1:
-        raise InvalidInput("Invalid %s: %r; it must be a whole number of at least 1" % (option_text(option), value),
-                           option=option, value=value)
-    return int(number)
-
-
-def _choice(option, value, choices):
-    if value not in choices:
-        raise InvalidInput("Invalid %s: %r; it must be one of %s" % (option_text(option), value, ", ".join(choices)),
-                           option=option, value=value)
-    return value
-
-
-def requests_from_params(params):
-    """The list of ``MigrationRequest`` described by a module's parameters."""
-    scope = dict(vm=params.get("vm"), zone=params.get("zone"), account=params.get("account"))
-    if params.get("volumes"):
-        items = [MigrationRequest(item["volume"], item["destination"], vm=item.get("vm") or scope["vm"],
-                                  zone=item.get("zone") or scope["zone"], account=item.get("account") or scope["account"])
-                 for item in params["volumes"]]
-    else:
-        items = [MigrationRequest(params["volume"], params["destination"], **scope)]
-    seen = set()
-    for item in items:
-        if item.volume in seen:
-            raise InvalidInput("Volume %s is listed more than once; migrate each volume once per task" % item.volume,
-                               volume=item.volume)
-        seen.add(item.volume)
-    return items
 
 
 class VolumeMigrationService:
@@ -281,7 +203,7 @@ class VolumeMigrationService:
         after = self._planner.plan(fixed, destination)
         # CloudStack judges the destination's suitability from the damaged record: known only after the repair
         after.blockers = [blocker for blocker in after.blockers
-                          if not (blocker.code == "pool_unsuitable" and volume.get("storageid") == destination["id"])]
+                          if not (blocker.code == problem_codes.POOL_UNSUITABLE and volume.get("storageid") == destination["id"])]
         after.raise_blockers()
         planned = after.as_dict()
         planned["action"] = "repair" if after.already_there else "repair_then_migrate"
@@ -462,7 +384,7 @@ def _damaged(plan):
     if plan.already_there:
         confirmed = plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path")
         return not confirmed
-    return any(blocker.code == "no_path" for blocker in plan.blockers)
+    return any(blocker.code == problem_codes.NO_PATH for blocker in plan.blockers)
 
 
 def _job_exists_answer(error):
@@ -478,46 +400,6 @@ def _merged(base, step):
     except SafeMigrationError as error:
         error.facts = dict(base, **error.facts)
         raise
-
-
-def summarize(results):
-    """Counts per outcome."""
-    summary = {"total": len(results), "migrated": 0, "unchanged": 0, "planned": 0, "failed": 0, "false_success": 0, "restored": 0}
-    for result in results:
-        summary[result["status"]] = summary.get(result["status"], 0) + 1
-        if result.get("false_success"):
-            summary["false_success"] += 1
-        if (result.get("restore") or {}).get("verified"):
-            summary["restored"] += 1
-    return summary
-
-
-def diff_of(results):
-    """before/after pool and datastore path of each volume that changes (or would, in check mode)."""
-    before, after = {}, {}
-    for result in results:
-        repair = result.get("repair")
-        if result.get("status") not in ("migrated", "planned") and not (repair and result.get("changed")):
-            continue
-        plan = result.get("plan") or {}
-        key = result.get("volume_name") or result.get("volume_id") or result.get("volume")
-        source, destination = plan.get("source") or {}, plan.get("destination") or {}
-        before[key] = {"pool": source.get("pool_name"), "datastore_path": source.get("datastore_path")}
-        # check mode: where the disk is expected to land; after a migration: where vCenter shows it
-        seen = ((result.get("verification") or {}).get("vcenter") or {}).get("file")
-        after[key] = {"pool": destination.get("pool_name"), "datastore_path": seen or destination.get("expected_datastore_path")}
-        if repair:
-            # the record fix: what CloudStack's record said, and the truth it is (or would be) restored to
-            damaged, truth = repair.get("before") or {}, repair.get("truth") or {}
-            before[key]["pool"] = damaged.get("pool_name") or damaged.get("pool_id")
-            before[key]["record"] = {"pool": damaged.get("pool_name") or damaged.get("pool_id"), "path": damaged.get("path"),
-                                     "state": damaged.get("state")}
-            before[key]["datastore_path"] = truth.get("file") or before[key]["datastore_path"]
-            after[key]["record"] = {"pool": destination.get("pool_name"), "path": truth.get("path"), "state": "Ready"}
-            if plan.get("action") == "repair" or result.get("status") == "unchanged":
-                after[key] = {"pool": truth.get("pool_name"), "datastore_path": truth.get("file"),
-                              "record": {"pool": truth.get("pool_name"), "path": truth.get("path"), "state": "Ready"}}
-    return {"before": before, "after": after}
 
 
 def _public(payload):

@@ -16,15 +16,11 @@ from __future__ import annotations
 import difflib
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import (
-    _free_bytes,
-    pool_datastore_name,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import free_bytes, gib_text, pool_datastore_name
 
 ALLOWED_KEYS = ("volume", "source_pool", "destination", "vm", "zone", "account", "exclude")
 STRING_KEYS = ("volume", "source_pool", "destination", "vm", "zone", "account")
 VOLUME_ONLY_KEYS = ("vm", "account")
-GIB = 1024.0 ** 3
 
 
 class EntryAccount:
@@ -165,7 +161,7 @@ def plan_capacity(volumes, pools):
 
 def _pool_capacity(pool, volumes):
     needed = sum(int(volume.get("size") or 0) for volume in volumes)
-    free = _free_bytes(pool)
+    free = free_bytes(pool)
     fits = free is None or needed <= free
     capacity = {"pool_id": pool["id"], "pool_name": pool.get("name"), "datastore": pool_datastore_name(pool),
                 "needed_bytes": needed, "free_bytes": free, "fits": fits,
@@ -174,10 +170,6 @@ def _pool_capacity(pool, volumes):
         capacity["message"] = (
             "destination pool %s (datastore %s) has %s free as CloudStack counts it (capacity x over-provisioning - "
             "allocated), the plan moves %s onto it in %d volume(s): %s; choose another pool or split the plan"
-            % (pool.get("name"), capacity["datastore"], _gib(max(0, free)), _gib(needed), len(volumes),
+            % (pool.get("name"), capacity["datastore"], gib_text(max(0, free)), gib_text(needed), len(volumes),
                ", ".join(capacity["volumes"])))
     return capacity
-
-
-def _gib(size):
-    return "%.1f GiB" % (size / GIB)

@@ -25,13 +25,14 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     WaitTimeout,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import JOB_SUBMITTING, OUTCOME
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_name,
     disk_file_name,
     normalize_path,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, job_status_name
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner, is_uuid
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import is_uuid, volume_label
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     pools_backing,
     record_facts,
@@ -133,7 +134,7 @@ class RecordSyncService:
         diff = {"before": _diff_side(before), "after": _diff_side(after)}
         if _in_sync(before, truth):
             return dict(base, status="in_sync", changed=False, diff=diff, msg="The record of volume %s already matches "
-                        "vCenter (pool %s, path %s, Ready)" % (_label(volume), truth["pool_name"], truth["path"]))
+                        "vCenter (pool %s, path %s, Ready)" % (volume_label(volume), truth["pool_name"], truth["path"]))
         would_write = _update_params(volume, truth)
         if self._options.check_mode:
             return dict(base, status="planned", changed=True, would_write=would_write, diff=diff,
@@ -146,11 +147,11 @@ class RecordSyncService:
             raise VerificationFailed(
                 "The record of volume %s was not synced: updateVolume job %s %s; the record now says %s. Check the "
                 "record, then run again or repair it by hand with updateVolume id=%s %s" % (
-                    _label(volume), restore["job_id"], _update_failure(restore),
+                    volume_label(volume), restore["job_id"], _update_failure(restore),
                     _record_text(restore["after"]), volume["id"], _params_text(would_write)),
                 failed=True, error=restore.get("error"), **result)
         result["msg"] = "The record of volume %s was synced with vCenter: %s -> %s" % (
-            _label(volume), _record_text(before), _record_text(restore["after"]))
+            volume_label(volume), _record_text(before), _record_text(restore["after"]))
         return result
 
     # ---- where vCenter shows the disk ----------------------------------------------------------
@@ -169,7 +170,7 @@ class RecordSyncService:
         if not path:
             raise Refused(NO_PATH, "Volume %s has no path in CloudStack (apache/cloudstack#9881) and the journal holds no "
                           "migration of it, so its disk cannot be matched: audit it (cs_vmware_drift_info), review the "
-                          "volume_path_null candidate, then give it as expected_path" % _label(volume))
+                          "volume_path_null candidate, then give it as expected_path" % volume_label(volume))
         return path
 
     def _journaled_path(self, volume_id):
@@ -182,7 +183,7 @@ class RecordSyncService:
         instance_name = (vm or {}).get("instancename")
         if not instance_name:
             raise Refused(VM_UNKNOWN, "Volume %s is attached to VM %s, whose instance name CloudStack does not show (root "
-                          "admin credentials needed); nothing was changed" % (_label(volume), volume["virtualmachineid"]))
+                          "admin credentials needed); nothing was changed" % (volume_label(volume), volume["virtualmachineid"]))
         disk = self._disks.locate(instance_name, path, None)
         evidence = dict(disk.as_dict(), vm=instance_name)
         if path != volume.get("path"):
@@ -199,10 +200,10 @@ class RecordSyncService:
             raise Refused(NOT_SEARCHED, "VM %s of volume %s is not in the vCenter inventory; its disk %s was found at %s, but "
                           "not every datastore could be searched (%s), so another copy cannot be excluded; nothing was "
                           "changed. Make the datastores accessible, or re-register the VM, then run again"
-                          % (instance_name, _label(volume), disk_file_name(path), disk.copies[0], problems), vcenter=evidence)
+                          % (instance_name, volume_label(volume), disk_file_name(path), disk.copies[0], problems), vcenter=evidence)
         raise Refused(DISK_NOWHERE, "VM %s of volume %s is not in the vCenter inventory and its disk %s was found on no "
                       "datastore (%s); nothing was changed. Find the VM's files (or restore the disk from a backup) "
-                      "before repairing the record" % (instance_name, _label(volume), disk_file_name(path), problems),
+                      "before repairing the record" % (instance_name, volume_label(volume), disk_file_name(path), problems),
                       vcenter=evidence)
 
     def _detached_file(self, volume, path):
@@ -213,12 +214,12 @@ class RecordSyncService:
         if unsearched:
             raise Refused(NOT_SEARCHED, "The disk %s of detached volume %s is %s, and not every datastore could be searched "
                           "(%s); nothing was changed. Make the datastores searchable, then run again" % (
-                              disk_file_name(path), _label(volume), "at %s" % places[0] if places else "on no datastore searched",
+                              disk_file_name(path), volume_label(volume), "at %s" % places[0] if places else "on no datastore searched",
                               "; ".join(unsearched)), vcenter=evidence)
         if not places:
             raise Refused(DISK_NOWHERE, "The disk %s of detached volume %s is on no datastore; nothing was changed. "
                           "Restore it from a backup: the record cannot be repaired from vCenter" % (
-                              disk_file_name(path), _label(volume)), vcenter=evidence)
+                              disk_file_name(path), volume_label(volume)), vcenter=evidence)
         return places[0], evidence
 
     def _check_path_unclaimed(self, volume, path):
@@ -227,7 +228,7 @@ class RecordSyncService:
                   if other.get("id") != volume["id"] and other.get("path") == path]
         if others:
             raise Refused(PATH_CLAIMED, "Disk %s is the disk of volume %s of the same VM, not of volume %s; nothing was "
-                          "changed. Review the drift again" % (disk_file_name(path), _label(others[0]), _label(volume)),
+                          "changed. Review the drift again" % (disk_file_name(path), volume_label(others[0]), volume_label(volume)),
                           claimed_by=others[0]["id"])
 
     def _check_record_path_not_attached(self, volume, instance_name, path):
@@ -238,19 +239,19 @@ class RecordSyncService:
         if current.vm_found and current.attached and current.exists is True:
             raise Refused(EXPECTATION_MISMATCH, "Volume %s: the reviewed path %s no longer matches vCenter: the record's "
                           "path %s is attached to VM %s at %s; nothing was changed. Audit again and review the new drift"
-                          % (_label(volume), path, volume["path"], instance_name, current.file), vcenter=current.as_dict())
+                          % (volume_label(volume), path, volume["path"], instance_name, current.file), vcenter=current.as_dict())
 
     def _pool_of(self, volume, datastore, file):
         pools = [pool for pool in pools_backing(self._cs, datastore, volume.get("zoneid")) if pool.get("type") != DATASTORE_CLUSTER]
         if not pools:
             raise Refused(NO_POOL, "The disk of volume %s is at %s, but datastore %s belongs to no CloudStack storage pool of "
                           "zone %s; nothing was changed. Move the disk to a datastore of a pool (or add the datastore as "
-                          "a pool), then run again" % (_label(volume), file, datastore, volume.get("zonename") or volume.get("zoneid")),
+                          "a pool), then run again" % (volume_label(volume), file, datastore, volume.get("zonename") or volume.get("zoneid")),
                           vcenter={"file": file, "datastore": datastore})
         if len(pools) > 1:
             raise Refused(SEVERAL_POOLS, "The disk of volume %s is at %s, but datastore %s backs %d pools (%s); CloudStack's "
                           "pool for it is ambiguous; nothing was changed" % (
-                              _label(volume), file, datastore, len(pools), ", ".join(pool["id"] for pool in pools)),
+                              volume_label(volume), file, datastore, len(pools), ", ".join(pool["id"] for pool in pools)),
                           vcenter={"file": file, "datastore": datastore}, pools=[pool["id"] for pool in pools])
         return pools[0]
 
@@ -295,10 +296,10 @@ class _Seen:
 def _check_syncable(volume):
     if volume.get("jobid") and str(volume.get("jobstatus", 0)) == "0":
         raise Refused(JOB_PENDING, "CloudStack job %s is still running on volume %s; nothing was changed. Wait for it to end, "
-                      "then run again" % (volume["jobid"], _label(volume)), job_id=volume["jobid"])
+                      "then run again" % (volume["jobid"], volume_label(volume)), job_id=volume["jobid"])
     if volume.get("state") not in SYNCABLE_STATES:
         raise Refused(STATE_NOT_SYNCABLE, "Volume %s is %s: only Ready or Migrating (without a job) records are synced with "
-                      "vCenter; nothing was changed" % (_label(volume), volume.get("state")))
+                      "vCenter; nothing was changed" % (volume_label(volume), volume.get("state")))
 
 
 def _attached_disk_file(volume, instance_name, path, disk, evidence):
@@ -311,18 +312,18 @@ def _attached_disk_file(volume, instance_name, path, disk, evidence):
     if disk.exists is False:
         raise Refused(DISK_FILE_MISSING, "Disk %s of VM %s (volume %s) is attached, but its file is not on datastore %s; "
                       "nothing was changed. Restore the disk from a backup: the record cannot be repaired from vCenter"
-                      % (disk.file, instance_name, _label(volume), disk.datastore), vcenter=evidence)
+                      % (disk.file, instance_name, volume_label(volume), disk.datastore), vcenter=evidence)
     if disk.exists is not True:
         raise Refused(NOT_SEARCHED, "Disk %s of VM %s (volume %s) is attached, but datastore %s could not be searched "
                       "(%s), so nothing proves its file is there; nothing was changed. Make the datastore searchable, "
-                      "then run again" % (disk.file, instance_name, _label(volume), disk.datastore, problems), vcenter=evidence)
+                      "then run again" % (disk.file, instance_name, volume_label(volume), disk.datastore, problems), vcenter=evidence)
     return disk.file
 
 
 def _several_places(volume, path, places, evidence, context):
     return Refused(DISK_IN_SEVERAL_PLACES, "%sthe disk %s of volume %s is in %d places: %s; which one is the volume cannot "
                    "be told from vCenter, so nothing was changed. Find out which copy is current, remove or rename the "
-                   "others, then run again" % (context, disk_file_name(path), _label(volume), len(places), ", ".join(places)),
+                   "others, then run again" % (context, disk_file_name(path), volume_label(volume), len(places), ", ".join(places)),
                    vcenter=evidence)
 
 
@@ -339,7 +340,7 @@ def _check_expectations(volume, truth, request):
         mismatches.append("expected the disk at %s, vCenter shows it at %s" % (expected_file, truth["file"]))
     if mismatches:
         raise Refused(EXPECTATION_MISMATCH, "Volume %s: vCenter no longer matches what was reviewed (%s); nothing was "
-                      "changed. Audit again and review the new drift" % (_label(volume), "; ".join(mismatches)), truth=truth)
+                      "changed. Audit again and review the new drift" % (volume_label(volume), "; ".join(mismatches)), truth=truth)
 
 
 def _in_sync(before, truth):
@@ -373,7 +374,3 @@ def _record_text(facts):
     facts = facts or {}
     path = "path %s" % facts["path"] if facts.get("path") else "no path"
     return "pool %s, %s, %s" % (facts.get("pool_name") or facts.get("pool_id"), path, facts.get("state"))
-
-
-def _label(volume):
-    return "%s (%s)" % (volume.get("name"), volume["id"]) if volume.get("name") else volume["id"]

@@ -20,13 +20,12 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VerificationFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import JOB_ADOPTED, JOB_SUBMITTING
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import disk_file_name
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import (
-    POLICY_OPTION,
-    option_text,
-    pool_datastores,
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
+    disk_file_name,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import job_error_text
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled, pool_datastores
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import POLICY_OPTION, option_text
 
 RESTORE_POLICY = "restore"
 
@@ -108,14 +107,14 @@ class Verifier:
         if plan.vm is None:
             raise PreflightFailed(
                 "Volume %s is on pool %s already, but it is not attached to a VM, so vCenter cannot confirm where its disk is; "
-                "attach it to its VM and run again" % (_label(volume.get("name"), volume["id"]), volume.get("storage")),
+                "attach it to its VM and run again" % (labelled(volume.get("name"), volume["id"]), volume.get("storage")),
                 volume_id=volume["id"], plan=plan.as_dict())
         essentials = self.damage_essentials(plan)
         truth = self.find_truth(essentials)
         restore = self.restore_if_asked(essentials, truth)
         raise DriftDetected(
             "CloudStack says volume %s is on pool %s with %s, but vCenter shows %s: an earlier migration reported a "
-            "false success. %s" % (_label(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
+            "false success. %s" % (labelled(volume.get("name"), volume["id"]), volume.get("storage"), _path_text(volume.get("path")),
                                    _where(truth, plan.disk.as_dict() if plan.disk else None), restore_text(restore)),
             volume_id=volume["id"], plan=plan.as_dict(), verification=dict(verification, ok=False), truth=truth,
             restore=restore, false_success=True, changed=bool(restore and restore.get("submitted")),
@@ -140,7 +139,7 @@ class Verifier:
         cloudstack = verification["cloudstack"]
         raise VerificationFailed(
             "False success: %s, and CloudStack now says volume %s is %s on pool %s with %s, but vCenter shows %s. %s"
-            % (claim, _label(essentials.get("volume_name"), essentials["volume_id"]), cloudstack["state"],
+            % (claim, labelled(essentials.get("volume_name"), essentials["volume_id"]), cloudstack["state"],
                cloudstack["pool_name"] or cloudstack["pool_id"], _path_text(cloudstack["path"]),
                _where(truth, verification["vcenter"]), restore_text(restore)),
             volume_id=essentials["volume_id"], job_id=job.get("jobid"), job_status=job.get("jobstatus"), plan=essentials,
@@ -226,7 +225,7 @@ class Verifier:
         """What is wrong with a damaged record, in words (used by the blockers and the repair)."""
         volume = plan.volume
         return ("CloudStack says volume %s is %s on pool %s with %s, but vCenter shows %s: an earlier migration reported "
-                "a false success" % (_label(volume.get("name"), volume["id"]), volume.get("state"), volume.get("storage"),
+                "a false success" % (labelled(volume.get("name"), volume["id"]), volume.get("state"), volume.get("storage"),
                                      _path_text(volume.get("path")), _where(truth, plan.disk.as_dict() if plan.disk else None)))
 
     def refuse_damage(self, plan, essentials, truth):
@@ -325,10 +324,6 @@ def _where(truth, vcenter_facts):
     if facts:
         return "the disk at %s (%s)" % (facts.get("file"), problems or "not where CloudStack says")
     return "no disk it can match, as the record has no path"
-
-
-def _label(name, volume_id):
-    return "%s (%s)" % (name, volume_id) if name else volume_id
 
 
 def _path_text(path):

@@ -5,7 +5,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.report import ReportInvariantError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.report_outcomes import ReportInvariantError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.waves import (
     FilterModule, migration_wave_outcome, migration_waves)
 

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import (
-    DRIFT_CODES,
-    DriftAudit,
-    is_disk_descriptor,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import DriftAudit
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_findings import DRIFT_CODES
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_sources import is_disk_descriptor
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.client import join_datastore_path
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
@@ -184,7 +182,7 @@ def test_past_false_success_is_a_missing_vm_and_a_null_path_with_the_repair(clou
     root = cloudstack.volumes[0]
     root.update(storageid=DST, path=None)
     report = run(cloudstack, vcenter)
-    assert codes(report) == [("vm_missing", VOL_ROOT), ("vm_missing", VOL_DATA), ("volume_path_null", VOL_ROOT)]
+    assert codes(report) == [("vm_not_found", VOL_ROOT), ("vm_not_found", VOL_DATA), ("volume_path_null", VOL_ROOT)]
     missing_data = [drift for drift in report.drifts if drift.volume_id == VOL_DATA][0]
     assert missing_data.vcenter["file"] == "[%s] i-2-7-VM/data7.vmdk" % SRC_DS
     assert missing_data.fix == {"action": "register_vm", "vmx": "[%s] i-2-7-VM/i-2-7-VM.vmx" % SRC_DS}
@@ -369,7 +367,7 @@ def test_a_vm_renamed_in_vcenter_without_its_internal_name_is_not_called_unregis
     """Found by its .vmx path under another name: rename it back, never register it again (issue 11)."""
     vcenter.vms[0]["name"] = "web-prod"
     report = run(cloudstack, vcenter)
-    assert codes(report) == [("vm_missing", VOL_ROOT), ("vm_missing", VOL_DATA)]
+    assert codes(report) == [("vm_not_found", VOL_ROOT), ("vm_not_found", VOL_DATA)]
     drift = report.drifts[0]
     assert "registered in vCenter as web-prod" in drift.message and drift.fix == {"action": "investigate"}
     assert "Rename the VM web-prod back to i-2-7-VM" in drift.suggested_fix

@@ -10,12 +10,14 @@ tests/integration/test_preflight_vcenter.py make each condition real in vcsim).
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import datastore_paths
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory_facts
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
     DiskExpectation,
     VmExpectation,
-    check_inventory,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
@@ -88,7 +90,7 @@ def test_a_healthy_destination_is_searched_with_the_source_and_proven_free():
     report = check(client)
     assert report.ok, report.problems
     destination = report.vms[0].disks[0].destination
-    assert (destination.datastore, destination.path, destination.status) == (DST, AT_DESTINATION, inventory.DESTINATION_FREE)
+    assert (destination.datastore, destination.path, destination.status) == (DST, AT_DESTINATION, inventory_facts.DESTINATION_FREE)
     # one search per datastore, the destination's included
     assert sorted(client.searches) == sorted([(DST, ["DATA-4.vmdk"]), (SRC, ["DATA-4.vmdk"])])
 
@@ -100,9 +102,9 @@ def test_the_destination_facts_stay_out_of_the_documented_shape_of_vmware_invent
 
 
 @pytest.mark.parametrize("dest, code", [
-    (datastore("ds-dst", DST, accessible=False), inventory.DESTINATION_INACCESSIBLE),
-    (datastore("ds-dst", DST, maintenance_mode="inMaintenance"), inventory.DESTINATION_IN_MAINTENANCE),
-    (datastore("ds-dst", DST, maintenance_mode="enteringMaintenance"), inventory.DESTINATION_IN_MAINTENANCE),
+    (datastore("ds-dst", DST, accessible=False), problem_codes.DESTINATION_DATASTORE_INACCESSIBLE),
+    (datastore("ds-dst", DST, maintenance_mode="inMaintenance"), problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE),
+    (datastore("ds-dst", DST, maintenance_mode="enteringMaintenance"), problem_codes.DESTINATION_DATASTORE_IN_MAINTENANCE),
 ])
 def test_an_inaccessible_or_in_maintenance_destination_is_a_problem_and_explains_the_missing_search(dest, code):
     client = FakeClient([vm()], datastores=[datastore("ds-src", SRC), dest])
@@ -110,7 +112,7 @@ def test_an_inaccessible_or_in_maintenance_destination_is_a_problem_and_explains
     assert codes(report) == [code]
     assert report.problems[0].facts["datastore"] == DST
     assert (DST, ["DATA-4.vmdk"]) not in client.searches  # not searched: its state says why, once
-    assert report.vms[0].disks[0].destination.status == inventory.FILE_NOT_SEARCHED
+    assert report.vms[0].disks[0].destination.status == inventory_facts.FILE_NOT_SEARCHED
 
 
 @pytest.mark.parametrize("mounts, reason", [
@@ -123,7 +125,7 @@ def test_an_inaccessible_or_in_maintenance_destination_is_a_problem_and_explains
 def test_a_destination_not_mounted_and_accessible_on_the_vms_host_is_a_problem(mounts, reason):
     client = FakeClient([vm()], datastores=[datastore("ds-src", SRC), datastore("ds-dst", DST, mounts=mounts)])
     report = check(client)
-    assert codes(report) == [inventory.DESTINATION_NOT_MOUNTED]
+    assert codes(report) == [problem_codes.DESTINATION_DATASTORE_NOT_MOUNTED]
     assert report.problems[0].facts["reason"] == reason and report.problems[0].facts["host"] == "esx-1"
 
 
@@ -135,7 +137,7 @@ def test_an_unset_mounted_flag_counts_as_mounted_as_vsphere_documents():
 
 def test_a_destination_not_in_the_inventory_is_a_problem():
     report = check(FakeClient([vm()], datastores=[datastore("ds-src", SRC)]))
-    assert codes(report) == [inventory.DESTINATION_NOT_FOUND]
+    assert codes(report) == [problem_codes.DESTINATION_DATASTORE_NOT_FOUND]
 
 
 def test_the_destination_is_found_by_its_cloud_uuid_too():
@@ -148,11 +150,11 @@ def test_the_destination_is_found_by_its_cloud_uuid_too():
 def test_a_file_already_at_the_destination_path_is_a_problem_naming_both_files():
     client = FakeClient([vm()], files=[DISK, AT_DESTINATION, "[%s] elsewhere/DATA-4.vmdk" % DST])
     report = check(client)
-    assert codes(report) == [inventory.DESTINATION_FILE_EXISTS]
+    assert codes(report) == [problem_codes.DESTINATION_FILE_EXISTS]
     facts = report.problems[0].facts
     assert (facts["existing"], facts["file"]) == (AT_DESTINATION, DISK)
     assert facts["copies"] == ["[%s] elsewhere/DATA-4.vmdk" % DST, AT_DESTINATION]
-    assert report.vms[0].disks[0].destination.status == inventory.DESTINATION_TAKEN
+    assert report.vms[0].disks[0].destination.status == inventory_facts.DESTINATION_TAKEN
 
 
 def test_the_same_file_name_in_another_folder_of_the_destination_does_not_block():
@@ -165,12 +167,12 @@ def test_a_file_in_the_vms_folder_on_the_destination_blocks_when_the_disk_lives_
     disk = "[%s] volumes/DATA-4.vmdk" % SRC
     client = FakeClient([vm(disks=(disk,))], files=[disk, AT_DESTINATION])
     report = check(client)
-    assert codes(report) == [inventory.DESTINATION_FILE_EXISTS] and report.problems[0].facts["existing"] == AT_DESTINATION
+    assert codes(report) == [problem_codes.DESTINATION_FILE_EXISTS] and report.problems[0].facts["existing"] == AT_DESTINATION
 
 
 def test_a_destination_that_cannot_be_searched_is_no_proof_that_the_path_is_free():
     report = check(FakeClient([vm()], refused=[DST]))
-    assert codes(report) == [inventory.DESTINATION_UNVERIFIED]
+    assert codes(report) == [problem_codes.DESTINATION_FILE_UNVERIFIED]
     assert "CannotAccessFile" in report.problems[0].facts["reason"]
 
 
@@ -185,7 +187,7 @@ def test_without_a_destination_nothing_of_it_is_checked_or_searched():
 def test_a_vm_renamed_without_its_internal_name_is_found_by_its_vmx_path():
     client = FakeClient([vm(name="web-prod", internal_name=None)])
     report = check(client)
-    assert codes(report) == [inventory.VM_REGISTERED_AS]
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME]
     assert "i-2-4-VM is registered in vCenter as web-prod (vm-4, found by its configuration file" in report.problems[0].message
     assert "re-register" not in report.problems[0].message
     assert client.extra_config_reads == 0  # the .vmx path in the inventory read was enough
@@ -195,20 +197,20 @@ def test_a_vm_found_by_its_annotation():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC,
                annotation="Managed by CloudStack: i-2-4-VM (do not rename)")
     report = check(FakeClient([moved]))
-    assert codes(report) == [inventory.VM_REGISTERED_AS] and "found by its annotation" in report.problems[0].message
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME] and "found by its annotation" in report.problems[0].message
 
 
 def test_an_annotation_naming_another_vm_with_a_longer_name_is_no_clue():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC, annotation="i-2-44-VM")
     report = check(FakeClient([moved], extra_config={}))
-    assert codes(report) == [inventory.VM_NOT_FOUND]
+    assert codes(report) == [problem_codes.VM_NOT_FOUND]
 
 
 def test_a_vm_found_by_the_internal_name_in_its_extra_config_read_only_when_needed():
     moved = vm(name="web-prod", internal_name=None, vmx_path="[%s] web-prod/web-prod.vmx" % SRC)
     client = FakeClient([moved], extra_config={"vm-4": "i-2-4-VM"})
     report = check(client)
-    assert codes(report) == [inventory.VM_REGISTERED_AS]
+    assert codes(report) == [problem_codes.VM_REGISTERED_AS_OTHER_NAME]
     assert "found by its extraConfig cloud.vm.internal.name = i-2-4-VM" in report.problems[0].message
     assert client.extra_config_reads == 1
 
@@ -222,7 +224,7 @@ def test_a_vm_found_by_name_never_reads_extra_config():
 def test_a_vm_with_no_clue_is_still_not_in_the_inventory():
     client = FakeClient([], files=[], extra_config={})
     report = check(client)
-    assert codes(report) == [inventory.VM_NOT_FOUND] and client.extra_config_reads == 1
+    assert codes(report) == [problem_codes.VM_NOT_FOUND] and client.extra_config_reads == 1
 
 
 # ---- several copies of a disk ----------------------------------------------------------------------------
@@ -248,10 +250,10 @@ def test_several_copies_and_none_next_to_the_configuration_name_no_place_as_the_
 
 def test_order_copies_puts_the_home_of_the_vmx_first():
     vmx = ["[b] vm/vm.vmx"]
-    assert inventory.order_copies(["[a] vm/d.vmdk", "[b] vm/d.vmdk", "[b] old/d.vmdk"], vmx) == [
+    assert datastore_paths.order_copies(["[a] vm/d.vmdk", "[b] vm/d.vmdk", "[b] old/d.vmdk"], vmx) == [
         "[b] vm/d.vmdk", "[a] vm/d.vmdk", "[b] old/d.vmdk"]
-    assert inventory.destination_paths("[a] x/d.vmdk", "b", "[a] vm/vm.vmx") == ["[b] x/d.vmdk", "[b] vm/d.vmdk"]
-    assert inventory.destination_paths("[a] vm/d.vmdk", "b", "[a] vm/vm.vmx") == ["[b] vm/d.vmdk"]
+    assert datastore_paths.destination_paths("[a] x/d.vmdk", "b", "[a] vm/vm.vmx") == ["[b] x/d.vmdk", "[b] vm/d.vmdk"]
+    assert datastore_paths.destination_paths("[a] vm/d.vmdk", "b", "[a] vm/vm.vmx") == ["[b] vm/d.vmdk"]
 
 
 # ---- the Planner: blockers with stable codes and messages that name everything ---------------------------------

@@ -19,7 +19,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VerificationFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import MigrationOptions
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import path_from_chaininfo
 from unit.plugins.module_utils.test_volume_migration import (  # pylint: disable=import-error,unused-import
     DST,
@@ -315,7 +315,7 @@ def test_journal_unwritable_after_the_job_says_the_job_succeeded(world, tmp_path
             return super().record(volume_id, event, **data)
 
     from unit.plugins.module_utils.test_volume_migration import service_for  # pylint: disable=import-error
-    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import MigrationRequest
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationRequest
     broken = BrokenAfterSubmit(str(tmp_path / "broken.jsonl"), clock=clock)
     service = service_for((cloudstack, vcenter, broken, clock))
     with pytest.raises(InvalidInput) as caught:

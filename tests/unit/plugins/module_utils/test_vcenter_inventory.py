@@ -5,11 +5,12 @@
 import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import datastore_paths
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput, VCenterError
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
     DiskExpectation,
     VmExpectation,
-    check_inventory,
 )
 
 
@@ -116,7 +117,7 @@ def test_disk_on_another_datastore_than_expected():
     client = FakeClient([vm("vm-34", "i-2-34-VM", [disk(other, "ds-2")])],
                         [datastore("ds-1", "ds1"), datastore("ds-2", "ds2")], files=[other])
     report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34", ["ds1"])])])
-    assert codes(report) == ["disk_on_wrong_datastore"]
+    assert codes(report) == ["disk_on_other_datastore"]
     assert report.problems[0].facts["datastore"] == "ds2" and report.problems[0].facts["expected"] == ["ds1"]
 
 
@@ -256,7 +257,7 @@ def test_every_problem_is_reported_not_only_the_first():
                         [datastore("ds-1", "ds1"), datastore("ds-2", "ds2", maintenance_mode="inMaintenance")])
     report = check_inventory(client, [VmExpectation("i-2-34-VM", disks=[DiskExpectation("ROOT-34", ["ds1"]), DiskExpectation("DATA-35")]),
                                       VmExpectation("i-2-40-VM")])
-    assert codes(report) == ["vm_not_connected", "disk_on_wrong_datastore", "datastore_in_maintenance", "disk_not_attached",
+    assert codes(report) == ["vm_not_connected", "disk_on_other_datastore", "datastore_in_maintenance", "disk_not_attached",
                              "vm_has_snapshots", "vm_not_found"]
 
 
@@ -288,7 +289,7 @@ def test_invalid_expectations_are_refused_before_reading(expectation):
     ("[ds2] i-2-34-VM/ROOT-34.vmdk", ROOT34, False), ("ROOT-34", "[ds1]/i-2-34-VM/ROOT-34.vmdk", True), ("ROOT-34", None, False),
 ])
 def test_disk_matches_exactly(expected, file, matches):
-    assert inventory.disk_matches(expected, file) is matches
+    assert datastore_paths.disk_matches(expected, file) is matches
 
 
 def test_expectations_from_options():

@@ -15,11 +15,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.detached import DiskLost
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
-    MigrationOptions,
-    MigrationRequest,
-    VolumeMigrationService,
-)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions, MigrationRequest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 VOL = "11111111-1111-4111-8111-111111111111"

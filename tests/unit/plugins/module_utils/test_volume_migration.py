@@ -27,10 +27,10 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     journal_lock_path,
     volume_lock_path,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import (
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import (
     MigrationOptions,
     MigrationRequest,
-    VolumeMigrationService,
     requests_from_params,
 )
 
@@ -58,11 +58,12 @@ class FakeClock:
 
 
 class FakeDisk:
-    """What VCenterDisks.locate returns, for a fake inventory."""
+    """What VCenterDisks.locate returns, for a fake inventory. ``problems``: (code, message) pairs."""
 
     def __init__(self, vm_found, problems, file=None, datastore=None, exists=None):
         self.vm_found = vm_found
-        self.problems = problems
+        self.problems = [message for code, message in problems]
+        self.issues = [{"code": code, "message": message, "facts": {}} for code, message in problems]
         self.file = file
         self.datastore = datastore
         self.exists = exists
@@ -107,17 +108,18 @@ class FakeVCenter:
         self.calls.append((instance_name, path, tuple(datastores or ())))
         disks = self.vms.get(instance_name)
         if disks is None:
-            return FakeDisk(False, ["VM %s not found" % instance_name])
+            return FakeDisk(False, [("vm_not_found", "VM %s not found" % instance_name)])
         if path not in disks:
-            return FakeDisk(True, ["disk %s not attached" % path])
+            return FakeDisk(True, [("disk_not_attached", "disk %s not attached" % path)])
         datastore = disks[path]
         file = "[%s] %s/%s.vmdk" % (datastore, instance_name, path)
         if (instance_name, path) in self.gone:
-            return FakeDisk(True, ["disk file %s is missing" % file], file, datastore, False)
+            return FakeDisk(True, [("disk_file_missing", "disk file %s is missing" % file)], file, datastore, False)
         if self.unsearched:
             return FakeDisk(True, [], file, datastore, None)
         if datastores and datastore not in datastores:
-            return FakeDisk(True, ["disk %s on %s, expected %s" % (path, datastore, list(datastores))], file, datastore, True)
+            return FakeDisk(True, [("disk_on_other_datastore", "disk %s on %s, expected %s" % (path, datastore, list(datastores)))],
+                            file, datastore, True)
         return FakeDisk(True, [], file, datastore, True)
 
 
@@ -369,9 +371,9 @@ def test_check_mode_still_reports_blockers(world):
     (lambda cs, vc: setattr(vc, "unsearched", True), "disk_unconfirmed"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Allocated"), "volume_not_ready"),
     (lambda cs, vc: cs.vms[VM].update(state="Starting"), "vm_state"),
-    (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vcenter"),
-    (lambda cs, vc: vc.vms["i-2-7-VM"].update({"DATA-7": DST_DS}), "vcenter"),
-    (lambda cs, vc: vc.vms["i-2-7-VM"].pop("DATA-7"), "vcenter"),
+    (lambda cs, vc: vc.vms.pop("i-2-7-VM"), "vm_not_found"),
+    (lambda cs, vc: vc.vms["i-2-7-VM"].update({"DATA-7": DST_DS}), "disk_on_other_datastore"),
+    (lambda cs, vc: vc.vms["i-2-7-VM"].pop("DATA-7"), "disk_not_attached"),
 ])
 def test_preflight_blockers_stop_before_any_change(world, breakage, expected):
     cloudstack, vcenter, journal, clock = world
@@ -767,8 +769,11 @@ def test_unfinished_job_to_another_pool_is_not_resumed_as_this_request(world):
 
 
 def test_missing_vm_with_its_disk_found_once_gives_the_disk_as_evidence():
-    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import (
-        InventoryReport, Problem, VmFacts)
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
+        InventoryReport,
+        Problem,
+        VmFacts,
+    )
     from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
     def report_with(leftovers, not_searched=()):

@@ -12,7 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput, PreflightFailed
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import plan_evacuation
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.evacuation import plan_evacuation
 
 GIB = 1024 ** 3
 ZONE = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"

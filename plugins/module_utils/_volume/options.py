@@ -1,0 +1,108 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a migration run is asked to do and how: the requests, the options checked before any API call, and how
+a module user and a playbook user name each option in a message."""
+
+from __future__ import annotations
+
+import math
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+
+
+LIVE_OPTION = "allow_live_migration"
+POLICY_OPTION = "on_false_success"
+# The variable a playbook user sets for each module option (playbooks/*.yml, roles/*/defaults).
+PLAYBOOK_VARIABLES = {
+    LIVE_OPTION: "safe_migration_allow_live_migration",
+    POLICY_OPTION: "safe_migration_on_false_success",
+    "job_timeout": "safe_migration_job_timeout",
+    "poll_interval": "safe_migration_poll_interval",
+    "concurrency": "safe_migration_concurrency",
+    "journal_path": "safe_migration_journal_path",
+}
+
+
+def option_text(option, value=None):
+    """``option=value (playbook: safe_migration_option)``: how both a module user and a playbook user set it."""
+    setting = option if value is None else "%s=%s" % (option, value)
+    variable = PLAYBOOK_VARIABLES.get(option)
+    return "%s (playbook: %s)" % (setting, variable) if variable else setting
+
+
+class MigrationRequest:
+    """One volume (UUID, or name with vm/zone/account) to one destination pool (name or UUID)."""
+
+    def __init__(self, volume, destination, vm=None, zone=None, account=None):
+        self.volume = volume
+        self.destination = destination
+        self.vm = vm
+        self.zone = zone
+        self.account = account
+
+
+class MigrationOptions:
+    """How to migrate: opt-ins, limits and the false-success policy.
+
+    Checked here, before any API call: a wrong value is an ``InvalidInput`` naming the option, the
+    playbook variable and the allowed values (never a job submitted and then a timeout that cannot run).
+    """
+
+    def __init__(self, allow_live_migration=False, on_false_success="fail", job_timeout=1800, poll_interval=5.0,
+                 concurrency=1, check_mode=False):
+        self.allow_live_migration = bool(allow_live_migration)
+        self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
+        self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
+        self.poll_interval = _positive("poll_interval", poll_interval, "seconds, e.g. 5")
+        self.concurrency = _at_least_one("concurrency", concurrency)
+        self.check_mode = check_mode
+
+
+def _number(option, value, kind=float):
+    if isinstance(value, bool):
+        value = None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _positive(option, value, example):
+    number = _number(option, value)
+    if number is None or math.isnan(number) or number <= 0:
+        raise InvalidInput("Invalid %s: %r; it must be a number greater than 0 (%s)" % (option_text(option), value, example),
+                           option=option, value=value)
+    return int(number) if float(number).is_integer() else number
+
+
+def _at_least_one(option, value):
+    number = _number(option, value)
+    if number is None or not float(number).is_integer() or number < 1:
+        raise InvalidInput("Invalid %s: %r; it must be a whole number of at least 1" % (option_text(option), value),
+                           option=option, value=value)
+    return int(number)
+
+
+def _choice(option, value, choices):
+    if value not in choices:
+        raise InvalidInput("Invalid %s: %r; it must be one of %s" % (option_text(option), value, ", ".join(choices)),
+                           option=option, value=value)
+    return value
+
+
+def requests_from_params(params):
+    """The list of ``MigrationRequest`` described by a module's parameters."""
+    scope = dict(vm=params.get("vm"), zone=params.get("zone"), account=params.get("account"))
+    if params.get("volumes"):
+        items = [MigrationRequest(item["volume"], item["destination"], vm=item.get("vm") or scope["vm"],
+                                  zone=item.get("zone") or scope["zone"], account=item.get("account") or scope["account"])
+                 for item in params["volumes"]]
+    else:
+        items = [MigrationRequest(params["volume"], params["destination"], **scope)]
+    seen = set()
+    for item in items:
+        if item.volume in seen:
+            raise InvalidInput("Volume %s is listed more than once; migrate each volume once per task" % item.volume,
+                               volume=item.volume)
+        seen.add(item.volume)
+    return items
