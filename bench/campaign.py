@@ -23,10 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from campaign.invariants import violations  # pylint: disable=import-error
-from campaign.runner import run_schedule  # pylint: disable=import-error
-from campaign.schedules import schedule  # pylint: disable=import-error
-from lab.fixtures import Lab  # pylint: disable=import-error
+# This script is named like the campaign's package (tests/campaign): import the package, not the script.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+from campaign.invariants import violations  # pylint: disable=import-error,wrong-import-position
+from campaign.runner import run_schedule  # pylint: disable=import-error,wrong-import-position
+from campaign.schedules import schedule  # pylint: disable=import-error,wrong-import-position
+from lab.fixtures import Lab  # pylint: disable=import-error,wrong-import-position
 
 SECRET_NAMES = ("CLOUDSTACK_KEY", "CLOUDSTACK_SECRET", "VMWARE_PASSWORD", "LAB_USER_SECRET")
 

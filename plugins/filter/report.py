@@ -150,8 +150,26 @@ def _volumes(volumes, results, check_mode):
             "source_pool": volume.get("source_pool_name"), "destination_pool": volume.get("destination_pool_name"),
             "outcome": outcome, "wave": result.get("wave"),
             "job_id": result.get("job_id"), "msg": result.get("msg"), "false_success": outcome == "false_success",
-            "restored": restored(result), "repaired": repaired(result), "datastore_path": vcenter.get("file"), "seconds": result.get("duration")})
+            "restored": restored(result), "repaired": repaired(result), "datastore_path": vcenter.get("file"), "seconds": result.get("duration"),
+            "false_failure": bool(result.get("false_failure")), "leftovers": list(result.get("leftovers") or [])})
     return reported
+
+
+def _notes(volumes):
+    """What needs a look although the volume's outcome stands: a job CloudStack called failed that vCenter had carried
+    out, and copies of a disk left behind (to clean up by hand: nothing here deletes files)."""
+    notes = []
+    for volume in volumes:
+        subject = "%s (%s)" % (volume["volume_name"], volume["vm_name"] or "detached")
+        if volume["false_failure"] and volume["outcome"] == "migrated":
+            notes.append({"kind": "false_failure", "subject": subject,
+                          "message": "CloudStack reported job %s as failed, but vCenter had moved the disk; the record was "
+                                     "put on the destination and verified" % (volume["job_id"] or "?")})
+        if volume["leftovers"]:
+            notes.append({"kind": "copy_to_clean_up", "subject": subject,
+                          "message": "another copy of the disk is still on a datastore: %s; check that nothing uses it, then "
+                                     "delete it by hand" % ", ".join(volume["leftovers"])})
+    return notes
 
 
 def _status(preflight, entries, volumes, counts, errors, check_mode):
@@ -300,7 +318,8 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
         "started": summary["started"], "finished": summary["finished"], "duration_seconds": summary["duration_seconds"],
         "duration": _duration_text(summary["duration_seconds"]), "summary": summary, "entries": report_entries,
         "preflight": preflight, "volumes": report_volumes, "waves": waves, "errors": [_text(error) for error in errors],
-        "problems": _problems(preflight, report_entries, report_volumes, errors), "journal": journal}
+        "problems": _problems(preflight, report_entries, report_volumes, errors), "notes": _notes(report_volumes),
+        "journal": journal}
     _check(report, len(entries) if entries else len(plan or []))
     return report
 
@@ -317,6 +336,8 @@ def migration_report_lines(report):
         if problem["kind"] == "preflight" and report["preflight"]["skipped"]:
             kind = "preflight (skipped)"
         lines.append("%s: %s%s" % (kind, problem["subject"] + ": " if problem["subject"] else "", problem["message"]))
+    for note in report.get("notes", []):
+        lines.append("%s: %s: %s" % (note["kind"].replace("_", " "), note["subject"], note["message"]))
     not_started = [volume["volume_name"] for volume in report["volumes"] if volume["outcome"] == "not_started"]
     if not_started and report["status"] == "failed":
         lines.append("not started: %s" % ", ".join(map(str, not_started)))

@@ -264,18 +264,26 @@ volumes:
       returned: on a false success or drift
     leftovers:
       description: >-
-        Detached volumes: the old file still on the source datastore after the copy on the destination was
-        confirmed; a copy to clean up by hand (the module never deletes files). A V(warnings) line says so.
+        A copy of the disk still on the source datastore after the move to the destination was confirmed (a
+        detached volume's old file, or a copy CloudStack made instead of a move); to clean up by hand (the module
+        never deletes files). A warning says so.
       type: list
       elements: str
-      returned: when a detached volume's old file was found after its migration
+      returned: when a copy of the disk was found on the source after its migration
+    false_failure:
+      description: >-
+        True when CloudStack's job failed or was cancelled while vCenter moved the disk (apache/cloudstack#7168).
+        With O(on_false_success=restore) the record is put on the destination and, once verified, the volume counts
+        as migrated.
+      type: bool
+      returned: when a failed job's disk was found on the destination
     disk_lost:
       description: >-
-        Detached volumes: true when the volume's file is on none of the datastores, every one of them searched
-        (apache/cloudstack#8747); false when some could not be searched. With V(last_known_path),
-        V(datastores_searched) and V(datastores_not_searched).
+        True when the volume's file is on none of the datastores, every one of them searched (apache/cloudstack#8747;
+        for an attached volume, after a failed job that removed the source); false when some could not be searched.
+        With V(last_known_path), V(datastores_searched) (and, for a detached volume, V(datastores_not_searched)).
       type: bool
-      returned: when a detached volume's file was not found after its job
+      returned: when a volume's file was not found after its job
 summary:
   description: Counts per outcome.
   returned: always
@@ -359,6 +367,8 @@ def main():
     )
     require_libraries(module, cloudstack=True, vcenter=True)
     result = run_service(module, migrate, module.params, module.check_mode)
+    for warning in [text for volume in result["volumes"] for text in volume.get("warnings", [])]:
+        module.warn(warning)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

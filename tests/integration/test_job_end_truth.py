@@ -75,3 +75,16 @@ def test_a_failed_job_that_removed_the_source_raises_the_disk_lost_alarm(fresh_l
     assert volume.vmdk_now() == []
     record = fresh_lab.records()[volume.id]
     assert (record["storageid"], record["path"]) == (volume.source["id"], volume.path), "a lost disk is never restored"
+
+
+def test_a_success_that_left_the_source_behind_names_the_copy_to_clean_up(fresh_lab, migrate):
+    volume = Volume(fresh_lab, "DATA-46", "nfs-primary-3")
+    fresh_lab.control("fault_next_job", mode="source_left_behind")
+    result = migrate(volume=volume.id, destination=volume.destination["name"])
+    assert not result.get("failed") and result["changed"] is True, result
+    entry = result["volumes"][0]
+    assert entry["status"] == "migrated" and entry["leftovers"] == volume.vmdk_before
+    assert any(volume.vmdk_before[0] in warning and "delete it by hand" in warning for warning in result["warnings"])
+    # both copies are still there: nothing was deleted
+    assert sorted(volume.vmdk_now()) == sorted(volume.vmdk_before + volume.vmdk_on_destination)
+    assert fresh_lab.records()[volume.id]["storageid"] == volume.destination["id"]

@@ -57,9 +57,25 @@ class Verifier:
         self._journal.record(essentials["volume_id"], "verification", verification=verification)
         if verification["ok"]:
             return dict(status="migrated", changed=True, failed=False, job_id=job.get("jobid"), job_status=1,
-                        verification=verification)
+                        verification=verification, **self._left_on_source(essentials, verification))
         return self._false_success(essentials, job, verification, "CloudStack's migrateVolume job %s reported success"
                                    % job.get("jobid"))
+
+    def _left_on_source(self, essentials, verification):
+        """A copy of the disk still on the source after a verified move (a copy that was not a move): reported for
+        cleanup, never deleted here."""
+        source = essentials["source"]
+        if source["pool_id"] == essentials["destination"]["pool_id"]:
+            return {}
+        found = self._vcenter.locate_detached(source["path"], source["datastores"]).found
+        leftovers = [file for file in found if file != verification["vcenter"].get("file")]
+        if not leftovers:
+            return {}
+        self._journal.record(essentials["volume_id"], "leftovers", files=leftovers)
+        return {"leftovers": leftovers, "warnings": [
+            "Volume %s was moved and verified, but a copy of its disk is still on the source datastore: %s. Check that "
+            "nothing uses it, then delete it by hand (this task never deletes files)"
+            % (labelled(essentials.get("volume_name"), essentials["volume_id"]), ", ".join(leftovers))]}
 
     def after_failure(self, essentials, job):
         """The job failed: report CloudStack's error, after checking that the record was left alone."""

@@ -59,6 +59,19 @@ def test_succeeded_only_when_every_planned_volume_is_verified():
     assert report["headline"].startswith("SUCCEEDED: all 2 planned volume(s)")
 
 
+def test_a_copy_left_behind_and_a_false_failure_put_right_are_named_without_changing_the_outcome():
+    volumes, entries = two_volume_plan()
+    copy = "[ds1] i-2-1-VM/DATA-1.vmdk"
+    report = build([result(1, leftovers=[copy]), result(2, false_failure=True, restore={"verified": True})], volumes, entries)
+    assert report["status"] == "succeeded" and counts(report)[2] == 2
+    assert [(note["kind"], note["subject"]) for note in report["notes"]] == [
+        ("copy_to_clean_up", "DATA-1 (vm-1)"), ("false_failure", "DATA-2 (vm-2)")]
+    assert copy in report["notes"][0]["message"] and "job-2" in report["notes"][1]["message"]
+    lines = migration_report_lines(report)
+    assert any(line.startswith("copy to clean up: DATA-1 (vm-1): ") and copy in line for line in lines)
+    assert report["volumes"][0]["leftovers"] == [copy]
+
+
 def test_a_failed_volume_and_the_ones_not_started_make_the_run_failed():
     volumes = [volume(1), volume(2, vm="vm-2"), volume(3, vm="vm-3")]
     entries = [entry(1, ["v1", "v2", "v3"], source_pool="nfs-1", destination="nfs-2")]
