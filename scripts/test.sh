@@ -13,9 +13,11 @@ export PYTHONPATH="$venv/collections${PYTHONPATH:+:$PYTHONPATH}"
 export ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python"
 
 step_pytest() {
-    # Unit tests, the lab's own tests and the modules' tests against the lab. The generated plans with mistakes
-    # run a fixed seeded slice here (each plan is an ansible-playbook run); the full 200: docs/development.md.
-    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-60}" python -m pytest -n 2 --dist loadfile -p no:cacheprovider --durations=15)
+    # Unit tests, the lab's own tests, the modules' tests against the lab and the campaign. The generated plans with
+    # mistakes and the campaign's schedules run fixed seeded slices here (each is one or more ansible-playbook runs);
+    # the full runs: docs/development.md and docs/reliability.md.
+    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-30}" CAMPAIGN_SCHEDULES="${CAMPAIGN_SCHEDULES:-50}" \
+        python -m pytest -n 2 --dist loadfile -p no:cacheprovider --durations=15)
 }
 
 step_sanity() {
