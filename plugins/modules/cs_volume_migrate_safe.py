@@ -277,6 +277,13 @@ volumes:
         as migrated.
       type: bool
       returned: when a failed job's disk was found on the destination
+    siblings_disturbed:
+      description: >-
+        What changed for the VM's other volumes during the job (a record's pool or path, the files of their disks
+        attached to the VM); the volume then fails.
+      type: list
+      elements: str
+      returned: when a migration disturbed another disk of the VM
     disk_lost:
       description: >-
         True when the volume's file is on none of the datastores, every one of them searched (apache/cloudstack#8747;

@@ -39,6 +39,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.results import diff_of, summarize
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.siblings import Siblings
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, is_migration_of
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
     RESTORE_POLICY,
@@ -55,9 +56,11 @@ class VolumeMigrationService:
     def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None,
                  cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY):
         self._cs = cloudstack
+        self._vcenter = vcenter
         self._cloud = cloud  # the API endpoint: volume locks are per cloud (a UUID is unique only within one)
         self._journal = journal
         self._lock_directory = lock_directory
+        self._migrating = set()  # the volumes of this run (ids or names): their changes are not a sibling's disturbance
         self._options = options
         self._clock = clock
         self._sleep = sleep
@@ -77,6 +80,7 @@ class VolumeMigrationService:
             return self._run(requests)
 
     def _run(self, requests):
+        self._migrating = {request.volume for request in requests}
         if self._options.concurrency > 1 and len(requests) > 1:
             with ThreadPoolExecutor(max_workers=min(self._options.concurrency, len(requests))) as pool:
                 results = list(pool.map(self._outcome, requests))
@@ -161,8 +165,11 @@ class VolumeMigrationService:
             return dict(base, status="planned", changed=True, failed=False)
         self._journal.record(volume["id"], "plan", plan=plan.as_dict())
         essentials = plan.essentials()
+        siblings = Siblings.of(self._cs, self._vcenter, plan, self._migrating)
         job_id = self._submit(essentials)
-        return _merged(base, lambda: self._finish(essentials, job_id))
+        if siblings is None:
+            return _merged(base, lambda: self._finish(essentials, job_id))
+        return _merged(base, lambda: siblings.check_after(self._finish(essentials, job_id)))
 
     # ---- a record damaged by an earlier false success -----------------------------------------------
     def _repair(self, request, plan, destination):

@@ -552,6 +552,48 @@ def test_a_job_started_elsewhere_after_the_plan_stops_the_submission(world):
     assert "job_submitting" not in [entry["event"] for entry in journal.entries(VOL)]
 
 
+def with_a_sibling(world):
+    """The VM's ROOT volume beside DATA-7, on the source pool and attached in vCenter."""
+    cloudstack, vcenter, journal, clock = world
+    root = dict(cloudstack.volumes[VOL], id=VOL2, name="ROOT-7", path="ROOT-7", type="ROOT")
+    cloudstack.volumes[VOL2] = root
+    vcenter.vms["i-2-7-VM"]["ROOT-7"] = SRC_DS
+    return root
+
+
+def test_a_migration_with_siblings_left_alone_is_migrated(world):
+    with_a_sibling(world)
+    result = run_one(world)
+    assert result["volumes"][0]["status"] == "migrated" and "siblings_disturbed" not in result["volumes"][0]
+
+
+def test_two_volumes_of_one_vm_migrated_together_are_no_disturbance_of_each_other(world):
+    cloudstack, vcenter, journal, clock = world
+    with_a_sibling(world)
+    result = service_for(world, concurrency=2).run([MigrationRequest(VOL, DST), MigrationRequest("ROOT-7", DST, vm="web-7")])
+    assert [entry["status"] for entry in result["volumes"]] == ["migrated", "migrated"]
+
+
+def test_a_migration_that_disturbed_a_sibling_disk_is_reported(world):
+    cloudstack, vcenter, journal, clock = world
+    with_a_sibling(world)
+    original = cloudstack._complete
+
+    def wrong_disk_matched(job_id, status):  # CLOUDSTACK-8598: the job touched the VM's other disk too
+        original(job_id, status)
+        cloudstack.volumes[VOL2]["path"] = "ROOT-7-moved"
+        del vcenter.vms["i-2-7-VM"]["ROOT-7"]
+    cloudstack._complete = wrong_disk_matched
+    with pytest.raises(VerificationFailed) as caught:
+        run_one(world)
+    error = caught.value
+    assert "disturbed other disks of VM i-2-7-VM" in error.message
+    assert any("ROOT-7 (%s): record pool %s path ROOT-7 became pool %s path ROOT-7-moved" % (VOL2, SRC, SRC) in change
+               for change in error.facts["siblings_disturbed"])
+    assert any("the VM's disk files" in change for change in error.facts["siblings_disturbed"])
+    assert error.facts["job_id"] == "job-1" and error.facts["changed"] is True
+
+
 def test_timeout_then_resume_without_second_submission(world):
     cloudstack, vcenter, journal, clock = world
     cloudstack.default_script = [0]
