@@ -44,8 +44,8 @@ def evacuation_refusal(evacuation):
     lines = ["Cannot evacuate %s: %d of %d volume(s) fit on no destination; nothing was changed and no plan was written:"
              % (evacuation["source_pool"]["pool_name"], len(unplaced), evacuation["summary"]["volumes"])]
     for volume in unplaced:
-        lines.append("%s (%s, %s GiB): %s" % (volume.get("volume_name"), _vm_text(volume), _gib(volume.get("size")),
-                                             volume.get("reason")))
+        lines.append("%s (%s, %s GiB): %s"
+                     % (volume.get("volume_name"), _vm_text(volume), _gib(volume.get("size")), volume.get("reason")))
     return lines
 
 
