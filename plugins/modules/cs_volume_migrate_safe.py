@@ -197,6 +197,50 @@ volumes:
         The plan: action, source (pool, path, datastores, datastore path), destination (pool, datastores),
         live, VM, the vCenter facts of the disk and the blockers found.
       type: dict
+      contains:
+        action:
+          description: >-
+            V(migrate), V(verify_only) (already on the destination: vCenter is asked to confirm it) or V(none) (a
+            blocker stops the volume).
+          type: str
+        blockers:
+          description: >-
+            What stops the migration of the volume before anything is changed; empty when nothing does. Each code is
+            a row of the table of problems (C(docs/problems.md)), with what it means and what to do.
+          type: list
+          elements: dict
+          contains:
+            code:
+              description: >-
+                The problem's code, the same wherever the fact is found (a VM missing from vCenter is V(vm_not_found)
+                here, in M(cloudstack_vmware.safe_migration.vmware_inventory_assert) and in the drift audit); for
+                example V(vm_not_found), V(disk_on_other_datastore), V(job_pending), V(volume_path_null),
+                V(volume_stuck_migrating), V(pool_full) or V(live_migration_not_allowed).
+              type: str
+            message:
+              description: What is wrong, naming the volume's pools, datastores and files, and what to do.
+              type: str
+            facts:
+              description: >-
+                The structured facts of a blocker found in vCenter, as
+                M(cloudstack_vmware.safe_migration.vmware_inventory_assert) gives them for the same code (disk, file,
+                datastore, expected values, reason; for V(vm_not_found) C(leftovers) and C(not_searched)). Empty for a
+                blocker of CloudStack's record or of the destination pool.
+              type: dict
+          sample:
+            - code: disk_on_other_datastore
+              message: >-
+                disk [ds2] i-2-7-VM/DATA-7.vmdk of volume DATA-7 is on datastore ds2, not on ds1 of its pool nfs-1:
+                repair the record's pool (cs_volume_record_sync), or move the disk back
+              facts: {disk: DATA-7, file: "[ds2] i-2-7-VM/DATA-7.vmdk", datastore: ds2, expected: [ds1]}
+            - code: job_pending
+              message: CloudStack job 4f1c2b9e-0d6a-4e1f-9a1b-2c3d4e5f6a7b is still running on the volume; wait for it to end
+              facts: {}
+    blockers:
+      description: The blockers of RV(volumes[].plan.blockers), on the volume's result when they stopped it.
+      type: list
+      elements: dict
+      returned: when a blocker stopped the volume
     job_id:
       description: The id of the CloudStack job (chosen before submission).
       type: str

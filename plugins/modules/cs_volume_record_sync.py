@@ -127,8 +127,9 @@ status:
   type: str
 reason:
   description: >-
-    Why it was refused: V(job_pending), V(state_not_syncable), V(no_path), V(vm_unknown), V(disk_not_attached),
-    V(disk_file_missing), V(not_searched), V(disk_nowhere), V(disk_in_several_places), V(datastore_of_no_pool),
+    Why it was refused, a code of the table of problems (C(docs/problems.md)): V(job_pending),
+    V(state_not_syncable), V(volume_path_null), V(vm_unknown), V(disk_not_attached), V(disk_file_missing),
+    V(not_searched), V(disk_nowhere), V(disk_in_several_places), V(datastore_of_no_pool),
     V(datastore_of_several_pools), V(path_claimed) or V(expectation_mismatch).
   returned: when refused
   type: str

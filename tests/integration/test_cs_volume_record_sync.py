@@ -194,7 +194,7 @@ def test_past_9881_false_success_is_restored_from_the_reviewed_path(fresh_lab, s
     assert drift["fix"]["params"] == {"path": root["path"], "storageid": root["storageid"]}
 
     without_path = sync(volume=root["id"])
-    assert without_path["failed"] is True and without_path["reason"] == "no_path", without_path
+    assert without_path["failed"] is True and without_path["reason"] == "volume_path_null", without_path
     assert placement(fresh_lab, root["id"]) == (destination["id"], None, "Ready")
 
     result = sync(volume=root["id"], expected_path=drift["fix"]["params"]["path"],

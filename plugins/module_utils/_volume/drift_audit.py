@@ -8,13 +8,13 @@ need it, and it answers every "is this file there?" of the shared inventory chec
 exact-name searches of other datastores only for what the listings could not place.
 The VM and disk checks are those of ``_vcenter.inventory.check_inventory``, run over
 that single read; pools map to datastores as in ``_cloudstack.records.pool_datastores``.
-What is compared is read in ``drift_sources``; the findings' shape is ``drift_findings``.
+What is compared is read in ``drift_sources``; the findings' shape is ``drift_findings``; the findings of
+vCenter's side alone (orphan files, unrecorded VMs) are ``drift_vcenter``'s.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
@@ -43,15 +43,16 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     job_pending,
     relative_path,
     resolve_scope,
-    touches,
     usable,
+)
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_vcenter import (
+    orphan_drifts,
+    unrecorded_vm_drifts,
 )
 
 
 # Volumes whose disk should exist where the record says; others (Allocated, Creating, Destroy...) are not audited.
 AUDITED_STATES = ("Ready", "Migrating")
-# User VM instance names: i-<account id>-<vm id>-<instance.name setting>.
-INSTANCE_NAME = re.compile(r"^i-\d+-\d+-\S+$", re.IGNORECASE)
 # ---- scope ------------------------------------------------------------------------------------
 
 
@@ -102,7 +103,7 @@ class Comparison:
             if usable(datastore):
                 self.files.listing(datastore)
         drifts = self.attached_drifts() + self.detached_drifts() + self.stuck_drifts()
-        drifts += self.orphan_drifts() + self.unrecorded_vm_drifts()
+        drifts += orphan_drifts(self) + unrecorded_vm_drifts(self)
         counts = {"volumes": len(self.volumes), "vcenter_vms": len(self.vms), "datastores_listed": len(self.files.listed()),
                   "datastore_searches": self.files.searches}
         return AuditReport(self.scope.as_dict(), sorted(drifts, key=Drift.sort_key), counts)
@@ -358,42 +359,6 @@ class Comparison:
             text, fix,
             vcenter={"file": location, "datastore": datastore.get("name") if datastore else None,
                      "pool_id": pool["id"] if pool else None})
-
-    # ---- vCenter's side: orphan files and unrecorded VMs ----------------------------------------------
-    def orphan_drifts(self):
-        drifts = []
-        for datastore in self.datastores:
-            if datastore["moid"] not in self.files.listed():
-                continue
-            pool = self.records.pool_of(datastore)
-            for path in self.files.listing(datastore):
-                if is_disk_descriptor(path) and path not in self.attached_files and path not in self.candidates \
-                        and not self.records.referenced(path):
-                    drifts.append(Drift(
-                        problem_codes.ORPHAN_VMDK, "%s is on datastore %s of pool %s, but no CloudStack volume and no vCenter VM uses it"
-                        % (path, datastore["name"], pool.get("name")),
-                        "Check that nothing needs it (a backup, a volume of another cloud, a disk to import), then import "
-                        "it as a volume or delete it", {"action": "investigate"}, datastore_path=path,
-                        cloudstack={"pool_id": pool["id"], "pool_name": pool.get("name")},
-                        vcenter={"datastore": datastore["name"], "file": path}))
-        return drifts
-
-    def unrecorded_vm_drifts(self):
-        scoped = {ds["name"] for ds in self.datastores}
-        return [Drift(
-            problem_codes.UNRECORDED_VM, "vCenter VM %s (%s) looks like a CloudStack instance but CloudStack has no record of it" % (
-                vm.get("name"), vm["moid"]),
-            "Import it into CloudStack (importUnmanagedInstance) or, once nothing needs it, remove it from vCenter",
-            {"action": "investigate"}, instance_name=vm.get("internal_name") or vm.get("name"), datastore_path=vm.get("vmx_path"),
-            vcenter={"moid": vm["moid"], "name": vm.get("name"), "internal_name": vm.get("internal_name"),
-                     "power_state": vm.get("power_state"), "vmx_path": vm.get("vmx_path"),
-                     "disks": [disk.get("file") for disk in vm.get("disks") or []]})
-            for vm in self.vms if self._looks_unrecorded(vm) and (self.scope.kind == "all" or touches(vm, scoped))]
-
-    def _looks_unrecorded(self, vm):
-        names = [name for name in (vm.get("name"), vm.get("internal_name")) if name]
-        return any(INSTANCE_NAME.match(name) for name in names) and \
-            not any(name.lower() in self.records.instance_names for name in names)
 
     # ---- shapes ---------------------------------------------------------------------------------------
     def _drift(self, code, volume, message, suggested_fix, fix, datastore_path=None, vcenter=None):

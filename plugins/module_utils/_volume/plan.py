@@ -202,7 +202,7 @@ class Planner:
         if volume.get("state") == "Migrating" and volume.get("jobid"):
             blockers.append(Blocker(problem_codes.ALREADY_MIGRATING, "the volume is already migrating; wait for that migration to end"))
         elif volume.get("state") == "Migrating":
-            blockers.append(Blocker(problem_codes.STUCK_MIGRATING, "the volume is Migrating but no CloudStack job runs on it (a migration cut "
+            blockers.append(Blocker(problem_codes.VOLUME_STUCK_MIGRATING, "the volume is Migrating but no CloudStack job runs on it (a migration cut "
                                     "off by a management server restart?): check in vCenter where its disk is, then set the "
                                     "record's state back to Ready with updateVolume"))
         elif volume.get("state") != "Ready":
@@ -210,7 +210,7 @@ class Planner:
         if volume.get("hypervisor") and volume["hypervisor"] != "VMware":
             blockers.append(Blocker(problem_codes.NOT_VMWARE, "the volume is on %s, not VMware" % volume["hypervisor"]))
         if not volume.get("path"):
-            blockers.append(Blocker(problem_codes.NO_PATH, "CloudStack has no path for the volume (an earlier false success?): set %s "
+            blockers.append(Blocker(problem_codes.VOLUME_PATH_NULL, "CloudStack has no path for the volume (an earlier false success?): set %s "
                                     "to repair the record from what vCenter shows, then migrate; or repair the record "
                                     "first (cs_volume_record_sync)" % option_text(POLICY_OPTION, "restore")))
         return blockers

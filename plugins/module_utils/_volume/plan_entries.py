@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import free_bytes, gib_text, pool_datastore_name
 
@@ -48,7 +49,7 @@ class EntryAccount:
         return "entry %d" % self.index
 
     def add_problem(self, code, message):
-        self.problems.append({"code": code, "message": "%s: %s" % (self.label, message)})
+        self.problems.append({"code": problem_codes.known(code), "message": "%s: %s" % (self.label, message)})
 
     def as_dict(self):
         return {
@@ -65,31 +66,31 @@ class EntryAccount:
 def shape_problems(entry):
     """What is wrong with an entry's form, as (code, message) pairs; empty when it can be resolved."""
     if not isinstance(entry, dict):
-        return [("not_a_mapping", "is a %s (%r), not a mapping: write it as volume: <name or UUID> and destination: <pool>, "
+        return [(problem_codes.NOT_A_MAPPING, "is a %s (%r), not a mapping: write it as volume: <name or UUID> and destination: <pool>, "
                  "or source_pool: <pool> and destination: <pool>" % (_type_name(entry), _short(entry)))]
     problems = [_unknown_key(key) for key in entry if key not in ALLOWED_KEYS]
     problems += _type_problems(entry)
     if problems:
         return problems
     if entry.get("volume") and entry.get("source_pool"):
-        problems.append(("volume_and_source_pool", "has both volume and source_pool: give exactly one (one entry per "
+        problems.append((problem_codes.VOLUME_AND_SOURCE_POOL, "has both volume and source_pool: give exactly one (one entry per "
                          "volume, or one entry for every volume of a pool)"))
     elif not entry.get("volume") and not entry.get("source_pool"):
-        problems.append(("no_volume_or_source_pool", "has neither volume nor source_pool: give exactly one"))
+        problems.append((problem_codes.NO_VOLUME_OR_SOURCE_POOL, "has neither volume nor source_pool: give exactly one"))
     if not entry.get("destination"):
-        problems.append(("no_destination", "has no destination: give the destination pool by name or UUID"))
+        problems.append((problem_codes.NO_DESTINATION, "has no destination: give the destination pool by name or UUID"))
     if entry.get("source_pool") and any(entry.get(key) for key in VOLUME_ONLY_KEYS):
-        problems.append(("volume_option_on_pool", "vm and account choose among volumes of the same name, they do not apply "
+        problems.append((problem_codes.VOLUME_OPTION_ON_POOL, "vm and account choose among volumes of the same name, they do not apply "
                          "to a source_pool entry: remove them, or use exclude to leave volumes out"))
     if entry.get("exclude") and not entry.get("source_pool"):
-        problems.append(("exclude_on_volume", "exclude applies to a source_pool entry only: remove it"))
+        problems.append((problem_codes.EXCLUDE_ON_VOLUME, "exclude applies to a source_pool entry only: remove it"))
     return problems
 
 
 def _unknown_key(key):
     close = difflib.get_close_matches(str(key), ALLOWED_KEYS, n=1, cutoff=0.6)
     hint = "did you mean %s? " % close[0] if close else ""
-    return ("unknown_key", "unknown key %r: %sthe keys of an entry are %s" % (key, hint, ", ".join(ALLOWED_KEYS)))
+    return (problem_codes.UNKNOWN_KEY, "unknown key %r: %sthe keys of an entry are %s" % (key, hint, ", ".join(ALLOWED_KEYS)))
 
 
 def _type_problems(entry):
@@ -97,10 +98,10 @@ def _type_problems(entry):
     for key in STRING_KEYS:
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
-            problems.append(("wrong_type", "%s must be a string, got a %s (%r): quote it" % (key, _type_name(value), _short(value))))
+            problems.append((problem_codes.WRONG_TYPE, "%s must be a string, got a %s (%r): quote it" % (key, _type_name(value), _short(value))))
     exclude = entry.get("exclude")
     if exclude is not None and (not isinstance(exclude, list) or not all(isinstance(item, str) and item for item in exclude)):
-        problems.append(("wrong_type", "exclude must be a list of volume names or UUIDs, got %r" % (_short(exclude),)))
+        problems.append((problem_codes.WRONG_TYPE, "exclude must be a list of volume names or UUIDs, got %r" % (_short(exclude),)))
     return problems
 
 

@@ -17,6 +17,7 @@ The plan of a pool's evacuation is written by ``evacuation.plan_evacuation``.
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
@@ -69,12 +70,21 @@ def find_destination_pool(cloudstack, reference, zone_id=None):
     return pools[0]
 
 
+# What a resolution error looked up (its facts' key), and whether it found several or none -> the entry's code.
+LOOKUP_CODES = {
+    ("destination", True): problem_codes.DESTINATION_AMBIGUOUS, ("destination", False): problem_codes.DESTINATION_NOT_FOUND,
+    ("source_pool", True): problem_codes.SOURCE_POOL_AMBIGUOUS, ("source_pool", False): problem_codes.SOURCE_POOL_NOT_FOUND,
+    ("volume", True): problem_codes.VOLUME_AMBIGUOUS, ("volume", False): problem_codes.VOLUME_NOT_FOUND,
+    ("entry", True): problem_codes.ENTRY_AMBIGUOUS, ("entry", False): problem_codes.ENTRY_NOT_FOUND,
+}
+
+
 def error_code(error):
-    """A short code for a resolution error: what was looked up (volume, source_pool, destination) and how it failed."""
+    """The code of a resolution error: its own, or what was looked up (volume, source_pool, destination) and how it failed."""
     if error.facts.get("code"):
         return error.facts["code"]
     what = next((key for key in ("destination", "source_pool", "volume") if key in error.facts), "entry")
-    return "%s_%s" % (what, "ambiguous" if "candidates" in error.facts else "not_found")
+    return LOOKUP_CODES[(what, "candidates" in error.facts)]
 
 
 class PlanItem:
@@ -131,7 +141,7 @@ class PlanResolver:
                     seen[volume["volume_id"]] = volume
                     resolved.append(volume)
                 elif earlier["destination_pool_id"] != volume["destination_pool_id"]:
-                    account.add_problem("two_destinations", "volume %s is planned to two destinations, %s by entry %d and %s "
+                    account.add_problem(problem_codes.TWO_DESTINATIONS, "volume %s is planned to two destinations, %s by entry %d and %s "
                                         "by entry %d: keep one" % (volume["volume_name"], earlier["destination_pool_name"],
                                                                    earlier["entry"], volume["destination_pool_name"],
                                                                    account.index))
@@ -157,7 +167,7 @@ class PlanResolver:
         destination = find_destination_pool(self._cs, item.destination, pool.get("zoneid"))
         if destination["id"] == pool["id"]:
             raise InvalidInput("moves pool %s onto itself: choose another destination" % pool.get("name"),
-                               code="pool_onto_itself")
+                               code=problem_codes.POOL_ONTO_ITSELF)
         volumes = sorted(self._cs.list_volumes(storageid=pool["id"]), key=lambda vol: (vol.get("vmname") or "", vol.get("name") or ""))
         volumes = self._exclude(item, pool, volumes, account)
         return [self._describe(item, volume, destination) for volume in volumes]
@@ -176,7 +186,7 @@ class PlanResolver:
             raise InvalidInput("exclude names %s, which %s no volume of pool %s: check the names (the pool holds %s)"
                                % (", ".join(unknown), "is" if len(unknown) == 1 else "are", pool.get("name"),
                                   ", ".join(names[:20]) + (", ..." if len(names) > 20 else "") if names else "no volume"),
-                               code="exclude_unknown")
+                               code=problem_codes.EXCLUDE_UNKNOWN)
         account.excluded_ids = [volume["id"] for volume in volumes if volume["id"] in excluded]
         return [volume for volume in volumes if volume["id"] not in excluded]
 

@@ -17,6 +17,7 @@ import time
 import uuid
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import usable
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     PreflightFailed,
     SafeMigrationError,
@@ -43,21 +44,6 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 RECORD_SYNC = "record_sync"
 SYNCABLE_STATES = ("Ready", "Migrating")
 DATASTORE_CLUSTER = "DatastoreCluster"
-
-# Why a sync was refused (the result's ``reason``).
-JOB_PENDING = "job_pending"
-STATE_NOT_SYNCABLE = "state_not_syncable"
-NO_PATH = "no_path"
-VM_UNKNOWN = "vm_unknown"
-DISK_NOT_ATTACHED = "disk_not_attached"
-DISK_FILE_MISSING = "disk_file_missing"
-NOT_SEARCHED = "not_searched"
-DISK_NOWHERE = "disk_nowhere"
-DISK_IN_SEVERAL_PLACES = "disk_in_several_places"
-NO_POOL = "datastore_of_no_pool"
-SEVERAL_POOLS = "datastore_of_several_pools"
-PATH_CLAIMED = "path_claimed"
-EXPECTATION_MISMATCH = "expectation_mismatch"
 
 
 class SyncRequest:
@@ -86,7 +72,7 @@ class Refused(PreflightFailed):
     """The truth is not unambiguous (or not what was reviewed): nothing was written."""
 
     def __init__(self, reason, message, **facts):
-        super().__init__(message, reason=reason, **facts)
+        super().__init__(message, reason=problem_codes.known(reason), **facts)
         self.reason = reason
 
 
@@ -168,7 +154,7 @@ class RecordSyncService:
         """The disk's base name: the reviewed one, else the record's, else the last migration's (journal)."""
         path = request.expected_path or volume.get("path") or self._journaled_path(volume["id"])
         if not path:
-            raise Refused(NO_PATH, "Volume %s has no path in CloudStack (apache/cloudstack#9881) and the journal holds no "
+            raise Refused(problem_codes.VOLUME_PATH_NULL, "Volume %s has no path in CloudStack (apache/cloudstack#9881) and the journal holds no "
                           "migration of it, so its disk cannot be matched: audit it (cs_vmware_drift_info), review the "
                           "volume_path_null candidate, then give it as expected_path" % volume_label(volume))
         return path
@@ -182,7 +168,7 @@ class RecordSyncService:
         vm = self._cs.get_virtual_machine(volume["virtualmachineid"])
         instance_name = (vm or {}).get("instancename")
         if not instance_name:
-            raise Refused(VM_UNKNOWN, "Volume %s is attached to VM %s, whose instance name CloudStack does not show (root "
+            raise Refused(problem_codes.VM_UNKNOWN, "Volume %s is attached to VM %s, whose instance name CloudStack does not show (root "
                           "admin credentials needed); nothing was changed" % (volume_label(volume), volume["virtualmachineid"]))
         disk = self._disks.locate(instance_name, path, None)
         evidence = dict(disk.as_dict(), vm=instance_name)
@@ -197,11 +183,11 @@ class RecordSyncService:
             raise _several_places(volume, path, disk.copies, evidence, "VM %s is not in the vCenter inventory and " % instance_name)
         problems = "; ".join(disk.problems)
         if disk.copies:
-            raise Refused(NOT_SEARCHED, "VM %s of volume %s is not in the vCenter inventory; its disk %s was found at %s, but "
+            raise Refused(problem_codes.NOT_SEARCHED, "VM %s of volume %s is not in the vCenter inventory; its disk %s was found at %s, but "
                           "not every datastore could be searched (%s), so another copy cannot be excluded; nothing was "
                           "changed. Make the datastores accessible, or re-register the VM, then run again"
                           % (instance_name, volume_label(volume), disk_file_name(path), disk.copies[0], problems), vcenter=evidence)
-        raise Refused(DISK_NOWHERE, "VM %s of volume %s is not in the vCenter inventory and its disk %s was found on no "
+        raise Refused(problem_codes.DISK_NOWHERE, "VM %s of volume %s is not in the vCenter inventory and its disk %s was found on no "
                       "datastore (%s); nothing was changed. Find the VM's files (or restore the disk from a backup) "
                       "before repairing the record" % (instance_name, volume_label(volume), disk_file_name(path), problems),
                       vcenter=evidence)
@@ -212,12 +198,12 @@ class RecordSyncService:
         if len(places) > 1:
             raise _several_places(volume, path, places, evidence, "")
         if unsearched:
-            raise Refused(NOT_SEARCHED, "The disk %s of detached volume %s is %s, and not every datastore could be searched "
+            raise Refused(problem_codes.NOT_SEARCHED, "The disk %s of detached volume %s is %s, and not every datastore could be searched "
                           "(%s); nothing was changed. Make the datastores searchable, then run again" % (
                               disk_file_name(path), volume_label(volume), "at %s" % places[0] if places else "on no datastore searched",
                               "; ".join(unsearched)), vcenter=evidence)
         if not places:
-            raise Refused(DISK_NOWHERE, "The disk %s of detached volume %s is on no datastore; nothing was changed. "
+            raise Refused(problem_codes.DISK_NOWHERE, "The disk %s of detached volume %s is on no datastore; nothing was changed. "
                           "Restore it from a backup: the record cannot be repaired from vCenter" % (
                               disk_file_name(path), volume_label(volume)), vcenter=evidence)
         return places[0], evidence
@@ -227,7 +213,7 @@ class RecordSyncService:
         others = [other for other in self._cs.list_volumes(virtualmachineid=volume["virtualmachineid"])
                   if other.get("id") != volume["id"] and other.get("path") == path]
         if others:
-            raise Refused(PATH_CLAIMED, "Disk %s is the disk of volume %s of the same VM, not of volume %s; nothing was "
+            raise Refused(problem_codes.PATH_CLAIMED, "Disk %s is the disk of volume %s of the same VM, not of volume %s; nothing was "
                           "changed. Review the drift again" % (disk_file_name(path), volume_label(others[0]), volume_label(volume)),
                           claimed_by=others[0]["id"])
 
@@ -237,19 +223,19 @@ class RecordSyncService:
             return
         current = self._disks.locate(instance_name, volume["path"], None)
         if current.vm_found and current.attached and current.exists is True:
-            raise Refused(EXPECTATION_MISMATCH, "Volume %s: the reviewed path %s no longer matches vCenter: the record's "
+            raise Refused(problem_codes.EXPECTATION_MISMATCH, "Volume %s: the reviewed path %s no longer matches vCenter: the record's "
                           "path %s is attached to VM %s at %s; nothing was changed. Audit again and review the new drift"
                           % (volume_label(volume), path, volume["path"], instance_name, current.file), vcenter=current.as_dict())
 
     def _pool_of(self, volume, datastore, file):
         pools = [pool for pool in pools_backing(self._cs, datastore, volume.get("zoneid")) if pool.get("type") != DATASTORE_CLUSTER]
         if not pools:
-            raise Refused(NO_POOL, "The disk of volume %s is at %s, but datastore %s belongs to no CloudStack storage pool of "
+            raise Refused(problem_codes.DATASTORE_OF_NO_POOL, "The disk of volume %s is at %s, but datastore %s belongs to no CloudStack storage pool of "
                           "zone %s; nothing was changed. Move the disk to a datastore of a pool (or add the datastore as "
                           "a pool), then run again" % (volume_label(volume), file, datastore, volume.get("zonename") or volume.get("zoneid")),
                           vcenter={"file": file, "datastore": datastore})
         if len(pools) > 1:
-            raise Refused(SEVERAL_POOLS, "The disk of volume %s is at %s, but datastore %s backs %d pools (%s); CloudStack's "
+            raise Refused(problem_codes.DATASTORE_OF_SEVERAL_POOLS, "The disk of volume %s is at %s, but datastore %s backs %d pools (%s); CloudStack's "
                           "pool for it is ambiguous; nothing was changed" % (
                               volume_label(volume), file, datastore, len(pools), ", ".join(pool["id"] for pool in pools)),
                           vcenter={"file": file, "datastore": datastore}, pools=[pool["id"] for pool in pools])
@@ -295,10 +281,10 @@ class _Seen:
 
 def _check_syncable(volume):
     if volume.get("jobid") and str(volume.get("jobstatus", 0)) == "0":
-        raise Refused(JOB_PENDING, "CloudStack job %s is still running on volume %s; nothing was changed. Wait for it to end, "
+        raise Refused(problem_codes.JOB_PENDING, "CloudStack job %s is still running on volume %s; nothing was changed. Wait for it to end, "
                       "then run again" % (volume["jobid"], volume_label(volume)), job_id=volume["jobid"])
     if volume.get("state") not in SYNCABLE_STATES:
-        raise Refused(STATE_NOT_SYNCABLE, "Volume %s is %s: only Ready or Migrating (without a job) records are synced with "
+        raise Refused(problem_codes.STATE_NOT_SYNCABLE, "Volume %s is %s: only Ready or Migrating (without a job) records are synced with "
                       "vCenter; nothing was changed" % (volume_label(volume), volume.get("state")))
 
 
@@ -306,22 +292,22 @@ def _attached_disk_file(volume, instance_name, path, disk, evidence):
     """The VM is in the inventory: its attached disk, with its file seen, is the truth."""
     problems = "; ".join(disk.problems)
     if not disk.attached:
-        raise Refused(DISK_NOT_ATTACHED, "VM %s has no disk %s attached (%s); nothing was changed. Audit the volume "
+        raise Refused(problem_codes.DISK_NOT_ATTACHED, "VM %s has no disk %s attached (%s); nothing was changed. Audit the volume "
                       "(cs_vmware_drift_info) and review which disk is its own" % (
                           instance_name, disk_file_name(path), problems), vcenter=evidence)
     if disk.exists is False:
-        raise Refused(DISK_FILE_MISSING, "Disk %s of VM %s (volume %s) is attached, but its file is not on datastore %s; "
+        raise Refused(problem_codes.DISK_FILE_MISSING, "Disk %s of VM %s (volume %s) is attached, but its file is not on datastore %s; "
                       "nothing was changed. Restore the disk from a backup: the record cannot be repaired from vCenter"
                       % (disk.file, instance_name, volume_label(volume), disk.datastore), vcenter=evidence)
     if disk.exists is not True:
-        raise Refused(NOT_SEARCHED, "Disk %s of VM %s (volume %s) is attached, but datastore %s could not be searched "
+        raise Refused(problem_codes.NOT_SEARCHED, "Disk %s of VM %s (volume %s) is attached, but datastore %s could not be searched "
                       "(%s), so nothing proves its file is there; nothing was changed. Make the datastore searchable, "
                       "then run again" % (disk.file, instance_name, volume_label(volume), disk.datastore, problems), vcenter=evidence)
     return disk.file
 
 
 def _several_places(volume, path, places, evidence, context):
-    return Refused(DISK_IN_SEVERAL_PLACES, "%sthe disk %s of volume %s is in %d places: %s; which one is the volume cannot "
+    return Refused(problem_codes.DISK_IN_SEVERAL_PLACES, "%sthe disk %s of volume %s is in %d places: %s; which one is the volume cannot "
                    "be told from vCenter, so nothing was changed. Find out which copy is current, remove or rename the "
                    "others, then run again" % (context, disk_file_name(path), volume_label(volume), len(places), ", ".join(places)),
                    vcenter=evidence)
@@ -339,7 +325,7 @@ def _check_expectations(volume, truth, request):
     if expected_file and normalize_path(expected_file) != normalize_path(truth["file"]):
         mismatches.append("expected the disk at %s, vCenter shows it at %s" % (expected_file, truth["file"]))
     if mismatches:
-        raise Refused(EXPECTATION_MISMATCH, "Volume %s: vCenter no longer matches what was reviewed (%s); nothing was "
+        raise Refused(problem_codes.EXPECTATION_MISMATCH, "Volume %s: vCenter no longer matches what was reviewed (%s); nothing was "
                       "changed. Audit again and review the new drift" % (volume_label(volume), "; ".join(mismatches)), truth=truth)
 
 

@@ -16,18 +16,28 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 REPO = Path(__file__).resolve().parents[4]
 MODULE_UTILS = REPO / "plugins" / "module_utils"
 # the calls that make a coded problem, and the position of the code among their arguments
-MAKERS = {"Blocker": 0, "Problem": 0, "Drift": 0, "_drift": 0}
+MAKERS = {"Blocker": 0, "Problem": 0, "Drift": 0, "_drift": 0, "Refused": 0, "add_problem": 0}
 
 
 def table_constants():
     return {name: value for name, value in vars(problems).items()
-            if name.isupper() and isinstance(value, str) and name not in ("BLOCKER", "DRIFT")}
+            if name.isupper() and isinstance(value, str) and value not in problems.SEVERITIES and name not in problems.RENAMED}
 
 
 def test_every_constant_is_a_row_of_the_table_and_every_row_a_constant():
     assert sorted(table_constants().values()) == sorted(problems.PROBLEMS)
     for name, code in table_constants().items():
         assert name == code.upper()
+
+
+def test_a_renamed_constant_is_the_code_of_its_fact_not_a_code_of_its_own():
+    assert problems.RENAMED == {"NO_PATH": "volume_path_null"}
+    for name, code in problems.RENAMED.items():
+        assert getattr(problems, name) == code and code in problems.PROBLEMS
+
+
+def test_one_fact_has_one_code():
+    assert not {"no_path", "stuck_migrating"} & set(problems.PROBLEMS)
 
 
 def test_every_row_says_what_it_means_how_grave_it_is_and_what_to_do():
@@ -75,3 +85,15 @@ def test_docs_problems_lists_exactly_the_codes_of_the_table():
     rows = re.findall(r"^\| `([a-z_]+)` \| (\w+) \|", text, re.MULTILINE)
     assert sorted(code for code, severity in rows) == sorted(problems.PROBLEMS)
     assert all(problems.PROBLEMS[code].severity == severity for code, severity in rows)
+
+
+def test_the_codes_of_plan_entries_and_of_record_sync_refusals_are_in_the_table():
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_entries import EntryAccount
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import LOOKUP_CODES
+    from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.record_sync import Refused
+
+    assert set(LOOKUP_CODES.values()) <= set(problems.PROBLEMS)
+    for refuse in (lambda code: EntryAccount(1, {}).add_problem(code, "text"), lambda code: Refused(code, "text")):
+        with pytest.raises(ValueError, match="not in the table"):
+            refuse("no_path")
+    assert Refused(problems.PATH_CLAIMED, "text").facts["reason"] == "path_claimed"

@@ -92,10 +92,10 @@ def test_damaged_record_with_fail_policy_names_the_option_and_the_variable(world
 
 def test_no_path_blocker_names_the_option_and_the_variable(world):
     cloudstack = world[0]
-    cloudstack.volumes[VOL].update(path=None)  # on the source, no path: the no_path blocker
+    cloudstack.volumes[VOL].update(path=None)  # on the source, no path: the volume_path_null blocker
     with pytest.raises(PreflightFailed) as caught:
         run_one(world)
-    assert [blocker["code"] for blocker in caught.value.facts["blockers"]] == ["no_path"]
+    assert [blocker["code"] for blocker in caught.value.facts["blockers"]] == ["volume_path_null"]
     assert "on_false_success=restore (playbook: safe_migration_on_false_success)" in caught.value.message
 
 

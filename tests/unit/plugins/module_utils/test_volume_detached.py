@@ -179,7 +179,7 @@ def test_an_old_file_left_on_the_source_is_reported_never_deleted(world):
     (lambda cs, vc: vc.failing.add(SRC_DS), "disk_unconfirmed"),
     (lambda cs, vc: vc.files[DST_DS].add(FILE), "destination_file_exists"),
     (lambda cs, vc: vc.unusable.update({DST_DS: {"maintenance_mode": "inMaintenance"}}), "destination_unsearchable"),
-    (lambda cs, vc: cs.volumes[VOL].update(path=None), "no_path"),
+    (lambda cs, vc: cs.volumes[VOL].update(path=None), "volume_path_null"),
 ])
 def test_preflight_blockers_stop_before_any_change(world, breakage, expected):
     cloudstack, client, journal = world

@@ -367,7 +367,7 @@ def test_check_mode_still_reports_blockers(world):
     (lambda cs, vc: cs.pools[DST].update(disksizetotal=10, disksizeallocated=5), "pool_full"),
     (lambda cs, vc: cs.pools[DST].update(zoneid="other"), "other_zone"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Migrating", jobid="j0", jobstatus=0), "already_migrating"),
-    (lambda cs, vc: cs.volumes[VOL].update(state="Migrating"), "stuck_migrating"),
+    (lambda cs, vc: cs.volumes[VOL].update(state="Migrating"), "volume_stuck_migrating"),
     (lambda cs, vc: setattr(vc, "unsearched", True), "disk_unconfirmed"),
     (lambda cs, vc: cs.volumes[VOL].update(state="Allocated"), "volume_not_ready"),
     (lambda cs, vc: cs.vms[VM].update(state="Starting"), "vm_state"),

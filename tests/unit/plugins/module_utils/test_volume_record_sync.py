@@ -197,7 +197,7 @@ def test_a_missing_vm_with_its_disk_in_one_place_takes_the_reviewed_path(world):
 
 def test_a_null_path_without_review_or_journal_is_refused(world):
     world["cs"].volumes[VOL]["path"] = None
-    error = refusal(world, "no_path")
+    error = refusal(world, "volume_path_null")
     assert "expected_path" in error.message
 
 
