@@ -16,7 +16,10 @@ th, td { border: 1px solid #999; padding: 0.3em 0.6em; text-align: left; vertica
 
 
 def _scope_text(scope):
-    """'zone zone1', 'pool nfs-1', or 'unknown' when the audit did not say."""
+    """'zone zone1', 'pool nfs-1', or 'unknown' when the audit did not say (a failed audit's scope is the name it
+    could not resolve)."""
+    if not isinstance(scope, dict):
+        return "unknown"
     text = scope.get("kind") or "unknown"
     return "%s %s" % (text, scope["name"]) if scope.get("name") else text
 
@@ -95,7 +98,8 @@ def _html_findings(data):
 def drift_report_html(data):
     """report.html: the summary, the counts by code and one row per item, every value HTML-escaped."""
     summary, status = data["summary"], escape(str(data["status"]))
-    pools = ", ".join(str(pool.get("name")) for pool in (data.get("scope") or {}).get("pools") or [])
+    scope = data.get("scope") if isinstance(data.get("scope"), dict) else {}
+    pools = ", ".join(str(pool.get("name")) for pool in scope.get("pools") or [])
     lines = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         "<title>Drift audit: %s</title>" % status.upper(), "<style>", STYLE, "</style>", "</head>", "<body>",

@@ -21,7 +21,8 @@ DRIFT = {"clean": False, "summary": dict(COUNTS, drift=3, by_code={"vm_not_found
                     "message": HOSTILE, "suggested_fix": "re-register | " + HOSTILE},
                    {"code": "vm_not_found", "volume_id": "id-2", "instance_name": None, "message": "m", "suggested_fix": "f"},
                    {"code": "orphan_vmdk", "message": "[ds1] a/b.vmdk", "suggested_fix": "delete it"}]}
-FAILED = {"failed": True, "msg": "No storage pool no-such-pool"}
+# a failed audit's scope is what it could not resolve, as given
+FAILED = {"failed": True, "msg": "No storage pool no-such-pool", "scope": "no-such-pool"}
 
 
 def test_a_clean_audit_gives_the_status_the_scope_as_text_and_where_the_report_is():
@@ -34,6 +35,7 @@ def test_a_clean_audit_gives_the_status_the_scope_as_text_and_where_the_report_i
 def test_a_failed_audit_keeps_its_error_and_an_unknown_scope():
     data = drift_report(FAILED, report_dir="/reports")
     assert data["status"] == "failed" and data["error"] == "No storage pool no-such-pool" and data["drift"] == []
+    assert data["scope"] == "no-such-pool"
     assert data["summary"] == {"clean": False, "status": "failed", "scope": "unknown", "report_dir": "/reports"}
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", data["generated"])
 
@@ -68,7 +70,7 @@ def test_the_html_page_of_a_clean_audit_and_of_a_failed_one():
     assert '<span id="drift-count">0</span>' in clean and "<table>" not in clean
     failed = drift_report_html(drift_report(dict(FAILED, msg="pool <x>"), "/r"))
     assert '<p class="failed">The audit failed: pool &lt;x&gt;</p>' in failed and "No drift" not in failed
-    assert "<title>Drift audit: FAILED</title>" in failed
+    assert "<title>Drift audit: FAILED</title>" in failed and "<li>Scope: unknown ()</li>" in failed
 
 
 def test_the_filters_are_registered():
