@@ -77,7 +77,7 @@ def run(seed, indexes, workers):
 
 def figures(seed, done, seconds, workers):
     count = collections.Counter
-    kinds = count(kind for item in done for kind, _ in item["violations"])
+    kinds = count(violation[0] for item in done for violation in item["violations"])
     return {
         "seed": seed, "schedules": len(done), "workers": workers, "seconds": round(seconds, 1),
         "violations": sum(kinds.values()), "violations_by_kind": dict(kinds),
@@ -99,7 +99,7 @@ def _fault_name(fault):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--schedules", type=int, default=1000)
     parser.add_argument("--start", type=int, default=0, help="index of the first schedule")

@@ -117,11 +117,11 @@ def run_once(lab, schedule, volumes, workdir, journal, kill_after=None):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     killed = False
     try:
-        output, _ = process.communicate(timeout=kill_after if kill_after else 600)
+        output = process.communicate(timeout=kill_after if kill_after else 600)[0]
     except subprocess.TimeoutExpired:
         killed = kill_after is not None
         os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
+        output = process.communicate()[0]
     return Run(workdir.name, workdir, process.returncode, output, killed=killed)
 
 

@@ -39,8 +39,8 @@ def test_a_failed_job_whose_disk_moved_is_a_false_failure_never_nothing_migrated
     assert result["failed"] is True
     assert result["msg"].startswith("False failure: CloudStack's migrateVolume job"), result["msg"]
     assert text in result["msg"] and "nothing was migrated" not in result["msg"]
-    assert "vCenter shows the disk at %s on the destination pool %s" % (volume.vmdk_on_destination[0],
-                                                                         volume.destination["name"]) in result["msg"]
+    shown = "vCenter shows the disk at %s on the destination pool %s" % (volume.vmdk_on_destination[0], volume.destination["name"])
+    assert shown in result["msg"]
     entry = result["volumes"][0]
     assert entry["false_failure"] is True and entry["truth"]["pool_id"] == volume.destination["id"]
     assert entry["restore"]["submitted"] is False and "on_false_success=restore" in result["msg"]

@@ -50,7 +50,7 @@ def backend_factory(args):
 
     def make():
         backend = VMwareDiskBackend(args.vcenter_host, args.vcenter_port, args.vcenter_user, args.vcenter_password,
-                                ca_file=args.vcenter_ca_file, datastore_root=str(root))
+                                    ca_file=args.vcenter_ca_file, datastore_root=str(root))
         backend.reconnect()
         return backend
     return make
