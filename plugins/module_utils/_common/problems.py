@@ -244,10 +244,6 @@ EXPECTATION_MISMATCH = _problem(
     "expectation_mismatch", REFUSAL, "vCenter no longer shows what was reviewed (expected_pool, expected_path, "
     "expected_datastore_path).", "Run the drift audit again, review its fix, then sync with what it names.")
 
-# Constant names of codes that were renamed, kept for code that still uses them; each is the one code of its fact.
-RENAMED = {"NO_PATH": VOLUME_PATH_NULL}
-NO_PATH = VOLUME_PATH_NULL
-
 
 def known(code):
     """``code``, checked against the table: a code that is not in it is a bug of the collection (ValueError)."""

@@ -391,7 +391,7 @@ def _damaged(plan):
     if plan.already_there:
         confirmed = plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path")
         return not confirmed
-    return any(blocker.code == problem_codes.NO_PATH for blocker in plan.blockers)
+    return any(blocker.code == problem_codes.VOLUME_PATH_NULL for blocker in plan.blockers)
 
 
 def _job_exists_answer(error):

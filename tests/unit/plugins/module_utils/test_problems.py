@@ -21,19 +21,13 @@ MAKERS = {"Blocker": 0, "Problem": 0, "Drift": 0, "_drift": 0, "Refused": 0, "ad
 
 def table_constants():
     return {name: value for name, value in vars(problems).items()
-            if name.isupper() and isinstance(value, str) and value not in problems.SEVERITIES and name not in problems.RENAMED}
+            if name.isupper() and isinstance(value, str) and value not in problems.SEVERITIES}
 
 
 def test_every_constant_is_a_row_of_the_table_and_every_row_a_constant():
     assert sorted(table_constants().values()) == sorted(problems.PROBLEMS)
     for name, code in table_constants().items():
         assert name == code.upper()
-
-
-def test_a_renamed_constant_is_the_code_of_its_fact_not_a_code_of_its_own():
-    assert problems.RENAMED == {"NO_PATH": "volume_path_null"}
-    for name, code in problems.RENAMED.items():
-        assert getattr(problems, name) == code and code in problems.PROBLEMS
 
 
 def test_one_fact_has_one_code():
