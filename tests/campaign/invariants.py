@@ -20,10 +20,14 @@ def violations(evidence, secrets):
     truth = _truth(evidence)
     final = _final_runs(evidence["runs"])
     outcomes = _outcomes(final)
+    problems = _problems_text(final)
     # what every run told its operator (a copy or a lost disk named by the first run of a re-run schedule was told)
     texts = [run.output + _report_text(run) for run in evidence["runs"]]
     for volume in evidence["volumes"]:
-        found += _volume_checks(volume, truth[volume["id"]], outcomes.get(volume["id"], set()), texts)
+        told = outcomes.get(volume["id"], set())
+        if volume["id"] in problems:  # e.g. a plan entry that no longer resolves, with the reason
+            told = told | {"named_in_problems"}
+        found += _volume_checks(volume, truth[volume["id"]], told, texts)
     found += _job_log_checks(evidence)
     for run in evidence["runs"]:
         found += _layer_checks(run)
@@ -82,6 +86,12 @@ def _outcomes(runs):
                 status = "false_success" if entry.get("false_success") else MODULE_STATUS.get(entry.get("status"), entry.get("status"))
                 outcomes.setdefault(entry.get("volume_id") or entry.get("volume"), set()).add(status)
     return outcomes
+
+
+def _problems_text(runs):
+    """The problems the final runs' reports list (a plan entry's error names the volume it could not resolve)."""
+    return " ".join("%s %s" % (problem.get("subject"), problem.get("message"))
+                    for run in runs for problem in (run.report() or {}).get("problems", []))
 
 
 def _report_text(run):

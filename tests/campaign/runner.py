@@ -1,8 +1,8 @@
 """Run one campaign schedule against a lab, as operators run the collection, and gather the evidence.
 
 The plan goes through migrate_volumes.yml with ansible-playbook (or, for a share of schedules, the module in a
-one-task play); faults are queued in the simulator first; a disruption kills the controller at a random moment or
-starts a second run at once. The evidence is the lab's ground truth afterwards (records, VMDK files, the job log)
+one-task play); faults are queued in the simulator first; a disruption kills the controller at a random moment,
+starts a second run at once, or restarts the management server or vCenter during the run. The evidence is the lab's ground truth afterwards (records, VMDK files, the job log)
 and everything a user saw (exit codes, output, report files, module results, the journal).
 """
 
@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "migrate_volumes.yml"
 JOB_TIMEOUT = 5
 JOB_SECONDS = 0.3
+RESTARTS = ("cloudstack_restart", "vcenter_restart")
 
 
 class Run:
@@ -138,23 +139,49 @@ def run_schedule(lab, schedule, workdir):
     for fault in schedule["call_faults"]:
         lab.control("fault_next_calls", **fault)
     journal = workdir / "journal.jsonl"
-    runs = []
+    runs, earlier_jobs = [], []
     if schedule["disruption"] == "concurrent":
         journals = [journal, journal if schedule["shared_journal"] else workdir / "journal-b.jsonl"]
         runs = _at_once(lab, schedule, volumes, [workdir / "run-a", workdir / "run-b"], journals)
+    elif schedule["disruption"] in RESTARTS:
+        run, earlier_jobs = _restarted_during(lab, schedule, volumes, workdir / "run-1", journal)
+        runs.append(run)
     else:
         kill_after = schedule["kill_after"] if schedule["disruption"] == "kill" else None
         runs.append(run_once(lab, schedule, volumes, workdir / "run-1", journal, kill_after=kill_after))
-    if schedule["disruption"] == "kill" or any(fault["mode"] == "hang" for fault in schedule["job_faults"]):
+    hung = any(fault["mode"] == "hang" for fault in schedule["job_faults"])
+    if schedule["disruption"] == "kill" or hung or (schedule["disruption"] in RESTARTS and runs[0].returncode != 0):
         # the operator's next move: let hanging jobs end, then run the same plan again
         lab.control("release_jobs")
         _wait_for_jobs(lab)
         runs.append(run_once(lab, schedule, volumes, workdir / "run-again", journal))
     _wait_for_jobs(lab)
+    job_log = _control_get(lab, "job_log")
+    job_log["jobs"] = earlier_jobs + job_log["jobs"]
     return {"schedule": schedule, "volumes": volumes, "files_before": before, "runs": runs,
             "records": lab.records(), "files": {volume["id"]: _files_of(lab, volume) for volume in volumes},
-            "job_log": _control_get(lab, "job_log"), "pools": pools,
-            "journals": sorted(workdir.glob("journal*.jsonl"))}
+            "job_log": job_log, "pools": pools, "journals": sorted(workdir.glob("journal*.jsonl"))}
+
+
+def _restarted_during(lab, schedule, volumes, workdir, journal):
+    """One run, with the management server or vCenter restarted ``kill_after`` s into it.
+
+    A management-server restart loses the simulator's in-memory job log: the jobs logged before it are returned,
+    those it cut off marked as CloudStack ends them (failed, at the restart)."""
+    result, earlier_jobs = [], []
+    thread = threading.Thread(target=lambda: result.append(run_once(lab, schedule, volumes, workdir, journal)))
+    thread.start()
+    thread.join(schedule["kill_after"])
+    if schedule["disruption"] == "cloudstack_restart":
+        earlier_jobs = lab.restart_simulator(down_seconds=schedule["restart_seconds"])["jobs"]
+        restarted = time.time()
+        for job in earlier_jobs:
+            if job["ended"] is None:
+                job.update(ended=restarted, jobstatus=2, fault=job.get("fault") or "cut_off_by_restart")
+    else:
+        lab.restart_vcenter(schedule["restart_seconds"])
+    thread.join()
+    return result[0], earlier_jobs
 
 
 def _files_of(lab, volume):

@@ -30,9 +30,11 @@ CALL_FAULTS = (
     {"status": "lost_answer", "count": 1, "command": "migrateVolume"},
     {"status": 429, "count": 1, "command": "migrateVolume"},
 )
-# What happens to the run itself: nothing, a SIGKILL of the controller at a random moment (then a re-run), or a
-# second run of the same plan started at the same moment.
-DISRUPTIONS = (None, None, None, None, "kill", "concurrent")
+# What happens to the run itself: nothing, a SIGKILL of the controller at a random moment (then a re-run), a
+# second run of the same plan started at the same moment, or a restart of the management server (killed, down
+# for restart_seconds, up again with its database) or of vCenter (sessions ended, 503 for restart_seconds) at a
+# random moment of the run (then a re-run if the run failed).
+DISRUPTIONS = (None, None, None, None, "kill", "concurrent", "cloudstack_restart", "vcenter_restart")
 VOLUME_KINDS = ("attached", "attached", "siblings", "detached")
 
 
@@ -53,6 +55,7 @@ def schedule(seed, index):
         "disruption": rng.choice(DISRUPTIONS),
         "kill_after": round(rng.uniform(0.5, 6.0), 2),
         "shared_journal": rng.random() < 0.5,
+        "restart_seconds": round(rng.uniform(0.5, 4.0), 2),
     }
 
 

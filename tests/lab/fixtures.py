@@ -71,6 +71,18 @@ class Lab:
     def control(self, action, **payload):
         return labctl.control(self.env["LAB_CONTROL_URL"], action, payload)
 
+    def restart_simulator(self, down_seconds=0.0):
+        """The management server crashes and starts again on the same ports (docs/lab.md); the job log it kept
+        in memory before the crash is returned, as the new process starts an empty one."""
+        with urllib.request.urlopen("%s/control/job_log" % self.env["LAB_CONTROL_URL"], timeout=30) as response:
+            before = json.loads(response.read().decode())
+        labctl.restart_simulator(self.lab_dir, down_seconds)
+        return before
+
+    def restart_vcenter(self, seconds):
+        """vCenter restarting: sessions ended, then 503 for ``seconds`` (the lab's own session is kept)."""
+        return self.vsphere.restart_vcenter(seconds)
+
     def records(self):
         """Volume rows as the simulator's database holds them, by volume uuid."""
         url = "%s/control/volumes" % self.env["LAB_CONTROL_URL"]

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def _read_pid(lab_dir):
         return None
 
 
-def _simulator_command(lab_dir, vcsim, options):
-    args = [sys.executable, "-m", "cloudstack_sim", "--listen", "127.0.0.1", "--port", "0", "--control-port", "0",
+def _simulator_command(lab_dir, vcsim, options, ports=(0, 0)):
+    args = [sys.executable, "-m", "cloudstack_sim", "--listen", "127.0.0.1", "--port", str(ports[0]),
+            "--control-port", str(ports[1]),
             "--state-dir", str(lab_dir), "--vcenter-host", vcsim.host, "--vcenter-port", str(vcsim.port),
             "--vcenter-user", VCENTER_USER, "--vcenter-ca-file", str(vcsim.ca_file),
             "--behaviour", options["behaviour"], "--job-seconds", str(options["job_seconds"]), "--seed", "default"]
@@ -66,13 +68,13 @@ def _simulator_command(lab_dir, vcsim, options):
     return args
 
 
-def start_simulator(lab_dir, vcsim, options, vcenter_password, timeout):
+def start_simulator(lab_dir, vcsim, options, vcenter_password, timeout, ports=(0, 0)):
     """Start `python -m cloudstack_sim` detached; wait until it has written cloudstack.json (it seeds first)."""
     (lab_dir / SIM_INFO).unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(LAB_PACKAGE_DIR), os.environ.get("PYTHONPATH")])),
                CLOUDSTACK_SIM_VCENTER_PASSWORD=vcenter_password)  # not on the command line: ps shows it
     with open(lab_dir / SIM_LOG, "ab") as log:
-        child = subprocess.Popen(_simulator_command(lab_dir, vcsim, options), env=env, stdout=log,  # pylint: disable=consider-using-with
+        child = subprocess.Popen(_simulator_command(lab_dir, vcsim, options, ports), env=env, stdout=log,  # pylint: disable=consider-using-with
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (lab_dir / SIM_PID_FILE).write_text("%d\n" % child.pid)
     deadline = time.monotonic() + timeout
@@ -86,10 +88,10 @@ def start_simulator(lab_dir, vcsim, options, vcenter_password, timeout):
     return json.loads((lab_dir / SIM_INFO).read_text())
 
 
-def stop_simulator(lab_dir, timeout=10.0):
+def stop_simulator(lab_dir, timeout=10.0, kill=False):
     pid = _read_pid(lab_dir)
     if pid and process_alive(pid):
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while process_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -195,6 +197,22 @@ def control(control_url, action, payload=None, timeout=600.0):
             return json.loads(response.read().decode() or "{}")
     except urllib.error.HTTPError as error:
         raise LabError("control %s failed: %s %s" % (action, error.code, error.read().decode(errors="replace"))) from error
+
+
+def restart_simulator(lab_dir, down_seconds=0.0, timeout=60.0):
+    """A management-server crash and restart: SIGKILL, ``down_seconds`` with nothing listening, then the same
+    ports, database and settings (behaviour, job time) again; the jobs it cut off end failed, as CloudStack's do."""
+    lab_dir = Path(lab_dir)
+    env = read_env(lab_dir)
+    with urllib.request.urlopen("%s/control/status" % env["LAB_CONTROL_URL"], timeout=30) as response:
+        state = json.loads(response.read().decode())
+    ports = (urllib.parse.urlsplit(env["CLOUDSTACK_ENDPOINT"]).port, urllib.parse.urlsplit(env["LAB_CONTROL_URL"]).port)
+    vcsim = VcsimProcess.from_lab_dir(lab_dir)
+    stop_simulator(lab_dir, kill=True)
+    time.sleep(down_seconds)
+    options = {"behaviour": state["behaviour"], "job_seconds": state["job_seconds"]}  # the rest is in the database
+    password = json.loads((lab_dir / SECRETS_FILE).read_text())["vcenter_password"]
+    return start_simulator(lab_dir, vcsim, options, password, timeout, ports=ports)
 
 
 def reset(lab_dir):

@@ -400,6 +400,17 @@ class LabVSphere:
 
     # ---- lab control endpoint ------------------------------------------------------------
 
+    def restart_vcenter(self, seconds):
+        """vCenter restarting, as its clients see it: every session but ours ends (vpxd forgets them), then for
+        ``seconds`` every SOAP call is answered 503 by the reverse proxy. The inventory stays (vcsim cannot restart
+        with it); our own session goes on, as the lab must read the truth meanwhile."""
+        manager = self.content.sessionManager
+        own = manager.currentSession.key
+        others = [session.key for session in manager.sessionList or [] if session.key != own]
+        if others:
+            manager.TerminateSession(sessionId=others)
+        return dict(self.lab_control("/lab/outage", seconds=seconds), sessions_ended=len(others))
+
     def lab_control(self, path, **params):
         """POST to vcsim's /lab/ endpoint (states the SOAP API cannot set); returns its JSON answer."""
         url = "%s://%s:%d%s?%s" % (self.protocol, self.host, self.port, path, urllib.parse.urlencode(params))

@@ -4,7 +4,8 @@
 
 A method per API command. Errors come out as domain exceptions whose message says
 what failed, with ids. Reads retry transient failures (connection errors, 429, 5xx)
-with a capped backoff; a TLS failure (an unverifiable certificate) is not transient and
+with a capped backoff: a few attempts until CloudStack has answered once (a wrong URL fails fast), then for up to
+OUTAGE_SECONDS (a management server that answered and stops is restarting); a TLS failure (an unverifiable certificate) is not transient and
 fails at once, naming the options that fix it; mutating commands are never retried here: the caller gives
 them a ``customjobid`` and looks the job up before any second submission.
 """
@@ -24,6 +25,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff
 
+# How long reads wait for a management server that answered before and stopped answering (a restart takes minutes).
+OUTAGE_SECONDS = 300
+
 try:
     from cs import CloudStack, CloudStackApiException, CloudStackException
     from cs.client import read_config_from_ini
@@ -39,6 +43,8 @@ PARAM_ERROR = 431
 UNAUTHORIZED = 401
 # 5xx that say "this request is wrong for you", not "try again later".
 NOT_TRANSIENT_5XX = (531, 532, 535, 536, 537)
+# What a load balancer or proxy answers while the management server behind it restarts.
+OUTAGE_STATUSES = (502, 503, 504)
 
 
 class ApiFailure:
@@ -108,7 +114,8 @@ def _status_of(exc):
 class CloudStackClient:
     """A method per CloudStack command used by the collection."""
 
-    def __init__(self, api, endpoint=None, read_attempts=4, backoff=None, sleep=time.sleep, tls_hint=None):
+    def __init__(self, api, endpoint=None, read_attempts=4, backoff=None, sleep=time.sleep, tls_hint=None,
+                 clock=time.monotonic, outage_seconds=OUTAGE_SECONDS):
         self._api = api
         self._endpoint = endpoint
         self._tls_hint = tls_hint or ("give the CA bundle that signed its certificate in api_verify_ssl_cert "
@@ -116,6 +123,9 @@ class CloudStackClient:
         self._read_attempts = read_attempts
         self._backoff = backoff or Backoff(first=0.5, factor=2.0, cap=5.0)
         self._sleep = sleep
+        self._clock = clock
+        self._outage_seconds = outage_seconds
+        self._answered = False
 
     # ---- reads -------------------------------------------------------------------------------
     def list_volumes(self, **filters):
@@ -181,28 +191,40 @@ class CloudStackClient:
 
     def _read(self, what, command, **params):
         delays = self._backoff.delays()
-        attempt = 1
+        attempt, started = 1, self._clock()
         while True:
             try:
                 return self._call(what, command, params)
             except (CloudStackApiError, ConnectionFailed) as error:
-                if not getattr(error, "transient", False) or attempt >= self._read_attempts:
+                if not getattr(error, "transient", False) or not self._may_retry(attempt, started, error):
                     raise
             attempt += 1
             self._sleep(next(delays))
 
+    def _may_retry(self, attempt, started, error):
+        """A few attempts; for an outage (no answer, or a proxy's 502/503/504) of a CloudStack that has answered
+        before, as long as a restart may last."""
+        if attempt < self._read_attempts:
+            return True
+        return self._answered and getattr(error, "outage", False) and self._clock() - started < self._outage_seconds
+
     def _call(self, what, command, params):
         try:
-            return getattr(self._api, command)(**params)
+            answer = getattr(self._api, command)(**params)
         except Exception as exc:  # translated below; anything unknown propagates
             failure = classify(exc)
             if failure is None:
                 raise
+            if failure.status is not None and not failure.transient:
+                self._answered = True  # an error answer is an answer: the server is up
             raise self._translate(what, command, failure) from None
+        self._answered = True
+        return answer
 
     def _translate(self, what, command, failure):
         error = self._domain_error(what, command, failure)
         error.transient = failure.transient
+        error.outage = failure.transient and (failure.connection or failure.status in OUTAGE_STATUSES)
         return error
 
     def _domain_error(self, what, command, failure):

@@ -8,6 +8,11 @@ logic. The whole inventory is read with one container view and one
 property-collector retrieval, whatever the number of VMs: attribute access on
 pyVmomi managed objects would cost one SOAP round trip per property and VM.
 Every pyVmomi fault is translated into a ``SafeMigrationError``.
+
+A vCenter that answered the login and then stops answering is restarting: its reverse proxy answers 503, then
+vpxd no longer knows the session. Every read rides through that (all the collection does in vCenter is read):
+it logs in again and retries, through the waiter, for up to OUTAGE_SECONDS; a vCenter that never answered
+fails at once in ``connect``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import posixpath
 import socket
 import ssl
+from http import client as http_client
+from http.client import HTTPException
 
 from ansible.module_utils.common.warnings import warn as ansible_warn
 
@@ -22,6 +29,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     ConnectionFailed,
     SafeMigrationError,
     VCenterError,
+    WaitTimeout,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.waiter import Backoff, wait_for
 
@@ -39,6 +47,10 @@ INTERNAL_NAME_FIELD = "cloud.vm.internal.name"
 POOL_UUID_FIELD = "cloud.uuid"
 HTTP_TIMEOUT = 120
 TASK_TIMEOUT = 600
+# How long a read waits for a vCenter that stopped answering (a vpxd restart takes minutes).
+OUTAGE_SECONDS = 300
+# What pyVim raises (a plain Exception) when vCenter's version file does not answer 200.
+NOT_VIM_TEXT = "is down or is not a VIM server"
 # Above this many file names, a search asks for every file of their extensions and filters here: the datastore
 # browser matches each file against each pattern (files x patterns), so thousands of exact names cost far more
 # on the server than one "*.vmdk" and a longer answer (measured: docs/benchmarks-inventory.md).
@@ -53,11 +65,12 @@ HOST_PROPERTIES = ["name"]
 DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue", "host"]
 
 
-def connect(settings, smart_connect=None, warn=None):
+def connect(settings, smart_connect=None, warn=None, probe=None, clock=None, sleep=None):
     """Log in to vCenter with ``settings`` (a VCenterSettings); return a VCenterClient.
 
     ``warn`` (default: Ansible's module warning, what ``module.warn`` calls) receives a warning when the
-    certificate is not validated.
+    certificate is not validated. A vCenter that answers 503 is restarting: the login is retried for up to
+    OUTAGE_SECONDS (``probe(settings)``, default an HTTP GET, tells a 503 from a server that is no vCenter).
     """
     missing = settings.missing()
     if missing:
@@ -70,11 +83,25 @@ def connect(settings, smart_connect=None, warn=None):
     proxy = {"httpProxyHost": proxy_host, "httpProxyPort": proxy_port} if proxy_host else {}
     if proxy_host:
         where = "%s (through the proxy %s:%s)" % (where, proxy_host, proxy_port)
+
+    def login():
+        return smart_connect(host=settings.hostname, port=settings.port, user=settings.username, pwd=settings.password,
+                             sslContext=ssl_context(settings), httpConnectionTimeout=HTTP_TIMEOUT, **proxy)
+
+    def attempt():
+        try:
+            return True, login()
+        except Exception as error:  # pylint: disable=broad-except  # re-raised unless vCenter is restarting
+            if _restarting(error, lambda: (probe or _service_status)(settings) if not proxy_host else None):
+                return False, _reason(error)
+            raise
+    wait_options = {key: value for key, value in (("clock", clock), ("sleep", sleep)) if value is not None}
     try:
-        service_instance = smart_connect(
-            host=settings.hostname, port=settings.port, user=settings.username, pwd=settings.password,
-            sslContext=ssl_context(settings), httpConnectionTimeout=HTTP_TIMEOUT, **proxy
-        )
+        service_instance = wait_for(attempt, lambda outcome: outcome[0], OUTAGE_SECONDS, what="vCenter %s to start" % where,
+                                    backoff=Backoff(first=1.0, factor=2.0, cap=10.0), **wait_options)[1]
+    except WaitTimeout as timeout:
+        raise ConnectionFailed("vCenter %s answered 503 (restarting) for %.0f s: try again when it is up"
+                               % (where, timeout.facts.get("elapsed", 0)), vcenter=where, reason="unavailable") from None
     except vim.fault.InvalidLogin:
         raise ConnectionFailed("vCenter %s refused the login of user %s: check username and password"
                                % (where, settings.username), vcenter=where, reason="invalid_login") from None
@@ -90,7 +117,34 @@ def connect(settings, smart_connect=None, warn=None):
         raise ConnectionFailed("Cannot reach vCenter %s: %s" % (where, _reason(error)), vcenter=where, reason="unreachable") from None
     except vmodl.MethodFault as error:
         raise ConnectionFailed("vCenter %s refused the connection: %s" % (where, _fault_text(error)), vcenter=where) from None
-    return VCenterClient(service_instance)
+    except HTTPException as error:
+        raise ConnectionFailed("vCenter %s answered HTTP %s: check that hostname and port are vCenter's HTTPS API"
+                               % (where, _reason(error)), vcenter=where, reason="not_vcenter") from None
+    except Exception as error:  # pylint: disable=broad-except
+        if NOT_VIM_TEXT not in str(error):
+            raise
+        raise ConnectionFailed("vCenter %s does not answer as a vSphere API: check that hostname and port are vCenter's "
+                               "HTTPS API" % where, vcenter=where, reason="not_vcenter") from None
+    return VCenterClient(service_instance, login=login, where=where, clock=clock, sleep=sleep)
+
+
+def _restarting(error, status):
+    """Whether ``error`` of a login is vCenter's 503 while it starts (``status()``: the HTTP status it answers now)."""
+    if isinstance(error, HTTPException):
+        return str(error).startswith("503")
+    return NOT_VIM_TEXT in str(error) and status() == 503
+
+
+def _service_status(settings):
+    """The HTTP status of vCenter's version file (None: no answer): pyVim hides it behind "is not a VIM server"."""
+    connection = http_client.HTTPSConnection(settings.hostname, settings.port, context=ssl_context(settings), timeout=10)
+    try:
+        connection.request("GET", "/sdk/vimServiceVersions.xml")
+        return connection.getresponse().status
+    except (HTTPException, OSError):
+        return None
+    finally:
+        connection.close()
 
 
 def ssl_context(settings):
@@ -106,10 +160,15 @@ def ssl_context(settings):
 class VCenterClient:
     """Reads of the vCenter inventory, as plain dicts."""
 
-    def __init__(self, service_instance, clock=None, sleep=None):
+    def __init__(self, service_instance, clock=None, sleep=None, login=None, where="vCenter", outage_seconds=OUTAGE_SECONDS):
         self._si = service_instance
         self._content = service_instance.RetrieveContent()
         self._wait_options = {key: value for key, value in (("clock", clock), ("sleep", sleep)) if value is not None}
+        self._login = login
+        self._where = where
+        self._outage_seconds = outage_seconds
+        self._gave_up = False
+        self._session_lost = False
 
     def close(self):
         """Log out; a failure to log out is not an error of the task."""
@@ -124,15 +183,15 @@ class VCenterClient:
 
         Returns {"vms": [vm dict], "datastores": {moid: datastore dict}}.
         """
-        with _translated("read the vCenter inventory"):
+        def read():
             root = self._datacenter(datacenter) if datacenter else self._content.rootFolder
             view = self._content.viewManager.CreateContainerView(
                 root, [vim.VirtualMachine, vim.HostSystem, vim.Datastore], True)
             try:
-                objects = self._retrieve(self._inventory_spec(view))
+                return self._retrieve(self._inventory_spec(view))
             finally:
-                view.DestroyView()
-        return _inventory_from(objects)
+                _destroy(view)
+        return _inventory_from(self._reading("read the vCenter inventory", read))
 
     def read_extra_config(self, key, datacenter=None):
         """{VM moid: value} of extraConfig entry ``key`` for every VM that has it, in one retrieval.
@@ -140,7 +199,7 @@ class VCenterClient:
         Read only when needed (a VM not found by name or custom attribute): extraConfig is large on real VMs,
         so it is not part of the inventory read.
         """
-        with _translated("read the extraConfig of the VMs"):
+        def read():
             root = self._datacenter(datacenter) if datacenter else self._content.rootFolder
             view = self._content.viewManager.CreateContainerView(root, [vim.VirtualMachine], True)
             try:
@@ -149,9 +208,10 @@ class VCenterClient:
                 spec = vmodl.query.PropertyCollector.FilterSpec(
                     objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
                     propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=["config.extraConfig"])])
-                objects = self._retrieve(spec)
+                return self._retrieve(spec)
             finally:
-                view.DestroyView()
+                _destroy(view)
+        objects = self._reading("read the extraConfig of the VMs", read)
         values = {}
         for ref, props in objects:
             for option in props.get("config.extraConfig") or []:
@@ -197,23 +257,70 @@ class VCenterClient:
 
         ``datastore`` is a datastore dict of ``read_inventory`` (its name and browser are known: no extra reads).
         """
-        with _translated("search datastore %s" % datastore["name"]):
-            browser = vim.host.DatastoreBrowser(datastore["browser"], self._si._stub)  # pylint: disable=protected-access
-            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=match_patterns(file_names))
-            task = browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
-            results = self.wait_task(task, "the search of datastore %s" % datastore["name"], timeout)
+        results = self._browse(datastore, match_patterns(file_names), "the search of datastore %s" % datastore["name"], timeout)
         wanted = set(file_names)
         return [join_datastore_path(result.folderPath, found.path) for result in results or [] for found in result.file or []
                 if found.path in wanted]
 
     def list_datastore_files(self, datastore, patterns=DISK_AND_CONFIG_PATTERNS, timeout=TASK_TIMEOUT):
         """Full datastore paths of every file matching ``patterns`` (in any folder): what a datastore holds."""
-        with _translated("list datastore %s" % datastore["name"]):
-            browser = vim.host.DatastoreBrowser(datastore["browser"], self._si._stub)  # pylint: disable=protected-access
-            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=list(patterns))
-            task = browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
-            results = self.wait_task(task, "the listing of datastore %s" % datastore["name"], timeout)
+        results = self._browse(datastore, list(patterns), "the listing of datastore %s" % datastore["name"], timeout)
         return [join_datastore_path(result.folderPath, found.path) for result in results or [] for found in result.file or []]
+
+    def _browse(self, datastore, patterns, what, timeout):
+        """Search every folder of ``datastore`` for ``patterns`` (``what``: "the search of ..."); the task's results
+        (the search started again after an outage)."""
+        def search():
+            browser = vim.host.DatastoreBrowser(datastore["browser"], self._si._stub)  # pylint: disable=protected-access
+            spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=patterns)
+            return browser.SearchDatastoreSubFolders_Task("[%s]" % datastore["name"], spec)
+        return self._reading("run " + what, lambda: self.wait_task(search(), what, timeout))
+
+    # ---- riding through a vCenter restart ---------------------------------------------------------
+    def _reading(self, what, read):
+        """``read()`` with pyVmomi faults translated; through a vCenter restart, logged in again and retried."""
+        def attempt():
+            try:
+                if self._session_lost:
+                    self._relogin()
+                with _translated(what):
+                    return True, read()
+            except WaitTimeout as read_timeout:
+                return True, read_timeout  # the read's own wait ran out: raised below, not an outage
+            except _Unavailable as error:
+                if self._gave_up or self._login is None:
+                    raise ConnectionFailed("Failed to %s: vCenter %s is unavailable (%s)" % (what, self._where, error.reason),
+                                           vcenter=self._where, reason="unavailable") from None
+                self._session_lost = self._session_lost or error.session_lost
+                return False, error.reason
+        try:
+            value = wait_for(attempt, lambda outcome: outcome[0], self._outage_seconds,
+                             backoff=Backoff(first=0.5, factor=2.0, cap=10.0), what="vCenter %s to answer" % self._where,
+                             **self._wait_options)[1]
+        except WaitTimeout as timeout:
+            # later reads fail at once: one outage wait per run, not one per volume
+            self._gave_up = True
+            raise ConnectionFailed("Failed to %s: vCenter %s did not answer for %.0f s (last: %s)"
+                                   % (what, self._where, timeout.facts.get("elapsed", 0), timeout.facts["last_state"][1]),
+                                   vcenter=self._where, reason="unavailable") from None
+        if isinstance(value, WaitTimeout):
+            raise value
+        return value
+
+    def _relogin(self):
+        """A new session after vCenter forgot ours; _Unavailable while it still does not answer."""
+        try:
+            service_instance = self._login()
+            content = service_instance.RetrieveContent()
+        except vim.fault.InvalidLogin:
+            raise ConnectionFailed("vCenter %s refused the login after it restarted: check username and password"
+                                   % self._where, vcenter=self._where, reason="invalid_login") from None
+        except ssl.SSLError as error:
+            raise ConnectionFailed("TLS with vCenter %s failed after it restarted (%s)" % (self._where, _reason(error)),
+                                   vcenter=self._where, reason="tls") from None
+        except (HTTPException, OSError, vmodl.MethodFault) as error:
+            raise _Unavailable("the login failed (%s)" % _reason(error), session_lost=True) from None
+        self._si, self._content, self._session_lost = service_instance, content, False
 
     def wait_task(self, task, what, timeout=TASK_TIMEOUT):
         """Wait for a vCenter task through the waiter; return its result or raise VCenterError.
@@ -363,8 +470,36 @@ def _fault_text(fault):
     return getattr(fault, "msg", None) or getattr(fault, "localizedMessage", None) or type(fault).__name__
 
 
+def _destroy(view):
+    """Destroy a container view; a view of a session that is gone is gone with it."""
+    try:
+        view.DestroyView()
+    except (HTTPException, OSError, vmodl.MethodFault):
+        pass
+
+
+class _Unavailable(Exception):
+    """vCenter did not answer (503, connection refused or reset) or forgot the session: retry after a login."""
+
+    def __init__(self, reason, session_lost=False):
+        super().__init__(reason)
+        self.reason = reason
+        self.session_lost = session_lost
+
+
+def _unavailable(error):
+    """The _Unavailable for an error of a restarting vCenter; None for any other error."""
+    if isinstance(error, vim.fault.NotAuthenticated):
+        return _Unavailable("the session ended (NotAuthenticated)", session_lost=True)
+    if isinstance(error, HTTPException):
+        return _Unavailable(str(error) or type(error).__name__)
+    if isinstance(error, (ConnectionRefusedError, ConnectionResetError, BrokenPipeError)):
+        return _Unavailable(_reason(error))
+    return None
+
+
 class _translated:
-    """Context manager: pyVmomi faults and socket errors become VCenterError/ConnectionFailed."""
+    """Context manager: pyVmomi faults and socket errors become VCenterError/ConnectionFailed (or _Unavailable)."""
 
     def __init__(self, what):
         self.what = what
@@ -373,8 +508,11 @@ class _translated:
         return self
 
     def __exit__(self, exc_type, error, traceback):
-        if error is None or isinstance(error, SafeMigrationError):
+        if error is None or isinstance(error, (SafeMigrationError, _Unavailable)):
             return False
+        unavailable = _unavailable(error)
+        if unavailable is not None:
+            raise unavailable from error
         if isinstance(error, vmodl.MethodFault):
             raise VCenterError("Failed to %s: %s" % (self.what, _fault_text(error)), fault=type(error).__name__) from error
         if isinstance(error, (OSError, socket.error)):

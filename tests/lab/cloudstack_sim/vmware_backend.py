@@ -101,6 +101,11 @@ class VMwareBackend:
             self.vsphere.disconnect()
 
     @serialised
+    def restart_vcenter(self, seconds):
+        """The lab's vCenter restart (LabVSphere.restart_vcenter), this session kept."""
+        return self.vsphere.restart_vcenter(seconds)
+
+    @serialised
     def topology(self):
         return self.vsphere.topology()
 

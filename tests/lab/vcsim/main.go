@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -333,8 +334,39 @@ func delayHandler(model *simulator.Model) http.HandlerFunc {
 	}
 }
 
+// outageUntil is when a simulated vCenter restart ends (Unix nanoseconds; 0: none).
+var outageUntil int64
+
+// handleOutage starts a vCenter restart as clients see it: for the given seconds every SOAP request gets the
+// 503 that vCenter's reverse proxy answers while vpxd starts; the lab terminates the sessions itself (through
+// the SOAP API, beforehand), as a restarted vpxd no longer knows them. POST /lab/outage?seconds=3
+func handleOutage(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	seconds, err := strconv.ParseFloat(r.Form.Get("seconds"), 64)
+	if err != nil || seconds < 0 || seconds > 3600 {
+		labError(w, http.StatusBadRequest, "seconds must be a number of seconds between 0 and 3600")
+		return
+	}
+	atomic.StoreInt64(&outageUntil, time.Now().Add(time.Duration(seconds*float64(time.Second))).UnixNano())
+	labOK(w, map[string]interface{}{"outage_seconds": seconds})
+}
+
+// duringOutage wraps the server's handler: the /lab/ endpoints always answer, the rest gets 503 during an outage.
+func duringOutage(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/lab/") && time.Now().UnixNano() < atomic.LoadInt64(&outageUntil) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, "503 Service Unavailable (Failed to connect to endpoint: vpxd is starting)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func registerLabEndpoints(model *simulator.Model) {
 	service := model.Service
+	service.HandleFunc("/lab/outage", handleOutage)
 	service.HandleFunc("/lab/delay", delayHandler(model))
 	service.HandleFunc("/lab/datastore", handleDatastore)
 	service.HandleFunc("/lab/datastore/mounts", handleDatastoreMounts)
@@ -373,6 +405,8 @@ func main() {
 	}
 	registerLabEndpoints(model)
 	server := model.Service.NewServer()
+	// The handler is read per request, so wrapping it once the server listens takes effect before any client.
+	server.Config.Handler = duringOutage(server.Config.Handler)
 	if o.useTLS {
 		writeFile(o.keyFile, keyPEM, 0o600)
 		writeFile(o.caFile, certPEM, 0o644)

@@ -154,3 +154,51 @@ def test_connect_builds_a_cs_client_without_tls_verification_when_disabled():
     assert client._api.retry == 0
     client = cloudstack_client.connect(CloudStackSettings(endpoint="https://x/client/api", key="k", secret="s", verify="/ca.pem"))
     assert client._api.verify == "/ca.pem"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def outage_client(api, clock):
+    return CloudStackClient(api, endpoint="https://cs.example/client/api", read_attempts=3, outage_seconds=300,
+                            backoff=Backoff(first=1, factor=2, cap=4, jitter=0), sleep=clock.sleep, clock=clock)
+
+
+def test_a_cloudstack_that_answered_is_waited_for_through_a_restart():
+    down = [requests.exceptions.ConnectionError("refused")] * 20 + [CloudStackException("HTTP 503", response=Response(503))] * 5
+    api = ScriptedApi(listZones=[[{"id": "z1"}]], listVolumes=down + [[{"id": "v1"}]])
+    clock = Clock()
+    client = outage_client(api, clock)
+    assert client.list_zones() == [{"id": "z1"}]
+    assert client.get_volume("v1") == {"id": "v1"}
+    assert len(api.calls) == 27 and 60 < clock.now < 300
+
+
+def test_a_cloudstack_that_never_answered_fails_after_the_attempts():
+    api = ScriptedApi(listVolumes=[requests.exceptions.ConnectionError("refused")] * 3)
+    clock = Clock()
+    with pytest.raises(ConnectionFailed, match="cannot reach CloudStack at https://cs.example/client/api"):
+        outage_client(api, clock).get_volume("v1")
+    assert len(api.calls) == 3 and clock.now == 3
+
+
+def test_an_outage_is_waited_for_only_so_long_and_an_error_answer_is_no_outage():
+    api = ScriptedApi(listZones=[[{"id": "z1"}]], listVolumes=[requests.exceptions.ConnectionError("refused")] * 200,
+                      listStoragePools=[api_error(530, "internal")] * 10)
+    clock = Clock()
+    client = outage_client(api, clock)
+    client.list_zones()
+    with pytest.raises(ConnectionFailed):
+        client.get_volume("v1")
+    assert 300 <= clock.now < 310
+    with pytest.raises(CloudStackApiError, match="internal"):
+        client.list_storage_pools()
+    assert len([call for call in api.calls if call[0] == "listStoragePools"]) == 3, "a 530 is an answer: a few attempts"

@@ -3,6 +3,7 @@
 """The vCenter client over real pyVmomi objects and a fake SOAP stub (records each call; never sleeps)."""
 
 import ssl
+from http.client import HTTPException
 
 import certifi
 import pytest
@@ -279,3 +280,89 @@ def test_read_extra_config_is_one_view_and_one_retrieval_and_keeps_only_the_key_
     assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "CreateContainerView", "RetrievePropertiesEx",
                                                    "DestroyView"]
     assert [list(prop.pathSet) for prop in handlers["specs"][0][0].propSet] == [["config.extraConfig"]]
+
+
+class Outage:
+    """A vCenter restarting: ``answers`` is what each RetrievePropertiesEx meets (an exception, or a page)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.logins = 0
+
+    def handlers(self):
+        handlers = inventory_handlers()
+        paged = handlers["RetrievePropertiesEx"]
+
+        def retrieve(mo, args):
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return paged(mo, args)
+        handlers["RetrievePropertiesEx"] = retrieve
+        return handlers
+
+    def client(self, **options):
+        stub = FakeStub(self.handlers())
+        stub.handlers["RetrieveServiceContent"] = lambda mo, args: content_for(stub)
+
+        def login():
+            self.logins += 1
+            return vim.ServiceInstance("ServiceInstance", stub)
+        return vcenter_client.VCenterClient(login(), login=login, where="vc.example:443", sleep=lambda seconds: None, **options), stub
+
+
+def test_a_read_rides_through_a_vcenter_restart_503_then_a_lost_session():
+    outage = Outage([HTTPException("503 Service Unavailable"), ConnectionResetError(104, "reset by peer"),
+                     vim.fault.NotAuthenticated(msg="The session is not authenticated."), "page"])
+    client = outage.client()[0]
+    inventory = client.read_inventory()
+    assert [vm["name"] for vm in inventory["vms"]] == ["web", "orphan"]
+    assert outage.logins == 2, "one login at the start, one after vCenter forgot the session"
+
+
+def test_a_vcenter_that_stays_down_fails_once_with_the_facts_then_at_once():
+    ticks = iter(range(0, 10000, 50))
+    outage = Outage([HTTPException("503 Service Unavailable")] * 30)
+    client = outage.client(clock=lambda: float(next(ticks)), outage_seconds=300)[0]
+    with pytest.raises(ConnectionFailed, match="Failed to read the vCenter inventory: vCenter vc.example:443 did not answer "
+                                               "for [0-9]+ s \\(last: 503 Service Unavailable\\)") as caught:
+        client.read_inventory()
+    assert caught.value.facts == {"vcenter": "vc.example:443", "reason": "unavailable"}
+    left = len(outage.answers)
+    with pytest.raises(ConnectionFailed, match="vCenter vc.example:443 is unavailable"):
+        client.read_inventory()
+    assert len(outage.answers) == left - 1, "after one outage wait, later reads try once"
+
+
+def test_a_fault_is_not_an_outage():
+    outage = Outage([vim.fault.NoPermission(msg="Permission to perform this operation was denied.")])
+    with pytest.raises(VCenterError, match="Permission to perform this operation was denied"):
+        outage.client()[0].read_inventory()
+    assert outage.logins == 1
+
+
+def test_connect_waits_for_a_vcenter_that_answers_503_while_it_starts():
+    stub = FakeStub({})
+    stub.handlers["RetrieveServiceContent"] = lambda mo, args: content_for(stub)
+    attempts = []
+
+    def smart_connect(**kwargs):
+        attempts.append(kwargs)
+        if len(attempts) < 3:
+            raise Exception("vc.example:8443 is down or is not a VIM server")  # pylint: disable=broad-exception-raised
+        return vim.ServiceInstance("ServiceInstance", stub)
+    client = vcenter_client.connect(SETTINGS, smart_connect=smart_connect, probe=lambda settings: 503, sleep=lambda s: None)
+    assert isinstance(client, vcenter_client.VCenterClient) and len(attempts) == 3
+
+
+@pytest.mark.parametrize("status", [404, None])
+def test_connect_to_something_that_is_no_vcenter_fails_at_once(status):
+    attempts = []
+
+    def smart_connect(**kwargs):
+        attempts.append(kwargs)
+        raise Exception("vc.example:8443 is down or is not a VIM server")  # pylint: disable=broad-exception-raised
+    with pytest.raises(ConnectionFailed, match="vCenter vc.example:8443 does not answer as a vSphere API: check that "
+                                               "hostname and port are vCenter's HTTPS API") as caught:
+        vcenter_client.connect(SETTINGS, smart_connect=smart_connect, probe=lambda settings: status, sleep=lambda s: None)
+    assert len(attempts) == 1 and caught.value.facts["reason"] == "not_vcenter"
