@@ -116,7 +116,11 @@ class Verifier:
         base = dict(volume=reference, volume_id=volume["id"], volume_name=volume.get("name"), plan=plan.as_dict())
         verification = {"cloudstack": record_facts(volume), "vcenter": plan.disk.as_dict() if plan.disk else None}
         if plan.disk is not None and plan.disk.confirmed and volume.get("state") == "Ready" and volume.get("path"):
-            return dict(base, status="unchanged", changed=False, failed=False, verification=dict(verification, ok=True))
+            # moved by an earlier run (killed before it could tell): what that move left on its source is told now
+            journaled = self._journaled_plan(volume["id"], plan.destination["id"])
+            leftovers = self._left_on_source(journaled, verification) if journaled else {}
+            return dict(base, status="unchanged", changed=False, failed=False, verification=dict(verification, ok=True),
+                        **leftovers)
         if not volume.get("virtualmachineid"):
             journaled = self._journaled_plan(volume["id"], plan.destination["id"])
             return self._detached().confirm_in_place(plan, reference, journaled)
