@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE, boolean
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import checked_path
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import window_end_time
 
 CHOICES = {
     "on_false_success": ("fail", "restore"),
     "on_volume_failure": ("stop", "finish_wave"),
 }
 WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
+WHOLE_AT_LEAST_0 = ("max_per_destination",)
 POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
 BOOLEANS = ("allow_live_migration", "skip_preflight", "journal_create_directory")
 
@@ -62,12 +65,35 @@ def _option_error(option, value):
     if option in WHOLE_AT_LEAST_1:
         number = _whole(value)
         return None if number is not None and number >= 1 else "must be a whole number of at least 1"
+    if option in WHOLE_AT_LEAST_0:
+        number = _whole(value)
+        return None if number is not None and number >= 0 else "must be a whole number, 0 for no limit of its own"
+    if option == "window_end":
+        return _window_end_error(value)
     if option in POSITIVE_NUMBERS:
         number = _number(value)
         return None if number is not None and number > 0 else "must be a number of seconds greater than 0"
     if option in BOOLEANS:
         return None if _is_boolean(value) else "must be true or false"
     return None
+
+
+def _window_end_error(value):
+    try:
+        window_end_time(value, datetime.now(timezone.utc))
+    except InvalidInput:
+        return "must be a time with its timezone (2026-12-02T05:30:00+01:00 or ...Z) or a length from now (90m, 2h, 1h30m)"
+    return None
+
+
+def window_end_at(value, now=None):
+    """The window's end as an absolute UTC time (ISO 8601), a length (90m) counted from ``now`` (the play's start);
+    "" when there is no window. Every wave of the run then stops at the same moment."""
+    try:
+        end = window_end_time(value, now or datetime.now(timezone.utc))
+    except InvalidInput as error:
+        raise AnsibleFilterError(error.message) from None
+    return end.isoformat() if end else ""
 
 
 def _whole(value):
@@ -114,4 +140,4 @@ class FilterModule:
     """The playbooks' option checks and messages."""
 
     def filters(self):
-        return {"option_errors": option_errors}
+        return {"option_errors": option_errors, "window_end_at": window_end_at}

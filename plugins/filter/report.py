@@ -30,8 +30,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.r
     result_outcome,
 )
 
-STATUSES = ("succeeded", "nothing_to_do", "failed", "preflight_failed", "checked")
-EXIT_CODES = {"succeeded": 0, "nothing_to_do": 0, "checked": 0, "failed": 2, "preflight_failed": 2}
+STATUSES = ("succeeded", "nothing_to_do", "failed", "preflight_failed", "checked", "window_ended")
+EXIT_CODES = {"succeeded": 0, "nothing_to_do": 0, "checked": 0, "failed": 2, "preflight_failed": 2, "window_ended": 2}
 JOURNAL_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -172,7 +172,7 @@ def _notes(volumes):
     return notes
 
 
-def _status(preflight, entries, volumes, counts, errors, check_mode):
+def _status(preflight, entries, volumes, counts, errors, check_mode, window_end=None):
     if any(entry["status"] in ("error", "unresolved") for entry in entries) or not (preflight["ok"] or preflight["skipped"]):
         return "preflight_failed"
     if not volumes:
@@ -181,6 +181,8 @@ def _status(preflight, entries, volumes, counts, errors, check_mode):
         return "checked"
     if counts["migrated"] + counts["already_in_place"] == len(volumes) and not errors:
         return "succeeded"
+    if window_end and counts["migrated"] + counts["already_in_place"] + counts["not_started"] == len(volumes) and not errors:
+        return "window_ended"
     return "failed"
 
 
@@ -204,6 +206,10 @@ def _headline(status, summary, reason):
         if summary["migrated"] or summary["failed"] or summary["false_success"] or summary["already_in_place"]:
             return "PREFLIGHT FAILED after volumes were migrated (safe_migration_skip_preflight): see the problems"
         return "STOPPED AT PREFLIGHT: nothing was changed"
+    if status == "window_ended":
+        return ("WINDOW ENDED at %s: %d of %d planned volume(s) verified where the plan wants them, %d not started "
+                "(nothing was done to them): run the same plan again in the next window"
+                % (reason, summary["migrated"] + summary["already_in_place"], planned, summary["not_started"]))
     wrong = planned - summary["migrated"] - summary["already_in_place"]
     return "FAILED: %d of %d planned volume(s) are not verified where the plan wants them" % (wrong, planned)
 
@@ -293,7 +299,7 @@ def _check(report, entries_in):
 
 def migration_report(results, volumes=None, entries=None, plan=None, resolved=True, preflight=None, waves=None, errors=None,
                      journal_path=None, started=None, finished=None, check_mode=False, report_dir=None,
-                     journal_max_bytes=JOURNAL_MAX_BYTES):
+                     journal_max_bytes=JOURNAL_MAX_BYTES, window_end=None):
     """The whole report of a maintenance window as one dict (report.json); see migration_report.yml."""
     results, volumes, waves, errors = list(results or []), list(volumes or []), list(waves or []), list(errors or [])
     plan = _plan_list(plan)
@@ -304,8 +310,10 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
     report_entries = _entries(entries, plan, volumes, resolved)
     report_volumes = _volumes(volumes, results, check_mode)
     counts = count_outcomes(report_volumes)
-    status = _status(preflight, report_entries, report_volumes, counts, errors, check_mode)
+    status = _status(preflight, report_entries, report_volumes, counts, errors, check_mode, window_end)
     reason = _nothing_to_do_reason(report_entries) if status == "nothing_to_do" else None
+    if status == "window_ended":
+        reason = str(window_end)
     journal = _journal(journal_path, started, {volume["volume_id"] for volume in volumes}, journal_max_bytes)
     summary = {"status": status, "entries": len(report_entries), "planned": len(report_volumes)}
     summary.update(counts)
@@ -319,9 +327,18 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
         "duration": _duration_text(summary["duration_seconds"]), "summary": summary, "entries": report_entries,
         "preflight": preflight, "volumes": report_volumes, "waves": waves, "errors": [_text(error) for error in errors],
         "problems": _problems(preflight, report_entries, report_volumes, errors), "notes": _notes(report_volumes),
-        "journal": journal}
+        "journal": journal, "window_end": window_end or None, "next_plan": _next_plan(report_volumes, check_mode)}
     _check(report, len(entries) if entries else len(plan or []))
     return report
+
+
+def _next_plan(volumes, check_mode):
+    """The plan entries of the volumes a run did not start, by UUID (what to run next time); empty in check mode.
+    Running the whole plan again does the same: what is done is recognised."""
+    if check_mode:
+        return []
+    return [{"volume": volume["volume_id"], "destination": volume["destination_pool"]}
+            for volume in volumes if volume["outcome"] == "not_started"]
 
 
 def migration_report_lines(report):
@@ -339,7 +356,7 @@ def migration_report_lines(report):
     for note in report.get("notes", []):
         lines.append("%s: %s: %s" % (note["kind"].replace("_", " "), note["subject"], note["message"]))
     not_started = [volume["volume_name"] for volume in report["volumes"] if volume["outcome"] == "not_started"]
-    if not_started and report["status"] == "failed":
+    if not_started and report["status"] in ("failed", "window_ended"):
         lines.append("not started: %s" % ", ".join(map(str, not_started)))
     if summary["report_dir"]:
         lines.append("report: %s/{report.md,report.json,junit.xml}" % summary["report_dir"])

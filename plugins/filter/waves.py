@@ -58,12 +58,14 @@ def migration_waves(volumes, wave_size, groups=None):
 def migration_wave_outcome(calls, wave, number, count=None, done_before=0, total=None, labels=None):
     """One wave's outcome from the registered results of its cs_volume_migrate_safe loop."""
     labels = labels or {}
-    volumes = []
+    volumes, window_ended = [], False
     for call in calls or []:
         if call.get("skipped"):
             continue
         if call.get("volumes") is not None:
-            volumes.extend(dict(volume) for volume in call["volumes"])
+            # a volume the window's end left alone was not started: counted below as the wave's not started
+            window_ended = window_ended or any(volume.get("status") == "not_started" for volume in call["volumes"])
+            volumes.extend(dict(volume) for volume in call["volumes"] if volume.get("status") != "not_started")
             continue
         for request in call.get("item") or []:
             volumes.append({"volume": request.get("volume"), "status": "failed", "failed": True, "changed": False,
@@ -79,6 +81,7 @@ def migration_wave_outcome(calls, wave, number, count=None, done_before=0, total
     summary = {"wave": number, "planned": planned}
     summary.update(count_outcomes(volumes))
     summary["not_started"] = planned - len(volumes)
+    summary["window_ended"] = window_ended
     summary["volume_seconds"] = round(sum(float(volume.get("duration") or 0) for volume in volumes), 1)
     failures = ["%s: %s" % (labels.get(volume.get("volume_id") or volume.get("volume"))
                             or volume.get("volume_name") or volume.get("volume"), volume.get("msg"))

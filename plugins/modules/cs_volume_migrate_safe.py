@@ -79,8 +79,29 @@ options:
   concurrency:
     description:
       - How many volumes of O(volumes) are migrated at the same time; at least 1.
+      - A rolling window - the next volume starts as soon as one ends - within CloudStack's own limits. At most
+        one volume of a VM moves at a time (CloudStack runs a VM's work one item at a time), and at most
+        C(concurrent.migrations.per.target.datastore) volumes (read with C(listConfigurations); 0 is no limit) go to
+        one destination pool at a time, as CloudStack refuses the excess with an error instead of queueing it.
     type: int
     default: 1
+  max_per_destination:
+    description:
+      - At most this many migrations to one destination pool at a time, for storage that suffers under several
+        moves at once; V(0) for no limit of its own. The tighter of this and CloudStack's
+        C(concurrent.migrations.per.target.datastore) applies.
+      - The playbooks set it with C(safe_migration_max_per_destination).
+    type: int
+    default: 0
+  window_end:
+    description:
+      - The end of the maintenance window, a time with its timezone (V(2026-12-02T05:30:00+01:00), V(...Z)) or a length
+        from the task's start (V(90m), V(2h), V(1h30m), V(45s)). No migration starts after it; those running finish
+        and are verified. The volumes not started are returned with status V(not_started) and the task fails
+        saying so; running the same task again goes on where this one stopped.
+      - Ignored in check mode, which plans every volume.
+      - The playbooks set it with C(safe_migration_window_end).
+    type: str
   allow_live_migration:
     description:
       - Allow migrating volumes of running VMs (storage vMotion). Off by default; a volume of a running VM is
@@ -180,7 +201,9 @@ volumes:
       description: The volume's name.
       type: str
     status:
-      description: V(migrated), V(unchanged) (already on the destination, confirmed by vCenter), V(planned) (check mode) or V(failed).
+      description:
+        - V(migrated), V(unchanged) (already on the destination, confirmed by vCenter), V(planned) (check mode),
+          V(failed), or V(not_started) (the window of O(window_end) ended before its turn; nothing was done to it).
       type: str
     changed:
       description: Whether this volume's record or disk was changed.
@@ -340,6 +363,19 @@ summary:
   returned: always
   type: dict
   sample: {total: 2, migrated: 1, unchanged: 1, planned: 0, failed: 0, false_success: 0, restored: 0}
+schedule:
+  description:
+    - The limits the run kept and the peaks it reached. C(per_destination) is the limit per destination pool (0 - none),
+      the tighter of O(max_per_destination) and CloudStack's setting (C(null) when this account cannot read it).
+  returned: always
+  type: dict
+  sample:
+    concurrency: 4
+    per_destination: 2
+    per_vm: 1
+    concurrent.migrations.per.target.datastore: 2
+    window_end: "2026-12-02T04:30:00+00:00"
+    peak: {overall: 4, per_destination: {pool-uuid-1: 2, pool-uuid-2: 2}, per_vm: {vm-uuid-1: 1}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -378,6 +414,8 @@ def argument_spec():
         destination=dict(type="str"),
         volumes=dict(type="list", elements="dict", options=VOLUME_ITEM),
         concurrency=dict(type="int", default=1),
+        max_per_destination=dict(type="int", default=0),
+        window_end=dict(type="str"),
         allow_live_migration=dict(type="bool", default=False),
         on_false_success=dict(type="str", choices=["fail", "restore"], default="fail"),
         job_timeout=dict(type="int", default=1800),
@@ -393,7 +431,8 @@ def migrate(params, check_mode):
     options = MigrationOptions(
         allow_live_migration=params["allow_live_migration"], on_false_success=params["on_false_success"],
         job_timeout=params["job_timeout"], poll_interval=params["poll_interval"],
-        concurrency=params["concurrency"], check_mode=check_mode,
+        concurrency=params["concurrency"], check_mode=check_mode, max_per_destination=params["max_per_destination"],
+        window_end=params["window_end"],
     )
     requests = requests_from_params(params)
     journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])

@@ -153,6 +153,11 @@ class CloudStackClient:
     def list_zones(self, **filters):
         return self._read("list zones", "listZones", fetch_list=True, **filters)
 
+    def get_configuration(self, name):
+        """The value of the global setting ``name`` (None: no such setting); listConfigurations matches substrings."""
+        found = self._read("read the setting %s" % name, "listConfigurations", name=name, fetch_list=True)
+        return next((item.get("value") for item in found if item.get("name") == name), None)
+
     def query_job(self, job_id):
         """The job's record, or None when CloudStack does not know the job id."""
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
@@ -37,8 +37,14 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     journal_lock_path,
     volume_lock_path,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.results import diff_of, summarize
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.scheduler import (
+    ScheduledItem,
+    Scheduler,
+    run_scheduled,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.siblings import Siblings
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, is_migration_of
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.verification import (
@@ -48,13 +54,15 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 
 SUBMIT_ATTEMPTS = 3
+# CloudStack's cap on concurrent migrations to one pool (0: none); more are refused with an error, not queued.
+PER_TARGET_SETTING = "concurrent.migrations.per.target.datastore"
 
 
 class VolumeMigrationService:
     """Migrates volumes safely; see the module documentation for the result shape."""
 
     def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None,
-                 cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY):
+                 cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY, wall_clock=None):
         self._cs = cloudstack
         self._vcenter = vcenter
         self._cloud = cloud  # the API endpoint: volume locks are per cloud (a UUID is unique only within one)
@@ -65,6 +73,7 @@ class VolumeMigrationService:
         self._clock = clock
         self._sleep = sleep
         self._new_job_id = new_job_id or (lambda: str(uuid.uuid4()))
+        self._wall_clock = wall_clock or (lambda: datetime.now(timezone.utc))
         self._planner = Planner(cloudstack, vcenter, allow_live_migration=options.allow_live_migration)
         self._jobs = JobRunner(cloudstack, options, clock=clock, sleep=sleep)
         self._verifier = Verifier(cloudstack, vcenter, journal, self._jobs, options, new_job_id=self._new_job_id)
@@ -81,29 +90,83 @@ class VolumeMigrationService:
 
     def _run(self, requests):
         self._migrating = {request.volume for request in requests}
-        if self._options.concurrency > 1 and len(requests) > 1:
-            with ThreadPoolExecutor(max_workers=min(self._options.concurrency, len(requests))) as pool:
-                results = list(pool.map(self._outcome, requests))
-        else:
-            results = [self._outcome(request) for request in requests]
+        resolved = [self._resolve_for_schedule(request) for request in requests]
+        items = [ScheduledItem(index, destination and destination["id"], vm=volume and volume.get("virtualmachineid"))
+                 for index, (volume, destination) in enumerate(resolved)]
+        schedule = self._schedule_limits()
+        scheduler = Scheduler(items, self._options.concurrency, per_destination=schedule["per_destination"],
+                              deadline=self._deadline(), clock=self._clock)
+        results = [None] * len(requests)
+        ended = run_scheduled(scheduler, lambda item: self._outcome(requests[item.key], resolved[item.key]),
+                              min(self._options.concurrency, max(1, len(requests))))
+        for item, result in ended:
+            results[item.key] = result
+        for item in scheduler.not_started():
+            results[item.key] = self._not_started(requests[item.key], resolved[item.key])
+        schedule["peak"] = scheduler.peak
         payload = {"changed": any(result["changed"] for result in results), "volumes": results,
-                   "summary": summarize(results), "diff": diff_of(results)}
-        failed = [result for result in results if result["failed"]]
-        if not failed:
+                   "summary": summarize(results), "diff": diff_of(results), "schedule": schedule}
+        failed = [result for result in results if result["failed"] and result["status"] != "not_started"]
+        not_started = [result for result in results if result["status"] == "not_started"]
+        if not failed and not not_started:
             return _public(payload)
         if len(results) == 1:
             error = results[0]["error"]
             facts = dict(error.facts)
             facts.update(_public(payload))
             raise type(error)(error.message, **facts)
-        raise SafeMigrationError("%d of %d volume migrations failed: %s" % (
-            len(failed), len(results), "; ".join("%s: %s" % (result["volume"], result["msg"]) for result in failed)),
-            **_public(payload))
+        texts = []
+        if failed:
+            texts.append("%d of %d volume migrations failed: %s" % (
+                len(failed), len(results), "; ".join("%s: %s" % (result["volume"], result["msg"]) for result in failed)))
+        if not_started:
+            texts.append("%d of %d not started: the maintenance window ended at %s (%s); run the same plan again to go on"
+                         % (len(not_started), len(results), self._options.window_end.isoformat(),
+                            ", ".join(str(result["volume"]) for result in not_started)))
+        raise SafeMigrationError("; ".join(texts), **_public(payload))
 
-    def _outcome(self, request):
+    # ---- the schedule -----------------------------------------------------------------------------------
+    def _resolve_for_schedule(self, request):
+        """(volume, destination) for the scheduler's limits; (None, None) when it does not resolve (the volume's own
+        run then fails with the reason)."""
+        try:
+            return self._planner.resolve(request)
+        except SafeMigrationError:
+            return None, None
+
+    def _schedule_limits(self):
+        """The limits the run keeps: its concurrency, and per destination pool the tighter of max_per_destination and
+        CloudStack's own cap (a CloudStack that does not show its setting to this account: the option alone)."""
+        try:
+            setting = self._cs.get_configuration(PER_TARGET_SETTING)
+        except (CloudStackApiError, ConnectionFailed):
+            setting = None
+        cloudstack_cap = int(setting) if setting not in (None, "") and str(setting).lstrip("-").isdigit() else None
+        limits = [limit for limit in (self._options.max_per_destination, cloudstack_cap) if limit and limit > 0]
+        return {"concurrency": self._options.concurrency, "per_destination": min(limits) if limits else 0,
+                "per_vm": 1, PER_TARGET_SETTING: cloudstack_cap,
+                "window_end": self._options.window_end.isoformat() if self._options.window_end else None}
+
+    def _deadline(self):
+        """The window's end on the run's monotonic clock (check mode plans everything: no deadline)."""
+        if self._options.window_end is None or self._options.check_mode:
+            return None
+        return self._clock() + (self._options.window_end - self._wall_clock()).total_seconds()
+
+    def _not_started(self, request, resolved):
+        volume = resolved[0] or {}
+        error = SafeMigrationError(
+            "Not started: the maintenance window ended at %s before its turn; nothing was done to volume %s. Run the same "
+            "plan again in the next window: what is done is recognised, the rest goes on"
+            % (self._options.window_end.isoformat(), labelled(volume.get("name"), volume.get("id") or request.volume)),
+            volume_id=volume.get("id"), window_end=self._options.window_end.isoformat())
+        return dict(volume=request.volume, volume_id=volume.get("id"), volume_name=volume.get("name"), status="not_started",
+                    changed=False, failed=True, msg=error.message, error=error)
+
+    def _outcome(self, request, resolved=(None, None)):
         started = self._clock()
         try:
-            result = self.migrate_one(request)
+            result = self.migrate_one(request, resolved)
         except SafeMigrationError as error:
             result = dict(error.facts, failed=True, changed=bool(error.facts.get("changed")), status="failed",
                           msg=error.message, error=error)
@@ -123,9 +186,9 @@ class VolumeMigrationService:
                 result["journal_error"] = error.message
         return result
 
-    def migrate_one(self, request):
+    def migrate_one(self, request, resolved=(None, None)):
         """Plan, then migrate or resume one volume; return its result or raise a ``SafeMigrationError``."""
-        volume, destination = self._planner.resolve(request)
+        volume, destination = resolved if resolved[0] is not None else self._planner.resolve(request)
         if self._options.check_mode:
             return self._migrate_resolved(request, volume, destination)
         label = "volume %s" % (volume.get("name") and "%s (%s)" % (volume["name"], volume["id"]) or volume["id"])

@@ -6,6 +6,8 @@ a module user and a playbook user name each option in a message."""
 from __future__ import annotations
 
 import math
+import re
+from datetime import datetime, timedelta, timezone
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 
@@ -20,7 +22,11 @@ PLAYBOOK_VARIABLES = {
     "poll_interval": "safe_migration_poll_interval",
     "concurrency": "safe_migration_concurrency",
     "journal_path": "safe_migration_journal_path",
+    "max_per_destination": "safe_migration_max_per_destination",
+    "window_end": "safe_migration_window_end",
 }
+# "90m", "2h", "1h30m", "45s": a window's length from now.
+DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
 
 
 def option_text(option, value=None):
@@ -49,12 +55,14 @@ class MigrationOptions:
     """
 
     def __init__(self, allow_live_migration=False, on_false_success="fail", job_timeout=1800, poll_interval=5.0,
-                 concurrency=1, check_mode=False):
+                 concurrency=1, check_mode=False, max_per_destination=0, window_end=None, now=None):
         self.allow_live_migration = bool(allow_live_migration)
         self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
         self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
         self.poll_interval = _positive("poll_interval", poll_interval, "seconds, e.g. 5")
         self.concurrency = _at_least_one("concurrency", concurrency)
+        self.max_per_destination = _at_least_zero("max_per_destination", max_per_destination)
+        self.window_end = window_end_time(window_end, now or datetime.now(timezone.utc))
         self.check_mode = check_mode
 
 
@@ -81,6 +89,35 @@ def _at_least_one(option, value):
         raise InvalidInput("Invalid %s: %r; it must be a whole number of at least 1" % (option_text(option), value),
                            option=option, value=value)
     return int(number)
+
+
+def _at_least_zero(option, value):
+    number = _number(option, value)
+    if number is None or not float(number).is_integer() or number < 0:
+        raise InvalidInput("Invalid %s: %r; it must be a whole number, 0 for no limit of its own" % (option_text(option), value),
+                           option=option, value=value)
+    return int(number)
+
+
+def window_end_time(value, now):
+    """The window's end as an aware UTC datetime (None: no window): a time with its timezone
+    (2026-12-02T05:30:00+01:00) or a length from ``now`` (90m, 2h, 1h30m, 45s)."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    length = DURATION.match(text)
+    if length and any(length.groupdict().values()):
+        parts = {key: int(number or 0) for key, number in length.groupdict().items()}
+        return now + timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    try:
+        end = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        end = None
+    if end is None or end.tzinfo is None:
+        raise InvalidInput("Invalid %s: %r; give a time with its timezone (2026-12-02T05:30:00+01:00 or ...Z) or a length "
+                           "from now (90m, 2h, 1h30m)" % (option_text("window_end"), value), option="window_end", value=value)
+    # an end that has passed is kept: nothing starts (a later wave of a window that ended)
+    return end.astimezone(timezone.utc)
 
 
 def _choice(option, value, choices):

@@ -5,15 +5,19 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from datetime import datetime, timezone
+
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_options import (
     FilterModule,
     option_errors,
+    window_end_at,
 )
 
 GOOD = {"safe_migration_on_false_success": "fail", "safe_migration_on_volume_failure": "finish_wave",
         "safe_migration_concurrency": 2, "safe_migration_wave_size": "5", "safe_migration_job_timeout": "60",
         "safe_migration_poll_interval": "0.05", "safe_migration_allow_live_migration": "false",
-        "safe_migration_skip_preflight": False}
+        "safe_migration_skip_preflight": False, "safe_migration_max_per_destination": "0",
+        "safe_migration_window_end": "2h"}
 
 
 def test_good_options_give_no_error():
@@ -25,6 +29,11 @@ def test_good_options_give_no_error():
     ("safe_migration_on_volume_failure", "continue",
      "safe_migration_on_volume_failure must be one of stop, finish_wave (got 'continue')"),
     ("safe_migration_concurrency", 0, "safe_migration_concurrency must be a whole number of at least 1 (got 0)"),
+    ("safe_migration_max_per_destination", -1,
+     "safe_migration_max_per_destination must be a whole number, 0 for no limit of its own (got -1)"),
+    ("safe_migration_window_end", "05:30",
+     "safe_migration_window_end must be a time with its timezone (2026-12-02T05:30:00+01:00 or ...Z) or a length from now "
+     "(90m, 2h, 1h30m) (got '05:30')"),
     ("safe_migration_concurrency", "two", "safe_migration_concurrency must be a whole number of at least 1 (got 'two')"),
     ("safe_migration_wave_size", "1.5", "safe_migration_wave_size must be a whole number of at least 1 (got '1.5')"),
     ("safe_migration_wave_size", True, "safe_migration_wave_size must be a whole number of at least 1 (got True)"),
@@ -55,7 +64,7 @@ def test_a_non_mapping_is_a_filter_error():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"option_errors"}
+    assert set(FilterModule().filters()) == {"option_errors", "window_end_at"}
 
 
 def test_the_journal_path_is_checked_as_the_modules_check_it(tmp_path):
@@ -70,3 +79,12 @@ def test_the_journal_path_is_checked_as_the_modules_check_it(tmp_path):
     assert not (tmp_path / "new").exists(), "checking a path creates nothing"
     assert option_errors({"safe_migration_journal_create_directory": "maybe"}) == [
         "safe_migration_journal_create_directory must be true or false (got 'maybe')"]
+
+
+def test_the_window_end_is_fixed_once_as_an_absolute_time():
+    now = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
+    assert window_end_at("90m", now) == "2026-12-02T04:30:00+00:00"
+    assert window_end_at("2026-12-02T05:30:00+01:00", now) == "2026-12-02T04:30:00+00:00"
+    assert window_end_at("", now) == ""
+    with pytest.raises(AnsibleFilterError, match="give a time with its timezone"):
+        window_end_at("half past five", now)

@@ -81,6 +81,30 @@ def test_a_failed_volume_and_the_ones_not_started_make_the_run_failed():
     assert report["headline"] == "FAILED: 3 of 3 planned volume(s) are not verified where the plan wants them"
 
 
+def test_a_window_that_ended_is_its_own_status_with_the_plan_left_to_run():
+    volumes = [volume(1), volume(2, vm="vm-2"), volume(3, vm="vm-3")]
+    entries = [entry(1, ["v1", "v2", "v3"], source_pool="nfs-1", destination="nfs-2")]
+    end = "2026-12-02T04:30:00+00:00"
+    report = build([result(1), result(2, "unchanged")], volumes, entries, window_end=end)
+    assert report["status"] == "window_ended" and report["summary"]["exit_code"] == 2
+    assert report["headline"] == ("WINDOW ENDED at %s: 2 of 3 planned volume(s) verified where the plan wants them, 1 not "
+                                  "started (nothing was done to them): run the same plan again in the next window" % end)
+    assert report["next_plan"] == [{"volume": "v3", "destination": "nfs-2"}] and report["window_end"] == end
+    assert "not started: DATA-3" in migration_report_lines(report)
+
+
+def test_a_failure_in_a_window_that_ended_is_a_failed_run():
+    volumes = [volume(1), volume(2, vm="vm-2")]
+    report = build([result(1, "failed", msg="boom")], volumes, [entry(1, ["v1", "v2"])], window_end="2026-12-02T04:30:00+00:00")
+    assert report["status"] == "failed" and report["next_plan"] == [{"volume": "v2", "destination": "nfs-2"}]
+
+
+def test_volumes_not_started_without_a_window_end_are_a_failed_run():
+    volumes = [volume(1), volume(2, vm="vm-2")]
+    report = build([result(1)], volumes, [entry(1, ["v1", "v2"])])
+    assert report["status"] == "failed" and report["window_end"] is None
+
+
 def test_a_false_success_counts_as_false_success_not_as_failed_and_restored_is_part_of_it():
     volumes, entries = two_volume_plan()
     report = build([result(1, "failed", false_success=True, msg="nothing moved", restore={"verified": True}),

@@ -67,7 +67,8 @@ def test_the_outcome_counts_in_the_report_vocabulary_and_gives_one_progress_line
                                               "restore": {"verified": True}}]}]
     outcome = migration_wave_outcome(calls, wave, 2, count=3, done_before=4, total=12, labels={"v3": "DATA-3"})
     assert outcome["summary"] == {"wave": 2, "planned": 4, "migrated": 1, "already_in_place": 1, "failed": 0,
-                                  "false_success": 1, "restored": 1, "repaired": 0, "not_started": 1, "volume_seconds": 3.0}
+                                  "false_success": 1, "restored": 1, "repaired": 0, "not_started": 1, "volume_seconds": 3.0,
+                                  "window_ended": False}
     assert outcome["line"] == ("Wave 2/3: 4 volume(s): 1 migrated, 1 already in place, 0 failed, 1 false success "
                                "(1 restored), 1 not started; 7 of 12 planned volume(s) done")
     assert outcome["failures"] == ["DATA-3: no"]
@@ -105,3 +106,13 @@ def test_an_unknown_status_raises():
 
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {"migration_waves", "migration_wave_outcome"}
+
+
+def test_volumes_the_window_left_alone_are_the_waves_not_started_and_say_the_window_ended():
+    wave = requests("v1", "v2", "v3")
+    calls = [{"item": wave, "volumes": [{"volume": "v1", "status": "migrated", "duration": 2},
+                                        {"volume": "v2", "status": "not_started", "failed": True, "msg": "Not started"},
+                                        {"volume": "v3", "status": "not_started", "failed": True, "msg": "Not started"}]}]
+    outcome = migration_wave_outcome(calls, wave, 1)
+    assert (outcome["summary"]["not_started"], outcome["summary"]["window_ended"]) == (2, True)
+    assert [volume["volume"] for volume in outcome["volumes"]] == ["v1"] and outcome["failures"] == []

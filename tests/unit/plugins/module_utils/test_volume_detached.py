@@ -69,6 +69,9 @@ class FakeCloudStack:
         self.updates = []
         self.outcome = "moves"
 
+    def get_configuration(self, name):
+        return "0" if name == "concurrent.migrations.per.target.datastore" else None
+
     def get_volume(self, volume_id):
         return copy.deepcopy(self.volumes.get(volume_id))
 

@@ -158,8 +158,12 @@ class FakeCloudStack:
         self.query_errors = []
         self.outcome = "moves"
         self.update_error = None  # errortext: the next updateVolume job fails and changes nothing
+        self.configurations = {"concurrent.migrations.per.target.datastore": "0"}
 
     # reads
+    def get_configuration(self, name):
+        return self.configurations.get(name)
+
     def get_volume(self, volume_id):
         return copy.deepcopy(self.volumes.get(volume_id))
 
