@@ -193,6 +193,26 @@ class VCenterClient:
                 _destroy(view)
         return _inventory_from(self._reading("read the vCenter inventory", read))
 
+    def read_vms(self, moids, hosts, field_names):
+        """The facts of the VMs ``moids``, as ``read_inventory`` gives them, in one retrieval of those VMs alone
+        (``hosts`` and ``field_names``: the inventory's, to name hosts and custom fields). None when one of them is
+        gone from vCenter: the caller reads the inventory again."""
+        def read():
+            spec = vmodl.query.PropertyCollector.FilterSpec(
+                objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=vim.VirtualMachine(moid, self._si._stub))  # pylint: disable=protected-access
+                           for moid in moids],
+                propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PROPERTIES)])
+            return self._retrieve(spec)
+        try:
+            objects = self._reading("read VM %s" % ", ".join(moids), read)
+        except VCenterError as error:
+            if error.facts.get("fault") == "ManagedObjectNotFound":
+                return None
+            raise
+        if len(objects) != len(set(moids)):
+            return None
+        return [_vm_facts(ref, props, hosts, field_names) for ref, props in objects]
+
     def read_extra_config(self, key, datacenter=None):
         """{VM moid: value} of extraConfig entry ``key`` for every VM that has it, in one retrieval.
 
@@ -370,6 +390,7 @@ def _inventory_from(objects):
         "vms": [_vm_facts(ref, props, hosts, field_names) for ref, props in vm_objects],
         "datastores": {moid: _datastore_facts(moid, props, field_names) for moid, props in datastores.items()},
         "hosts": dict(hosts),
+        "custom_fields": dict(field_names),
     }
 
 

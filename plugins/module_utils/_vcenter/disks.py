@@ -5,7 +5,8 @@
 A thin adapter over the shared inventory check (vcenter_inventory.check_inventory,
 the same code vmware_inventory_assert runs): the migration service asks one
 question, "is this volume's disk attached to this VM and on one of these
-datastores?", and gets a ``DiskLocation``.
+datastores?", and gets a ``DiskLocation``. The inventory is read once for all the
+questions of a run (shared_inventory.py); the VM asked about is read again first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     DiskExpectation,
     VmExpectation,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.shared_inventory import SharedInventory
 
 
 class DiskLocation:
@@ -87,9 +89,13 @@ class VCenterDisks:
     """Locates volume disks through the shared inventory check."""
 
     def __init__(self, client, datacenter=None, check=check_inventory):
-        self._client = client
+        self._client = SharedInventory(client) if client is not None else None
         self._datacenter = datacenter
         self._check = check
+
+    def _refresh(self, instance_name):
+        if self._client is not None:
+            self._client.refresh_vm(instance_name, self._datacenter)
 
     def locate(self, instance_name, path, datastores=None):
         """Is disk ``path`` attached to VM ``instance_name`` (exact match), on one of ``datastores``?"""
@@ -103,6 +109,7 @@ class VCenterDisks:
 
     def _locate(self, instance_name, expectation):
         path = expectation.path
+        self._refresh(instance_name)
         report = self._check(self._client, [VmExpectation(ref=instance_name, ref_type="instance_name", disks=[expectation])],
                              datacenter=self._datacenter)
         problems = [problem.message for problem in report.problems]
@@ -132,6 +139,7 @@ class VCenterDisks:
 
     def attached_disk_files(self, instance_name):
         """The files of the disks attached to VM ``instance_name``; None unless vCenter holds that VM exactly once."""
+        self._refresh(instance_name)
         return attached_disk_files(self._client, instance_name, datacenter=self._datacenter)
 
     def locate_detached(self, path, datastores=None):

@@ -62,6 +62,9 @@ class FakeClient:
     def read_inventory(self, datacenter=None):
         return self.inventory
 
+    def read_vms(self, moids, hosts, field_names):
+        return [vm for vm in self.inventory["vms"] if vm["moid"] in moids]
+
     def search_datastore(self, ds, file_names):
         self.searches.append((ds["name"], sorted(file_names)))
         if ds["name"] in self.refused:

@@ -366,3 +366,18 @@ def test_connect_to_something_that_is_no_vcenter_fails_at_once(status):
                                                "hostname and port are vCenter's HTTPS API") as caught:
         vcenter_client.connect(SETTINGS, smart_connect=smart_connect, probe=lambda settings: status, sleep=lambda s: None)
     assert len(attempts) == 1 and caught.value.facts["reason"] == "not_vcenter"
+
+
+def test_read_vms_reads_those_vms_alone_in_one_retrieval():
+    seen = []
+
+    def retrieve(mo, args):
+        seen.append(args[0][0])
+        first = inventory_objects(mo._stub)[0][0]  # the VM "web" (vm-34)
+        return PC.RetrieveResult(objects=[first])
+    client, stub = make_client({"RetrievePropertiesEx": retrieve})
+    vms = client.read_vms(["vm-34"], {"host-1": "esx-1.lab"}, {101: "cloud.vm.internal.name"})
+    assert [(vm["moid"], vm["internal_name"], vm["host"]) for vm in vms] == [("vm-34", "i-2-34-VM", "esx-1.lab")]
+    assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "RetrievePropertiesEx"]
+    assert [spec.obj._moId for spec in seen[0].objectSet] == ["vm-34"]
+    assert client.read_vms(["vm-34", "vm-99"], {}, {}) is None, "a VM gone from vCenter: the caller reads it all again"

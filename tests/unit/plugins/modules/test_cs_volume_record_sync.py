@@ -59,6 +59,9 @@ class FakeVCenter:
                          "disks": [{"key": 2000, "file": FILE, "datastore_moid": "ds-1"}]}],
                 "datastores": {"ds-1": {"moid": "ds-1", "name": SRC_DS, "browser": "b", "accessible": True}}}
 
+    def read_vms(self, moids, hosts, field_names):
+        return [vm for vm in self.read_inventory()["vms"] if vm["moid"] in moids]
+
     def search_datastore(self, datastore, file_names, timeout=None):
         return [path for path in self.files if path.rsplit("/", 1)[-1] in file_names]
 

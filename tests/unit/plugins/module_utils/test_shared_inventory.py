@@ -1,0 +1,74 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One inventory read per run: later looks read only the VM asked about; a VM the read does not hold reads it all."""
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.shared_inventory import SharedInventory
+
+
+def vm(moid, name, file):
+    return {"moid": moid, "name": name, "internal_name": name, "disks": [{"key": 2000, "file": file}]}
+
+
+class Client:
+    """vCenter as it is now (``vms``); counts the full reads and the VM reads."""
+
+    def __init__(self):
+        self.vms = {"vm-1": vm("vm-1", "i-2-1-VM", "[ds1] a.vmdk"), "vm-2": vm("vm-2", "i-2-2-VM", "[ds1] b.vmdk")}
+        self.full_reads, self.vm_reads = 0, []
+
+    def read_inventory(self, datacenter=None):
+        self.full_reads += 1
+        return {"vms": [dict(item) for item in self.vms.values()], "datastores": {}, "hosts": {"host-1": "esx-1"},
+                "custom_fields": {101: "cloud.vm.internal.name"}}
+
+    def read_vms(self, moids, hosts, field_names):
+        self.vm_reads.append((list(moids), dict(hosts), dict(field_names)))
+        if any(moid not in self.vms for moid in moids):
+            return None
+        return [dict(self.vms[moid]) for moid in moids]
+
+    def search_datastore(self, datastore, names):
+        return ["searched %s" % datastore]
+
+
+def test_the_inventory_is_read_once_and_the_vm_asked_about_again_by_itself():
+    client = Client()
+    shared = SharedInventory(client)
+    assert len(shared.read_inventory()["vms"]) == 2
+    client.vms["vm-1"] = vm("vm-1", "i-2-1-VM", "[ds2] a.vmdk")   # a migration moved its disk
+    client.vms["vm-2"] = vm("vm-2", "i-2-2-VM", "[ds3] b.vmdk")   # not asked about: not read
+    shared.refresh_vm("i-2-1-VM")
+    files = {item["moid"]: item["disks"][0]["file"] for item in shared.read_inventory()["vms"]}
+    assert files == {"vm-1": "[ds2] a.vmdk", "vm-2": "[ds1] b.vmdk"}
+    assert client.full_reads == 1
+    assert client.vm_reads == [(["vm-1"], {"host-1": "esx-1"}, {101: "cloud.vm.internal.name"})]
+
+
+def test_a_vm_the_shared_read_does_not_hold_reads_the_whole_inventory_again():
+    client = Client()
+    shared = SharedInventory(client)
+    shared.read_inventory()
+    client.vms["vm-3"] = vm("vm-3", "i-2-3-VM", "[ds1] c.vmdk")   # registered since the read
+    shared.refresh_vm("i-2-3-VM")
+    assert client.full_reads == 2 and client.vm_reads == []
+    assert "vm-3" in {item["moid"] for item in shared.read_inventory()["vms"]}
+
+
+def test_a_vm_gone_since_the_read_reads_the_whole_inventory_again():
+    client = Client()
+    shared = SharedInventory(client)
+    shared.read_inventory()
+    del client.vms["vm-2"]   # removed from the inventory (apache/cloudstack#9881)
+    shared.refresh_vm("i-2-2-VM")
+    assert client.full_reads == 2
+    assert {item["moid"] for item in shared.read_inventory()["vms"]} == {"vm-1"}
+
+
+def test_each_datacenter_is_read_once_and_other_calls_go_to_the_client():
+    client = Client()
+    shared = SharedInventory(client)
+    shared.read_inventory("DC1")
+    shared.read_inventory("DC1")
+    shared.read_inventory("DC2")
+    assert client.full_reads == 2
+    assert shared.search_datastore("ds1", ["a.vmdk"]) == ["searched ds1"]
