@@ -2,8 +2,9 @@
 
 The plan goes through migrate_volumes.yml with ansible-playbook (or, for a share of schedules, the module in a
 one-task play); faults are queued in the simulator first; a disruption kills the controller at a random moment,
-starts a second run at once, or restarts the management server or vCenter during the run. The evidence is the lab's ground truth afterwards (records, VMDK files, the job log)
-and everything a user saw (exit codes, output, report files, module results, the journal).
+starts a second run at once, or restarts the management server or vCenter during the run. The evidence is the lab's
+ground truth afterwards (records, VMDK files, the job log) and everything a user saw (exit codes, output, report
+files, module results, the journal).
 """
 
 from __future__ import annotations
