@@ -298,7 +298,7 @@ def assert_inventory(params):
     client = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         return vcenter_inventory.check_inventory(client, expectations, datacenter=params.get("datacenter"),
-                                                 verify_files=params["verify_files"])
+                                                 verify_files=params["verify_files"], focused_read=True)
     finally:
         client.close()
 

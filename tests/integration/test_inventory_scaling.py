@@ -7,7 +7,9 @@ the property the timings rest on, on a real vcsim: the calls do not grow with th
 from __future__ import annotations
 
 import pytest
+from pyVmomi import vim
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.client import VCenterClient
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules.vmware_inventory_assert import assert_inventory
 from integration.vcenter_lab import InventoryLab, SoapCalls, scale_expectations  # pylint: disable=import-error
 
@@ -33,6 +35,29 @@ def test_soap_calls_do_not_grow_with_the_number_of_vms(tmp_path):
     finally:
         lab.stop()
     assert with_200 == with_10
-    # one container view and one retrieval for the inventory; one search per datastore (ds1, ds2), each
-    # followed by one read of its task's state (vcsim finishes tasks within the call)
-    assert (with_10["CreateContainerView"], with_10["SearchDatastoreSubFolders_Task"], with_10["RetrievePropertiesEx"]) == (1, 2, 3)
+    # one container view and one retrieval of what identifies the VMs, one retrieval of the details of those
+    # asserted; one search per datastore (ds1, ds2), each followed by one read of its task's state (vcsim
+    # finishes tasks within the call)
+    assert (with_10["CreateContainerView"], with_10["SearchDatastoreSubFolders_Task"], with_10["RetrievePropertiesEx"]) == (1, 2, 4)
+
+
+def test_a_few_vms_in_a_large_inventory_have_only_their_own_devices_read(tmp_path, monkeypatch):
+    retrievals = []
+    original = VCenterClient._retrieve  # pylint: disable=protected-access
+
+    def recorded(client, spec):
+        objects = original(client, spec)
+        vm_paths = [path for prop in spec.propSet if prop.type is vim.VirtualMachine for path in prop.pathSet]
+        if vm_paths:  # not the reads of the datastore searches' tasks
+            retrievals.append(("config.hardware.device" in vm_paths, sum(isinstance(ref, vim.VirtualMachine) for ref, unused in objects)))
+        return objects
+    monkeypatch.setattr(VCenterClient, "_retrieve", recorded)
+    lab = InventoryLab(tmp_path, hosts=2)
+    try:
+        lab.start()
+        lab.add_scale_vms(0, 200)
+        report = assert_inventory(lab.module_params(scale_expectations(10, 2)))
+    finally:
+        lab.stop()
+    assert report.ok and [disk.file_status for vm in report.vms for disk in vm.disks] == ["found", "found"]
+    assert retrievals == [(False, 200), (True, 2)], "identities of every VM, then the devices of the 2 asserted"

@@ -56,10 +56,12 @@ NOT_VIM_TEXT = "is down or is not a VIM server"
 # on the server than one "*.vmdk" and a longer answer (measured: docs/benchmarks-inventory.md).
 EXACT_PATTERNS_LIMIT = 100
 
-VM_PROPERTIES = [
-    "name", "config.instanceUuid", "config.uuid", "config.hardware.device", "runtime.connectionState",
-    "runtime.powerState", "runtime.host", "customValue", "snapshot", "summary.config.vmPathName", "config.annotation",
+# What identifies a VM and its state; the devices and snapshots, most of an answer's size, come on top.
+VM_IDENTITY_PROPERTIES = [
+    "name", "config.instanceUuid", "config.uuid", "runtime.connectionState", "runtime.powerState", "runtime.host",
+    "customValue", "summary.config.vmPathName", "config.annotation",
 ]
+VM_PROPERTIES = VM_IDENTITY_PROPERTIES + ["config.hardware.device", "snapshot"]
 HOST_PROPERTIES = ["name"]
 # "host": the datastore's mounts (DatastoreHostMount: host, mountInfo.mounted/accessible), for "is it mounted on the VM's host?"
 DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue", "host"]
@@ -183,15 +185,24 @@ class VCenterClient:
 
         Returns {"vms": [vm dict], "datastores": {moid: datastore dict}}.
         """
+        return _inventory_from(self._reading("read the vCenter inventory", self._inventory_reader(datacenter, VM_PROPERTIES)))
+
+    def read_vm_identities(self, datacenter=None):
+        """``read_inventory`` without the VMs' devices and snapshots (their ``disks`` and ``has_snapshots`` are None):
+        what finds and identifies VMs, at a fraction of the answer's size; ``read_vms`` then reads the few it needs."""
+        objects = self._reading("read the vCenter inventory", self._inventory_reader(datacenter, VM_IDENTITY_PROPERTIES))
+        return _inventory_from(objects, vm_details=False)
+
+    def _inventory_reader(self, datacenter, vm_properties):
         def read():
             root = self._datacenter(datacenter) if datacenter else self._content.rootFolder
             view = self._content.viewManager.CreateContainerView(
                 root, [vim.VirtualMachine, vim.HostSystem, vim.Datastore], True)
             try:
-                return self._retrieve(self._inventory_spec(view))
+                return self._retrieve(self._inventory_spec(view, vm_properties))
             finally:
                 _destroy(view)
-        return _inventory_from(self._reading("read the vCenter inventory", read))
+        return read
 
     def read_vms(self, moids, hosts, field_names):
         """The facts of the VMs ``moids``, as ``read_inventory`` gives them, in one retrieval of those VMs alone
@@ -245,12 +256,12 @@ class VCenterClient:
             raise VCenterError("Datacenter %s is not in the vCenter inventory" % name, datacenter=name)
         return found
 
-    def _inventory_spec(self, view):
+    def _inventory_spec(self, view, vm_properties):
         traversal = vmodl.query.PropertyCollector.TraversalSpec(
             name="view", path="view", skip=False, type=vim.view.ContainerView)
         object_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])]
         property_specs = [
-            vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PROPERTIES),
+            vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=vm_properties),
             vmodl.query.PropertyCollector.PropertySpec(type=vim.HostSystem, pathSet=HOST_PROPERTIES),
             vmodl.query.PropertyCollector.PropertySpec(type=vim.Datastore, pathSet=DATASTORE_PROPERTIES),
         ]
@@ -371,7 +382,7 @@ def match_patterns(file_names):
     return sorted({"*" + posixpath.splitext(name)[1] if posixpath.splitext(name)[1] else "*" for name in names})
 
 
-def _inventory_from(objects):
+def _inventory_from(objects, vm_details=True):
     """Plain dicts from the retrieved (moref, properties) pairs."""
     field_names = {}
     hosts = {}
@@ -387,7 +398,7 @@ def _inventory_from(objects):
         elif isinstance(ref, vim.VirtualMachine):
             vm_objects.append((ref, props))
     return {
-        "vms": [_vm_facts(ref, props, hosts, field_names) for ref, props in vm_objects],
+        "vms": [_vm_facts(ref, props, hosts, field_names, vm_details) for ref, props in vm_objects],
         "datastores": {moid: _datastore_facts(moid, props, field_names) for moid, props in datastores.items()},
         "hosts": dict(hosts),
         "custom_fields": dict(field_names),
@@ -398,9 +409,9 @@ def _custom_values(props, field_names):
     return {field_names.get(value.key, str(value.key)): getattr(value, "value", None) for value in props.get("customValue") or []}
 
 
-def _vm_facts(ref, props, hosts, field_names):
+def _vm_facts(ref, props, hosts, field_names, details=True):
     host = props.get("runtime.host")
-    return {
+    facts = {
         "moid": ref._moId,
         "name": props.get("name"),
         "instance_uuid": props.get("config.instanceUuid"),
@@ -412,10 +423,14 @@ def _vm_facts(ref, props, hosts, field_names):
         "host_moid": host._moId if host is not None else None,
         "vmx_path": props.get("summary.config.vmPathName"),
         "annotation": props.get("config.annotation"),
-        "has_snapshots": bool(getattr(props.get("snapshot"), "rootSnapshotList", None)),
-        "disks": [_disk_facts(device) for device in props.get("config.hardware.device") or []
-                  if isinstance(device, vim.vm.device.VirtualDisk)],
+        "has_snapshots": None,
+        "disks": None,
     }
+    if details:
+        facts["has_snapshots"] = bool(getattr(props.get("snapshot"), "rootSnapshotList", None))
+        facts["disks"] = [_disk_facts(device) for device in props.get("config.hardware.device") or []
+                          if isinstance(device, vim.vm.device.VirtualDisk)]
+    return facts
 
 
 def _disk_facts(device):

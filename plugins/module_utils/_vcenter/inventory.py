@@ -59,17 +59,18 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 
 
-def check_inventory(client, expectations, datacenter=None, verify_files=True):
+def check_inventory(client, expectations, datacenter=None, verify_files=True, focused_read=False):
     """Check every expectation against one read of the inventory; return an InventoryReport.
 
     ``verify_files``: confirm with datastore searches that attached disk files exist
     (one search per datastore holding an expected disk); an attached disk whose file
     could not be searched is then a problem. Off, no disk file is searched
     (``file_status`` stays ``not_searched``) and that is no problem.
+    ``focused_read``: read the inventory in two passes (``read_focused``), for a few VMs in a large vCenter.
     """
     for expectation in expectations:
         validate(expectation)
-    inventory = client.read_inventory(datacenter)
+    inventory = read_focused(client, expectations, datacenter) if focused_read else client.read_inventory(datacenter)
     index = InventoryIndex(inventory)
     results = [check_vm(index, expectation) for expectation in expectations]
     find_registered_elsewhere(client, index, results, datacenter)
@@ -79,6 +80,21 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True):
         _say_why_unsearched(results, "verify_files is off")
     _find_leftovers(client, index, results)
     return InventoryReport(vms=[facts for facts, problems in results], problems=[problem for facts, problems in results for problem in problems])
+
+
+def read_focused(client, expectations, datacenter=None):
+    """The inventory as ``read_inventory`` gives it, with devices and snapshots only for the VMs the expectations
+    match: a first pass reads what identifies every VM (name, custom attributes, UUIDs, state, .vmx path, notes),
+    a second the details of the matched VMs by moref. Every VM that could be a match or a duplicate is in the
+    first pass, so the lookups are those of a full read. A matched VM gone between the passes: one full read."""
+    identities = client.read_vm_identities(datacenter)
+    index = InventoryIndex(identities)
+    moids = sorted({vm["moid"] for expectation in expectations for vm in index.find(expectation)})
+    details = client.read_vms(moids, identities.get("hosts") or {}, identities.get("custom_fields") or {}) if moids else []
+    if details is None:
+        return client.read_inventory(datacenter)
+    by_moid = {vm["moid"]: vm for vm in details}
+    return dict(identities, vms=[by_moid.get(vm["moid"], vm) for vm in identities["vms"]])
 
 
 def attached_disk_files(client, instance_name, datacenter=None):

@@ -381,3 +381,21 @@ def test_read_vms_reads_those_vms_alone_in_one_retrieval():
     assert [name for name, moid in stub.calls] == ["RetrieveServiceContent", "RetrievePropertiesEx"]
     assert [spec.obj._moId for spec in seen[0].objectSet] == ["vm-34"]
     assert client.read_vms(["vm-34", "vm-99"], {}, {}) is None, "a VM gone from vCenter: the caller reads it all again"
+
+
+def test_read_vm_identities_leaves_devices_and_snapshots_out_of_the_retrieval():
+    handlers = inventory_handlers()
+    specs = []
+    retrieve = handlers["RetrievePropertiesEx"]
+
+    def recording(mo, args):
+        specs.append(args[0][0])
+        return retrieve(mo, args)
+    handlers["RetrievePropertiesEx"] = recording
+    client, unused_stub = make_client(handlers)
+    inventory = client.read_vm_identities()
+    vm_paths = next(prop.pathSet for prop in specs[0].propSet if prop.type is vim.VirtualMachine)
+    assert "config.hardware.device" not in vm_paths and "snapshot" not in vm_paths and "name" in vm_paths
+    web = inventory["vms"][0]
+    assert (web["moid"], web["internal_name"], web["host"], web["disks"], web["has_snapshots"]) == (
+        "vm-34", "i-2-34-VM", "esx-1.lab", None, None), "unread details are None, never an empty list"

@@ -308,3 +308,50 @@ def test_report_shape_and_failure_message():
     assert result["ok"] is False and result["problems"][0]["code"] == "vm_not_found"
     assert result["vms"][0]["ref"] == "i-2-34-VM" and inventory.summary(report) == {"total": 1, "found": 0, "problems": 1}
     assert inventory.failure_message(report).startswith("vCenter does not hold what was asserted (1 problem): i-2-34-VM is not")
+
+
+class TwoPassClient(FakeClient):
+    """A FakeClient that also answers the two-pass reads, recording which VMs' details were read."""
+
+    def __init__(self, vms, gone=(), **kwargs):
+        super().__init__(vms, **kwargs)
+        self.gone = set(gone)
+        self.detailed = []
+
+    def read_vm_identities(self, datacenter=None):
+        return dict(self.inventory, vms=[dict(item, disks=None, has_snapshots=None) for item in self.inventory["vms"]])
+
+    def read_vms(self, moids, hosts, field_names):  # pylint: disable=unused-argument
+        self.detailed.append(list(moids))
+        if self.gone & set(moids):
+            return None
+        return [item for item in self.inventory["vms"] if item["moid"] in moids]
+
+
+def test_a_focused_read_details_only_the_expected_vms_and_checks_them_as_a_full_read_does():
+    vms = [vm("vm-34", "i-2-34-VM", [disk(ROOT34)], snapshots=True), vm("vm-35", "i-2-35-VM", [disk("[ds1] i-2-35-VM/ROOT-35.vmdk")]),
+           vm("vm-36", "i-2-36-VM")]
+    expectations = [VmExpectation(ref="i-2-34-VM", disks=[DiskExpectation(path="ROOT-34")])]
+    client = TwoPassClient(vms, files=[ROOT34])
+    focused = check_inventory(client, expectations, focused_read=True)
+    assert client.detailed == [["vm-34"]] and client.reads == []
+    full = check_inventory(FakeClient(vms, files=[ROOT34]), expectations)
+    assert codes(focused) == codes(full) == ["vm_has_snapshots"]
+    assert [d.file for d in focused.vms[0].disks] == [ROOT34]
+
+
+def test_a_focused_read_sees_duplicates_among_the_vms_of_the_first_pass():
+    vms = [vm("vm-34", "i-2-34-VM", [disk(ROOT34)]), vm("vm-90", "web", internal_name="i-2-34-VM"), vm("vm-91", "other")]
+    client = TwoPassClient(vms, files=[ROOT34])
+    report = check_inventory(client, [VmExpectation(ref="i-2-34-VM")], focused_read=True)
+    assert client.detailed == [["vm-34", "vm-90"]]
+    assert codes(report) == codes(check_inventory(FakeClient(vms, files=[ROOT34]), [VmExpectation(ref="i-2-34-VM")]))
+    assert codes(report) and all(code == "vm_duplicate" for code in codes(report))
+
+
+def test_a_vm_gone_between_the_passes_makes_one_full_read():
+    vms = [vm("vm-34", "i-2-34-VM", [disk(ROOT34)])]
+    client = TwoPassClient(vms, gone={"vm-34"}, files=[ROOT34])
+    report = check_inventory(client, [VmExpectation(ref="i-2-34-VM", disks=[DiskExpectation(path="ROOT-34")])], focused_read=True)
+    assert client.detailed == [["vm-34"]] and client.reads == [None]
+    assert report.ok

@@ -25,6 +25,13 @@ class FakeClient:
         ds = {"moid": "ds-1", "name": "ds1", "browser": "b-1", "accessible": True, "maintenance_mode": "normal"}
         return {"vms": [vm], "datastores": {"ds-1": ds}}
 
+    def read_vm_identities(self, datacenter=None):
+        inventory = self.read_inventory(datacenter)
+        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
+
+    def read_vms(self, moids, hosts, field_names):  # pylint: disable=unused-argument
+        return [vm for vm in self.read_inventory()["vms"] if vm["moid"] in moids]
+
     def search_datastore(self, datastore, names):
         return [ROOT34] if "ROOT-34.vmdk" in names else []
 
