@@ -1,0 +1,258 @@
+"""Benchmark of a maintenance window: migrate_volumes.yml and the migration service on the lab, at scale.
+
+Run from the repository root (it starts its own lab in a dedicated directory under /tmp, or reuses one that
+already runs there):
+
+    PYTHONPATH=.venv/collections:tests .venv/bin/python bench/migration.py
+
+The lab: --vms VMs of 1 ROOT and 1 data disk over --pools NFS pools in 2 clusters, built without delay, then
+--delay-ms added to every SOAP call and --job-seconds to every CloudStack job. Each run picks data disks of
+distinct stopped VMs, each to another NFS pool of its cluster, round robin over the pools (a volume moved by an
+earlier run simply moves again). Two kinds of run:
+- the service (VolumeMigrationService, the code path of cs_volume_migrate_safe) in this process, with SOAP calls
+  counted by method (wrapping pyVmomi's SoapStubAdapter.InvokeMethod) and CloudStack requests by command
+  (wrapping cs's CloudStack._send): how the calls grow with the number of volumes;
+- the real playbook (ansible-playbook playbooks/migrate_volumes.yml, preflight, waves, report) with the
+  playbook's defaults except those given: wall time against the ideal ceil(volumes / concurrency) x job time.
+Every run must end with every volume migrated and verified, or the benchmark stops: a failing run measures nothing.
+Figures go to docs/benchmarks-migration.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from drift_audit import CloudStackCalls, machine  # pylint: disable=import-error
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import CloudStackSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import Journal
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import (
+    MigrationOptions,
+    MigrationRequest,
+)
+from integration.vcenter_lab import SoapCalls  # pylint: disable=import-error
+from lab.fixtures import Lab
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_LAB_DIR = Path("/tmp/safe-migration-bench-migration")
+
+
+def pick_volumes(lab, count, turn):
+    """Data disks of ``count`` distinct stopped VMs, each with another NFS pool of its cluster (round robin)."""
+    admin = lab.admin()
+    pools = [pool for pool in admin.listStoragePools()["storagepool"] if pool["type"] == "NetworkFilesystem"]
+    stopped = {vm["id"] for vm in admin.listVirtualMachines(listall=True, state="Stopped")["virtualmachine"]}
+    chosen = []
+    for volume in admin.listVolumes(listall=True, type="DATADISK")["volume"]:
+        if volume.get("virtualmachineid") not in stopped:
+            continue
+        candidates = sorted((pool for pool in pools if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"]),
+                            key=lambda pool: pool["name"])
+        chosen.append({"id": volume["id"], "name": volume["name"],
+                       "destination": candidates[(turn + len(chosen)) % len(candidates)]})
+        stopped.discard(volume["virtualmachineid"])
+        if len(chosen) == count:
+            return chosen
+    raise SystemExit("the lab has fewer than %d stopped VMs with a data disk: raise --vms" % count)
+
+
+def run_service(lab, volumes, concurrency, workdir):
+    """The migration service in this process: seconds, SOAP calls and CloudStack requests by name."""
+    env = lab.env
+    cloudstack = cloudstack_client.connect(CloudStackSettings(endpoint=env["CLOUDSTACK_ENDPOINT"], key=env["CLOUDSTACK_KEY"],
+                                                              secret=env["CLOUDSTACK_SECRET"]))
+    settings = VCenterSettings(hostname=env["VMWARE_HOST"], port=int(env["VMWARE_PORT"]), username=env["VMWARE_USER"],
+                               password=env["VMWARE_PASSWORD"], ca_cert=env["VMWARE_CA_CERT"])
+    with SoapCalls() as soap, CloudStackCalls() as api:
+        started = time.perf_counter()
+        vcenter = vcenter_client.connect(settings)
+        try:
+            service = VolumeMigrationService(cloudstack, VCenterDisks(vcenter), Journal(str(workdir / "journal.jsonl")),
+                                             MigrationOptions(concurrency=concurrency), cloud=env["CLOUDSTACK_ENDPOINT"],
+                                             lock_directory=str(workdir / "locks"))
+            result = service.run([MigrationRequest(volume["id"], volume["destination"]["id"]) for volume in volumes])
+        finally:
+            vcenter.close()
+        seconds = time.perf_counter() - started
+    statuses = sorted({entry["status"] for entry in result["volumes"]})
+    if statuses != ["migrated"]:
+        raise SystemExit("the service run did not migrate every volume: %s" % statuses)
+    return {"seconds": seconds, "soap": dict(soap.by_method), "api": dict(api.by_command), "peak": result["schedule"]["peak"]["overall"]}
+
+
+def run_playbook(lab, volumes, settings, workdir):
+    """ansible-playbook migrate_volumes.yml as an operator runs it: wall seconds and the report's summary."""
+    plan_file = workdir / "plan.json"
+    plan_file.write_text(json.dumps({"safe_migration_plan": [{"volume": volume["id"], "destination": volume["destination"]["name"]}
+                                                             for volume in volumes]}))
+    env = dict(os.environ, **lab.env)
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_HOME=str(workdir / "ansible-home"))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / "migrate_volumes.yml"),
+               "-e", "@%s" % plan_file, "-e", "safe_migration_report_dir=%s" % (workdir / "report"),
+               "-e", "safe_migration_journal_path=%s" % (workdir / "journal.jsonl")]
+    for name, value in settings.items():
+        command += ["-e", "safe_migration_%s=%s" % (name, value)]
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    report = workdir / "report" / "report.json"
+    summary = json.loads(report.read_text())["summary"] if report.exists() else {}
+    if completed.returncode != 0 or summary.get("migrated") != len(volumes):
+        raise SystemExit("the playbook run failed (exit %d, summary %s):\n%s" % (
+            completed.returncode, summary, (completed.stdout + completed.stderr)[-4000:]))
+    return {"seconds": seconds, "summary": summary}
+
+
+def parse_matrix(text):
+    """'100:10:3,100:20:3' -> [(volumes, concurrency, job seconds), ...]"""
+    rows = []
+    for item in text.split(","):
+        volumes, concurrency, job_seconds = item.split(":")
+        rows.append((int(volumes), int(concurrency), float(job_seconds)))
+    return rows
+
+
+def _counts(by_name):
+    return ", ".join("%s %d" % (name, count) for name, count in sorted(by_name.items(), key=lambda item: (-item[1], item[0])))
+
+
+def render(args, service_runs, playbook_runs, lab_seconds, load, command):
+    lines = [
+        "# Benchmark: migration (migrate_volumes.yml and cs_volume_migrate_safe's service)",
+        "",
+        "Generated by `bench/migration.py`; do not edit by hand, re-run it (see below).",
+        "",
+        "The lab: %d VMs (1 ROOT and 1 data disk each) on %d NFS pools in 2 clusters; %d ms added to every SOAP call "
+        "after the inventory was built; CloudStack jobs of the time given per row. Each run migrates data disks of "
+        "distinct stopped VMs, each to another pool of its cluster, round robin over the pools. Every run below ended "
+        "with every volume migrated and verified against vCenter (the benchmark stops otherwise)." % (
+            args.vms, args.pools, args.delay_ms),
+        "",
+        "## How the calls grow with the plan (the service, in process)",
+        "",
+        "`VolumeMigrationService.run`, the code path of `cs_volume_migrate_safe`, with a vCenter login and logout; "
+        "the module's defaults (poll interval 5 s growing 1.5x) and concurrency %d." % args.service_concurrency,
+        "",
+        "| volumes | job time | time | SOAP calls | SOAP calls per volume (over the smallest run) | inventory reads (CreateContainerView) | CloudStack requests | jobs in flight at peak |",
+        "|--------:|---------:|-----:|-----------:|------:|------:|------:|------:|",
+    ]
+    smallest = service_runs[0]
+    for run in service_runs:
+        soap_total, api_total = sum(run["soap"].values()), sum(run["api"].values())
+        extra = run["volumes"] - smallest["volumes"]
+        per_volume = "%.1f" % ((soap_total - sum(smallest["soap"].values())) / extra) if extra else "-"
+        lines.append("| %d | %.0f s | %.1f s | %d | %s | %d | %d | %d |" % (
+            run["volumes"], args.service_job_seconds, run["seconds"], soap_total, per_volume,
+            run["soap"].get("CreateContainerView", 0), api_total, run["peak"]))
+    lines += ["", "By name, largest run (%d volumes): SOAP %s; CloudStack %s." % (
+        service_runs[-1]["volumes"], _counts(service_runs[-1]["soap"]), _counts(service_runs[-1]["api"])), ""]
+    lines += [
+        "## The playbook, end to end",
+        "",
+        "`ansible-playbook playbooks/migrate_volumes.yml` (options check, preflight through CloudStack and vCenter, "
+        "waves of `cs_volume_migrate_safe`, report), wall time of the whole command. Ideal: ceil(volumes / "
+        "concurrency) x job time, what the jobs alone need. Settings not shown are the playbook's defaults "
+        "(`wave_size` 5, `on_volume_failure` stop, `poll_interval` 5).",
+        "",
+        "| volumes | concurrency | job time | settings | time | ideal | time / ideal | overhead per volume |",
+        "|--------:|------------:|---------:|----------|-----:|------:|-------------:|--------------------:|",
+    ]
+    for run in playbook_runs:
+        ideal = math.ceil(run["volumes"] / run["concurrency"]) * run["job_seconds"]
+        ratio = "%.2f" % (run["seconds"] / ideal) if ideal else "-"
+        lines.append("| %d | %d | %.0f s | %s | %.1f s | %.0f s | %s | %.2f s |" % (
+            run["volumes"], run["concurrency"], run["job_seconds"],
+            ", ".join("%s=%s" % item for item in sorted(run["settings"].items()) if item[0] != "concurrency") or "defaults",
+            run["seconds"], ideal, ratio, (run["seconds"] - ideal) / run["volumes"]))
+    lines += [
+        "",
+        "Overhead per volume: (time - ideal) / volumes, the playbook's own cost spread over the plan (the preflight, "
+        "the waits between batches and polls, the verification, the report).",
+        "",
+        "Bringing the lab up took %.0f s." % lab_seconds,
+        "",
+        machine(load),
+        "",
+        "Re-run (from the repository root):",
+        "",
+        "    %s" % command,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--lab-dir", type=Path, default=DEFAULT_LAB_DIR)
+    parser.add_argument("--vms", type=int, default=1000)
+    parser.add_argument("--pools", type=int, default=20)
+    parser.add_argument("--delay-ms", type=int, default=20)
+    parser.add_argument("--service-volumes", default="10,100", help="plan sizes of the counted service runs")
+    parser.add_argument("--service-concurrency", type=int, default=10)
+    parser.add_argument("--service-job-seconds", type=float, default=3.0)
+    parser.add_argument("--playbook-runs", default="10:10:3,100:10:3,100:20:3,100:10:0",
+                        help="volumes:concurrency:job seconds of each playbook run")
+    parser.add_argument("--wave-size", default="", help="safe_migration_wave_size for the playbook runs (default: the playbook's)")
+    parser.add_argument("--on-volume-failure", default="", help="safe_migration_on_volume_failure (default: the playbook's)")
+    parser.add_argument("--keep-lab", action="store_true", help="leave the lab running at the end")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks-migration.md")
+    args = parser.parse_args(argv)
+    load = {"before": os.getloadavg()[0]}
+    started = time.perf_counter()
+    lab = Lab.up(args.lab_dir, behaviour="legacy", vcenter_delay_ms=0, job_seconds=args.service_job_seconds, clusters=2,
+                 hosts_per_cluster=2, pools=args.pools, vms=args.vms, data_disks_per_vm=1, detached_volumes=0)
+    lab_seconds = time.perf_counter() - started
+    service_runs, playbook_runs = [], []
+    try:
+        lab.vsphere.vsphere.set_delay(args.delay_ms)
+        with tempfile.TemporaryDirectory(prefix="bench-migration-") as scratch:
+            turn = 0
+            for count in (int(size) for size in args.service_volumes.split(",")):
+                workdir = Path(scratch) / ("service-%d" % turn)
+                workdir.mkdir()
+                run = run_service(lab, pick_volumes(lab, count, turn), args.service_concurrency, workdir)
+                service_runs.append(dict(run, volumes=count))
+                print("service, %d volumes: %.1f s, %d SOAP calls, %d CloudStack requests" % (
+                    count, run["seconds"], sum(run["soap"].values()), sum(run["api"].values())), flush=True)
+                turn += 1
+            for count, concurrency, job_seconds in parse_matrix(args.playbook_runs):
+                lab.control("job_seconds", seconds=job_seconds)
+                settings = {"concurrency": concurrency}
+                if args.wave_size:
+                    settings["wave_size"] = args.wave_size
+                if args.on_volume_failure:
+                    settings["on_volume_failure"] = args.on_volume_failure
+                workdir = Path(scratch) / ("playbook-%d" % turn)
+                workdir.mkdir()
+                run = run_playbook(lab, pick_volumes(lab, count, turn), settings, workdir)
+                playbook_runs.append(dict(run, volumes=count, concurrency=concurrency, job_seconds=job_seconds, settings=settings))
+                print("playbook, %d volumes, concurrency %d, jobs %.0f s: %.1f s" % (count, concurrency, job_seconds, run["seconds"]),
+                      flush=True)
+                turn += 1
+    finally:
+        if not args.keep_lab:
+            lab.down()
+    load["after"] = os.getloadavg()[0]
+    command = "PYTHONPATH=.venv/collections:tests .venv/bin/python bench/migration.py %s" % " ".join(
+        argv if argv is not None else sys.argv[1:])
+    args.output.write_text(render(args, service_runs, playbook_runs, lab_seconds, load, command.strip()))
+    print("written to %s" % args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
