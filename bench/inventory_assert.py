@@ -43,7 +43,7 @@ DATACENTER = "DC0"
 class PhaseTimer:
     """Seconds spent in the client's inventory read and datastore searches (wraps the class; benchmark only)."""
 
-    PHASES = ("read_inventory", "search_datastore")
+    PHASES = ("read_vm_identities", "read_vms", "read_inventory", "search_datastore")
 
     def __init__(self):
         self.seconds = dict.fromkeys(self.PHASES, 0.0)
@@ -71,7 +71,8 @@ class PhaseTimer:
 
 
 def measure_ours(lab, count, repeat):
-    """(SOAP calls by method, seconds, {phase: seconds}, peak bytes) of the module's service asserting ``count`` VMs.
+    """(SOAP calls by method, seconds, {phase: seconds}, peak bytes) of the module's service asserting ``count`` VMs
+    (the first ones of the inventory).
 
     The fastest of ``repeat`` runs: the machine is shared, and noise only ever adds time.
     """
@@ -143,7 +144,7 @@ def measure_loop(lab, numbers):
     return calls.by_method, seconds
 
 
-def run_size(count, latency_ms, loop_sample, repeat, work_dir):
+def run_size(count, latency_ms, loop_sample, repeat, work_dir, plan_vms):
     lab = InventoryLab(Path(tempfile.mkdtemp(prefix="bench-%d-" % count, dir=work_dir)), hosts=2)
     try:
         started = time.perf_counter()
@@ -152,6 +153,7 @@ def run_size(count, latency_ms, loop_sample, repeat, work_dir):
         build_seconds = time.perf_counter() - started
         lab.vsphere.set_delay(latency_ms)
         ours_calls, ours_seconds, phases, peak = measure_ours(lab, count, repeat)
+        plan_calls, plan_seconds, unused_phases, unused_peak = measure_ours(lab, min(plan_vms, count), repeat)
         exact_search_seconds = measure_exact_searches(lab, count)
         sample = count if loop_sample <= 0 else min(count, loop_sample)
         step = max(1, count // sample)
@@ -165,7 +167,9 @@ def run_size(count, latency_ms, loop_sample, repeat, work_dir):
     return {
         "vms": count, "latency_ms": latency_ms, "build_seconds": build_seconds,
         "ours_calls": sum(ours_calls.values()), "ours_by_method": dict(ours_calls), "ours_seconds": ours_seconds,
-        "read_seconds": phases["read_inventory"], "search_seconds": phases["search_datastore"],
+        "read_seconds": phases["read_vm_identities"] + phases["read_vms"] + phases["read_inventory"],
+        "search_seconds": phases["search_datastore"],
+        "plan_vms": min(plan_vms, count), "plan_calls": sum(plan_calls.values()), "plan_seconds": plan_seconds,
         "exact_search_seconds": exact_search_seconds,
         "peak_bytes": peak, "loop_sample": sample, "loop_sample_calls": sum(loop_calls.values()),
         "loop_sample_seconds": loop_seconds, "loop_by_method": dict(loop_calls),
@@ -197,10 +201,11 @@ def render(rows, command, load):
         "What is measured, on the lab's vcsim with a fixed latency added to every SOAP call:",
         "",
         "- **ours**: the module's service (`vmware_inventory_assert.assert_inventory`: log in, one container view,",
-        "  one `RetrievePropertiesEx` for every VM, host, datastore and the custom field names, one",
+        "  one `RetrievePropertiesEx` of what identifies every VM, host, datastore and the custom field names, one",
+        "  `RetrievePropertiesEx` of the devices and snapshots of the VMs asserted, by moref, one",
         "  `SearchDatastoreSubFolders_Task` per datastore holding an expected disk, log out), asserting every VM",
-        "  by its CloudStack name with its ROOT disk and datastore, `verify_files` on. The report had to be ok",
-        "  with every disk file found, or the run stops.",
+        "  by its CloudStack name with its ROOT disk and datastore, `verify_files` on; and the same asserting a",
+        "  plan of a few VMs (**ours, plan**). The report had to be ok with every disk file found, or the run stops.",
         "- **loop**: what a per-VM script does with pyVmomi attributes: `SearchIndex.FindByInventoryPath` per VM,",
         "  then `runtime`, `rootSnapshot`, `config`, the datastore's `summary` and one `SearchDatastore_Task` per disk",
         "  with its `info` reads (each attribute read is one SOAP `Fetch`). It checks less than ours: it cannot",
@@ -209,19 +214,20 @@ def render(rows, command, load):
         "  login and logout included. Time: wall clock of the whole call. Peak memory: `tracemalloc` peak of",
         "  Python allocations during our run (a second run, as tracing slows Python down).",
         "",
-        "| VMs | latency per call | our calls | our time | loop calls | loop time | our peak memory |",
-        "|----:|-----------------:|----------:|---------:|-----------:|----------:|----------------:|",
+        "| VMs | latency per call | our calls | our time | ours, plan: VMs, calls, time | loop calls | loop time | our peak memory |",
+        "|----:|-----------------:|----------:|---------:|-----------------------------:|-----------:|----------:|----------------:|",
     ]
     for row in rows:
         extrapolated = row["loop_sample"] < row["vms"]
-        lines.append("| %d | %d ms | %d | %s | %s%d | %s%s | %.1f MiB |" % (
+        lines.append("| %d | %d ms | %d | %s | %d, %d, %s | %s%d | %s%s | %.1f MiB |" % (
             row["vms"], row["latency_ms"], row["ours_calls"], duration(row["ours_seconds"]),
+            row["plan_vms"], row["plan_calls"], duration(row["plan_seconds"]),
             "~" if extrapolated else "", row["loop_calls"], "~" if extrapolated else "", duration(row["loop_seconds"]),
             row["peak_bytes"] / 2 ** 20))
     lines += ["", "Details:", ""]
     for row in rows:
-        lines.append("- %d VMs: our calls by method %s; of our time, %s in the inventory read (one retrieval: vcsim "
-                     "answering and pyVmomi parsing the answer), %s in the datastore searches (%s when they list every "
+        lines.append("- %d VMs: our calls by method %s; of our time, %s in the inventory read (two retrievals: vcsim "
+                     "answering and pyVmomi parsing the answers), %s in the datastore searches (%s when they list every "
                      "exact file name instead of `*.vmdk`). Loop measured on %s: "
                      "%d calls in %s (%s), by method %s. Building this inventory (without latency) took %s." % (
                          row["vms"], _methods(row["ours_by_method"]), duration(row["read_seconds"]),
@@ -237,7 +243,9 @@ def render(rows, command, load):
         "Reading: our calls do not grow with the inventory (the same calls at 1,000 and 5,000 VMs; the",
         "integration test `tests/integration/test_inventory_scaling.py` asserts it at 10 and 200 VMs), so at a",
         "real vCenter's latency our time is a handful of round trips plus the time vcsim and pyVmomi take to",
-        "produce and parse one large answer; the loop pays the latency several times per VM.",
+        "produce and parse one large answer; the loop pays the latency several times per VM. A plan of a few VMs",
+        "costs the first pass over every VM (what identifies them, without their devices) and the devices of",
+        "its own VMs only (`tests/integration/test_inventory_scaling.py` asserts which VMs' devices are read).",
         "",
         "A search for more than `EXACT_PATTERNS_LIMIT` (100) file names asks the datastore browser for every",
         "file of their extensions (`*.vmdk`, `*.vmx`) and keeps the exact names on our side: the browser matches",
@@ -253,7 +261,7 @@ def render(rows, command, load):
         "    %s" % command,
         "",
         "Options: `--vms 1000 5000` (sizes), `--latency-ms 20`, `--loop-sample 200` (0 measures the loop on",
-        "every VM), `--repeat 3`, `--output docs/benchmarks-inventory.md`. Needs what the lab needs (Go and Debian's govmomi",
+        "every VM), `--repeat 3`, `--plan-vms 100`, `--output docs/benchmarks-inventory.md`. Needs what the lab needs (Go and Debian's govmomi",
         "to build vcsim; see docs/lab.md).",
         "",
     ]
@@ -270,19 +278,21 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--loop-sample", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours per size; the fastest is kept")
+    parser.add_argument("--plan-vms", type=int, default=100, help="VMs of the plan in the 'ours, plan' runs")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks-inventory.md")
     args = parser.parse_args(argv)
     rows = []
     load = {"before": os.getloadavg()[0], "repeat": args.repeat}
     with tempfile.TemporaryDirectory(prefix="bench-inventory-") as work_dir:
         for count in args.vms:
-            row = run_size(count, args.latency_ms, args.loop_sample, args.repeat, work_dir)
-            print("%(vms)d VMs: ours %(ours_calls)d calls %(ours_seconds).2f s; loop %(loop_calls)d calls %(loop_seconds).1f s"
-                  % row, flush=True)
+            row = run_size(count, args.latency_ms, args.loop_sample, args.repeat, work_dir, args.plan_vms)
+            print("%(vms)d VMs: ours %(ours_calls)d calls %(ours_seconds).2f s; plan of %(plan_vms)d VMs %(plan_seconds).2f s; "
+                  "loop %(loop_calls)d calls %(loop_seconds).1f s" % row, flush=True)
             rows.append(row)
     load["after"] = os.getloadavg()[0]
     command = "PYTHONPATH=.venv/collections:tests .venv/bin/python bench/inventory_assert.py %s" % " ".join(
-        ["--vms"] + [str(n) for n in args.vms] + ["--latency-ms", str(args.latency_ms), "--loop-sample", str(args.loop_sample)])
+        ["--vms"] + [str(n) for n in args.vms] + ["--latency-ms", str(args.latency_ms), "--loop-sample", str(args.loop_sample),
+                     "--plan-vms", str(args.plan_vms)])
     args.output.write_text(render(rows, command, load))
     print("wrote %s" % args.output)
     return 0
