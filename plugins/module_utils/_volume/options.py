@@ -60,8 +60,9 @@ class MigrationOptions:
         self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
         self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
         self.poll_interval = _positive("poll_interval", poll_interval, "seconds, e.g. 5")
-        self.concurrency = _at_least_one("concurrency", concurrency)
-        self.max_per_destination = _at_least_zero("max_per_destination", max_per_destination)
+        self.concurrency = _whole_number("concurrency", concurrency, 1, "a whole number of at least 1")
+        self.max_per_destination = _whole_number("max_per_destination", max_per_destination, 0,
+                                                 "a whole number, 0 for no limit of its own")
         self.window_end = window_end_time(window_end, now or datetime.now(timezone.utc))
         self.check_mode = check_mode
 
@@ -83,19 +84,11 @@ def _positive(option, value, example):
     return int(number) if float(number).is_integer() else number
 
 
-def _at_least_one(option, value):
+def _whole_number(option, value, minimum, rule):
+    """``value`` as an int of at least ``minimum``; else InvalidInput saying ``rule`` (what the option must be)."""
     number = _number(option, value)
-    if number is None or not float(number).is_integer() or number < 1:
-        raise InvalidInput("Invalid %s: %r; it must be a whole number of at least 1" % (option_text(option), value),
-                           option=option, value=value)
-    return int(number)
-
-
-def _at_least_zero(option, value):
-    number = _number(option, value)
-    if number is None or not float(number).is_integer() or number < 0:
-        raise InvalidInput("Invalid %s: %r; it must be a whole number, 0 for no limit of its own" % (option_text(option), value),
-                           option=option, value=value)
+    if number is None or not float(number).is_integer() or number < minimum:
+        raise InvalidInput("Invalid %s: %r; it must be %s" % (option_text(option), value, rule), option=option, value=value)
     return int(number)
 
 
