@@ -291,8 +291,8 @@ def main(argv=None):
             rows.append(row)
     load["after"] = os.getloadavg()[0]
     command = "PYTHONPATH=.venv/collections:tests .venv/bin/python bench/inventory_assert.py %s" % " ".join(
-        ["--vms"] + [str(n) for n in args.vms] + ["--latency-ms", str(args.latency_ms), "--loop-sample", str(args.loop_sample),
-                     "--plan-vms", str(args.plan_vms)])
+        ["--vms"] + [str(n) for n in args.vms]
+        + ["--latency-ms", str(args.latency_ms), "--loop-sample", str(args.loop_sample), "--plan-vms", str(args.plan_vms)])
     args.output.write_text(render(rows, command, load))
     print("wrote %s" % args.output)
     return 0
