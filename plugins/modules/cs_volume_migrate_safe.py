@@ -148,6 +148,13 @@ options:
         is always created.
     type: bool
     default: false
+  run_id:
+    description:
+      - The identifier written as C(run) on every journal line of this task (and in the run's locks).
+      - By default a new UUID. The action of this module sets one to follow the run's journal and show a line per
+        volume as it starts and as it ends while the task runs (not with C(async), in check mode, or when the module
+        runs on another host than the controller).
+    type: str
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
   - A volume without a VM (detached) is located and verified by datastore searches; a file found on no datastore
@@ -422,6 +429,7 @@ def argument_spec():
         poll_interval=dict(type="float", default=5.0),
         journal_path=dict(type="path", default=DEFAULT_JOURNAL_PATH),
         journal_create_directory=dict(type="bool", default=False),
+        run_id=dict(type="str"),
     )
     return spec
 
@@ -435,7 +443,7 @@ def migrate(params, check_mode):
         window_end=params["window_end"],
     )
     requests = requests_from_params(params)
-    journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])
+    journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"], run_id=params["run_id"])
     settings = CloudStackSettings.from_params(params)
     cloudstack = cloudstack_client.connect(settings)
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,20 +30,37 @@ class PlayRun:
 
 def run_playbook(lab, tmp_path, plan, *options, name="run", check=False, playbook=PLAYBOOK):
     """ansible-playbook <playbook> -e @plan.yml (migrate_volumes.yml by default), with short polls; the report in tmp_path/report."""
+    command, env, report_dir = _playbook_command(lab, tmp_path, plan, options, name, check, playbook)
+    completed = subprocess.run(command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600, check=False)
+    return PlayRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+
+
+def run_playbook_timed(lab, tmp_path, plan, *options, name="run", playbook=PLAYBOOK):
+    """As run_playbook, and when each line of the output arrived: (PlayRun, [(seconds since the start, line)])."""
+    command, env, report_dir = _playbook_command(lab, tmp_path, plan, options, name, False, playbook)
+    started, timed = time.monotonic(), []
+    with subprocess.Popen(command, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as process:
+        for line in process.stdout:
+            timed.append((time.monotonic() - started, line.rstrip("\n")))
+        returncode = process.wait(timeout=600)
+    return PlayRun(returncode, "\n".join(line for _, line in timed), report_dir), timed
+
+
+def _playbook_command(lab, tmp_path, plan, options, name, check, playbook):
     plan_file = tmp_path / ("%s-plan.json" % name)
     plan_file.write_text(json.dumps({"safe_migration_plan": plan}))
     report_dir = tmp_path / "report"
     env = dict(os.environ, **lab.env)
     env.update(ANSIBLE_COLLECTIONS_PATH=str(REPO / ".venv" / "collections"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"))
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), PYTHONUNBUFFERED="1")
     command = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-e", "@%s" % plan_file,
                "-e", "safe_migration_report_dir=%s" % report_dir, "-e", "safe_migration_journal_path=%s" % (tmp_path / "journal.jsonl"),
                "-e", "safe_migration_poll_interval=0.05", "-e", "safe_migration_job_timeout=60", *options]
     if check:
         command.append("--check")
-    completed = subprocess.run(command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600, check=False)
-    return PlayRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+    return command, env, report_dir
 
 
 def stopped_vm_volumes(lab, count):

@@ -88,6 +88,7 @@ class MigrationPlan:
         plan.update({
             "action": self.action,
             "volume_state": self.volume.get("state"),
+            "volume_size": self.volume.get("size"),
             "vm": {"id": (self.vm or {}).get("id"), "name": (self.vm or {}).get("name"),
                    "state": (self.vm or {}).get("state")} if self.vm else None,
             "vcenter": self.disk.as_dict() if self.disk else None,
