@@ -182,14 +182,14 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
     lines += [
         "",
         "Overhead per volume: (time - ideal) / volumes, the playbook's own cost spread over the plan (the preflight, "
-        "the waits between batches and polls, the verification, the report).",
+        "the waits between waves and polls, the verification, the report).",
         "",
         "Goals (issue 13): time at most 1.15 x the ideal, an overhead of at most 0.2 s per volume, and calls that are a "
-        "constant per run plus a constant per volume. How the playbook spends its time: a wave holds `wave_size` "
-        "volumes (5 by default), so a concurrency above it adds no parallel job; under `on_volume_failure: stop` each "
-        "batch of a wave is one module run (a login, an inventory read, the CloudStack lookups) that waits for its "
-        "slowest volume before the next batch starts; the job's state is asked again after 5 s, then after 7.5 s more, so a 3-second job is "
-        "noticed after 5 s.",
+        "constant per run plus a constant per volume. How the playbook spends its time: each wave (`wave_size` "
+        "volumes, at least `concurrency`) is one module run (a login, an inventory read, the CloudStack lookups, then "
+        "a rolling window of `concurrency` volumes) and waits for its slowest volume before the next wave starts; the "
+        "first job of a wave is seen to end at a backoff step (after 5 s, then 7.5 s more), the later ones about 0.5 s "
+        "after their expected end (the median time of the wave's ended jobs).",
         "",
         "Bringing the lab up took %.0f s." % lab_seconds,
         "",

@@ -55,21 +55,21 @@ def migration_waves(volumes, wave_size, groups=None):
     return waves
 
 
-def migration_wave_outcome(calls, wave, number, count=None, done_before=0, total=None, labels=None):
-    """One wave's outcome from the registered results of its cs_volume_migrate_safe loop."""
+def migration_wave_outcome(call, wave, number, count=None, done_before=0, total=None, labels=None):
+    """One wave's outcome from the registered result of its cs_volume_migrate_safe task."""
     labels = labels or {}
+    call = call or {}
     volumes, window_ended = [], False
-    for call in calls or []:
-        if call.get("skipped"):
-            continue
-        if call.get("volumes") is not None:
-            # a volume the window's end left alone was not started: counted below as the wave's not started
-            window_ended = window_ended or any(volume.get("status") == "not_started" for volume in call["volumes"])
-            volumes.extend(dict(volume) for volume in call["volumes"] if volume.get("status") != "not_started")
-            continue
-        for request in call.get("item") or []:
-            volumes.append({"volume": request.get("volume"), "status": "failed", "failed": True, "changed": False,
-                            "msg": call.get("msg") or "the task failed before migrating this volume"})
+    if call.get("volumes") is not None:
+        # a volume not started (the window's end, or a failure under on_volume_failure=stop) is counted below as
+        # the wave's not started
+        window_ended = any(volume.get("status") == "not_started" and volume.get("not_started_reason") == "window_ended"
+                           for volume in call["volumes"])
+        volumes = [dict(volume) for volume in call["volumes"] if volume.get("status") != "not_started"]
+    elif not call.get("skipped"):
+        # the task failed before it returned any volume (a connection, the credentials): each volume failed
+        volumes = [{"volume": request.get("volume"), "status": "failed", "failed": True, "changed": False,
+                    "msg": call.get("msg") or "the task failed before migrating this volume"} for request in wave or []]
     for volume in volumes:
         volume["wave"] = number
         volume["outcome"] = result_outcome(volume)

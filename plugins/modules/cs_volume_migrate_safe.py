@@ -102,6 +102,18 @@ options:
       - Ignored in check mode, which plans every volume.
       - The playbooks set it with C(safe_migration_window_end).
     type: str
+  on_volume_failure:
+    description:
+      - What a failed volume does to the volumes of O(volumes) not started yet.
+      - V(continue) starts them all the same. V(stop) starts no other volume after a failure; the volumes already
+        running go on to their end and are verified. The volumes not started are returned with status
+        V(not_started) and the task fails saying which volume failed; running the same task again goes on where
+        this one stopped.
+      - Ignored in check mode, which plans every volume.
+      - The migrate role sets V(stop) when C(safe_migration_on_volume_failure=stop), V(continue) for V(finish_wave).
+    type: str
+    choices: [continue, stop]
+    default: continue
   allow_live_migration:
     description:
       - Allow migrating volumes of running VMs (storage vMotion). Off by default; a volume of a running VM is
@@ -210,8 +222,14 @@ volumes:
     status:
       description:
         - V(migrated), V(unchanged) (already on the destination, confirmed by vCenter), V(planned) (check mode),
-          V(failed), or V(not_started) (the window of O(window_end) ended before its turn; nothing was done to it).
+          V(failed), or V(not_started) (nothing was done to it, see C(not_started_reason)).
       type: str
+    not_started_reason:
+      description:
+        - Why a volume with status V(not_started) was not started - V(window_ended) (the window of O(window_end)
+          ended before its turn) or V(volume_failed) (another volume failed and O(on_volume_failure=stop)).
+      type: str
+      returned: when the status is V(not_started)
     changed:
       description: Whether this volume's record or disk was changed.
       type: bool
@@ -423,6 +441,7 @@ def argument_spec():
         concurrency=dict(type="int", default=1),
         max_per_destination=dict(type="int", default=0),
         window_end=dict(type="str"),
+        on_volume_failure=dict(type="str", choices=["continue", "stop"], default="continue"),
         allow_live_migration=dict(type="bool", default=False),
         on_false_success=dict(type="str", choices=["fail", "restore"], default="fail"),
         job_timeout=dict(type="int", default=1800),
@@ -440,7 +459,7 @@ def migrate(params, check_mode):
         allow_live_migration=params["allow_live_migration"], on_false_success=params["on_false_success"],
         job_timeout=params["job_timeout"], poll_interval=params["poll_interval"],
         concurrency=params["concurrency"], check_mode=check_mode, max_per_destination=params["max_per_destination"],
-        window_end=params["window_end"],
+        window_end=params["window_end"], on_volume_failure=params["on_volume_failure"],
     )
     requests = requests_from_params(params)
     journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"], run_id=params["run_id"])

@@ -14,16 +14,16 @@ pytestmark = pytest.mark.lab
 JOB_SECONDS = 2.0
 
 
-def arrival(timed, pattern):
-    """When the first line matching ``pattern`` arrived, and the line."""
-    return next((seconds, line) for seconds, line in timed if re.search(pattern, line))
+def arrival(timed, pattern, after=None):
+    """When the first line matching ``pattern`` (after the first line matching ``after``) arrived, and the line."""
+    start = 0 if after is None else next(index for index, (_, line) in enumerate(timed) if re.search(after, line))
+    return next((seconds, line) for seconds, line in timed[start:] if re.search(pattern, line))
 
 
 def test_each_volume_shows_as_it_starts_and_ends_while_its_wave_runs(fresh_lab, tmp_path):
     fresh_lab.control("job_seconds", seconds=JOB_SECONDS)
     volumes = stopped_vm_volumes(fresh_lab, 2)
-    run, timed = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1",
-                                    "-e", "safe_migration_on_volume_failure=finish_wave")
+    run, timed = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1")
 
     assert run.returncode == 0, run.output
     assert_no_traceback(run.output)
@@ -39,6 +39,15 @@ def test_each_volume_shows_as_it_starts_and_ends_while_its_wave_runs(fresh_lab, 
     first_end = arrival(timed, r"^progress: \[1/2 done, about \d+ s left\] %s \(%s\) migrated after \d+ s$"
                         % (re.escape(first["name"]), first["id"]))
     arrival(timed, r"^progress: \[2/2 done\] %s \(%s\) migrated after \d+ s$" % (re.escape(second["name"]), second["id"]))
-    wave_result = arrival(timed, r"^changed: \[localhost\] => \(item=")
+    wave_result = arrival(timed, r"^changed: \[localhost\]$", after=r"^TASK \[.*Migrate and verify the volumes of wave 1 of 1\]")
     # One module run migrates both, one after the other: the first volume's end shows while the second's job runs.
     assert wave_result[0] - first_end[0] >= JOB_SECONDS * 0.75, (first_end, wave_result)
+
+
+def test_check_mode_shows_no_progress_and_journals_nothing(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 1)
+    run, _ = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "--check")
+
+    assert run.returncode == 0, run.output
+    assert "progress:" not in run.output
+    assert not (tmp_path / "journal.jsonl").exists()

@@ -74,7 +74,8 @@ def test_happy_path_migrates_verifies_reports_and_a_second_run_changes_nothing(f
     volumes = stopped_vm_volumes(fresh_lab, 2)
     before = lab_state(fresh_lab, volumes)
 
-    first = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_wave_size=1")
+    first = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_wave_size=1",
+                         "-e", "safe_migration_concurrency=1")
 
     assert first.returncode == 0, first.output
     assert first.changed == 2  # one wave task per volume (wave size 1)
@@ -278,3 +279,45 @@ def test_a_false_success_is_reported_once_as_false_success_restored_or_not(fresh
     expected = "(record restored to vCenter's truth)" if restored else "(record NOT restored)"
     lines = [line for line in run.output.splitlines() if line.strip().startswith('"false success: %s (' % damaged["name"])]
     assert len(lines) == 1 and expected in lines[0]
+
+
+def test_stop_lets_the_volume_running_beside_a_failure_finish_and_starts_no_other(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 4)
+    before = lab_state(fresh_lab, volumes)
+    fresh_lab.control("job_seconds", seconds=1.0)
+    fresh_lab.control("fault_next_job", mode="fail", errortext="injected by the test")
+    # the second job runs on well after the failure is known: the stop is decided while it runs
+    fresh_lab.control("fault_next_job", mode="slow", seconds=5.0)
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=2",
+                       "-e", "safe_migration_on_volume_failure=stop")
+
+    assert run.returncode != 0
+    report = agreed_report(run)
+    assert_lab_agrees(fresh_lab, report, before, volumes)
+    outcomes = {entry["volume_id"]: entry["outcome"] for entry in report["volumes"]}
+    # The two first volumes start together: one job fails, the other goes on to its end and is verified.
+    assert sorted(outcomes[volume["id"]] for volume in volumes[:2]) == ["failed", "migrated"]
+    assert [outcomes[volume["id"]] for volume in volumes[2:]] == ["not_started", "not_started"]
+    after = lab_state(fresh_lab, volumes)
+    for volume in volumes[2:]:
+        assert after[volume["id"]] == before[volume["id"]]
+    # One run of the module for the wave: one run in the journal, a job for the two volumes started and none other.
+    entries = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    assert len({entry["run"] for entry in entries}) == 1
+    assert sorted(entry["volume"] for entry in entries if entry["event"] == "job_submitting") == sorted(
+        volume["id"] for volume in volumes[:2])
+    assert [wave["planned"] for wave in report["waves"]] == [4]
+
+
+def test_a_wave_holds_at_least_concurrency_volumes(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 3)
+    before = lab_state(fresh_lab, volumes)
+
+    run = run_playbook(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_wave_size=1",
+                       "-e", "safe_migration_concurrency=3")
+
+    assert run.returncode == 0, run.output
+    report = agreed_report(run)
+    assert_lab_agrees(fresh_lab, report, before, volumes)
+    assert [(wave["planned"], wave["migrated"]) for wave in report["waves"]] == [(3, 3)]

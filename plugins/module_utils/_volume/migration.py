@@ -96,13 +96,19 @@ class VolumeMigrationService:
         schedule = self._schedule_limits()
         scheduler = Scheduler(items, self._options.concurrency, per_destination=schedule["per_destination"],
                               deadline=self._deadline(), clock=self._clock)
-        results = [None] * len(requests)
-        ended = run_scheduled(scheduler, lambda item: self._outcome(requests[item.key], resolved[item.key]),
-                              min(self._options.concurrency, max(1, len(requests))))
+        results, first_failure = [None] * len(requests), []
+
+        def work(item):
+            result = self._outcome(requests[item.key], resolved[item.key])
+            if result["failed"] and self._options.on_volume_failure == "stop" and not self._options.check_mode:
+                first_failure.append(result)
+                scheduler.stop()
+            return result
+        ended = run_scheduled(scheduler, work, min(self._options.concurrency, max(1, len(requests))))
         for item, result in ended:
             results[item.key] = result
         for item in scheduler.not_started():
-            results[item.key] = self._not_started(requests[item.key], resolved[item.key])
+            results[item.key] = self._not_started(requests[item.key], resolved[item.key], first_failure[:1])
         schedule["peak"] = scheduler.peak
         payload = {"changed": any(result["changed"] for result in results), "volumes": results,
                    "summary": summarize(results), "diff": diff_of(results), "schedule": schedule}
@@ -120,9 +126,10 @@ class VolumeMigrationService:
             texts.append("%d of %d volume migrations failed: %s" % (
                 len(failed), len(results), "; ".join("%s: %s" % (result["volume"], result["msg"]) for result in failed)))
         if not_started:
-            texts.append("%d of %d not started: the maintenance window ended at %s (%s); run the same plan again to go on"
-                         % (len(not_started), len(results), self._options.window_end.isoformat(),
-                            ", ".join(str(result["volume"]) for result in not_started)))
+            why = ("a volume failed and on_volume_failure=stop starts no other" if first_failure
+                   else "the maintenance window ended at %s" % self._options.window_end.isoformat())
+            texts.append("%d of %d not started: %s (%s); run the same plan again to go on"
+                         % (len(not_started), len(results), why, ", ".join(str(result["volume"]) for result in not_started)))
         raise SafeMigrationError("; ".join(texts), **_public(payload))
 
     # ---- the schedule -----------------------------------------------------------------------------------
@@ -153,15 +160,27 @@ class VolumeMigrationService:
             return None
         return self._clock() + (self._options.window_end - self._wall_clock()).total_seconds()
 
-    def _not_started(self, request, resolved):
+    def _not_started(self, request, resolved, failed_before):
+        """The result of a volume never started: a volume failed before (on_volume_failure=stop), or the window ended."""
         volume = resolved[0] or {}
-        error = SafeMigrationError(
-            "Not started: the maintenance window ended at %s before its turn; nothing was done to volume %s. Run the same "
-            "plan again in the next window: what is done is recognised, the rest goes on"
-            % (self._options.window_end.isoformat(), labelled(volume.get("name"), volume.get("id") or request.volume)),
-            volume_id=volume.get("id"), window_end=self._options.window_end.isoformat())
+        label = labelled(volume.get("name"), volume.get("id") or request.volume)
+        if failed_before:
+            failed = failed_before[0]
+            error = SafeMigrationError(
+                "Not started: volume %s failed and on_volume_failure=stop starts no other; nothing was done to volume %s. "
+                "Run the same plan again once the failure is dealt with: what is done is recognised, the rest goes on"
+                % (labelled(failed.get("volume_name"), failed.get("volume_id") or failed.get("volume")), label),
+                volume_id=volume.get("id"))
+            reason = "volume_failed"
+        else:
+            error = SafeMigrationError(
+                "Not started: the maintenance window ended at %s before its turn; nothing was done to volume %s. Run the "
+                "same plan again in the next window: what is done is recognised, the rest goes on"
+                % (self._options.window_end.isoformat(), label), volume_id=volume.get("id"),
+                window_end=self._options.window_end.isoformat())
+            reason = "window_ended"
         return dict(volume=request.volume, volume_id=volume.get("id"), volume_name=volume.get("name"), status="not_started",
-                    changed=False, failed=True, msg=error.message, error=error)
+                    not_started_reason=reason, changed=False, failed=True, msg=error.message, error=error)
 
     def _outcome(self, request, resolved=(None, None)):
         started = self._clock()

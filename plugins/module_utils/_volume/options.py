@@ -55,7 +55,8 @@ class MigrationOptions:
     """
 
     def __init__(self, allow_live_migration=False, on_false_success="fail", job_timeout=1800, poll_interval=5.0,
-                 concurrency=1, check_mode=False, max_per_destination=0, window_end=None, now=None):
+                 concurrency=1, check_mode=False, max_per_destination=0, window_end=None, now=None,
+                 on_volume_failure="continue"):
         self.allow_live_migration = bool(allow_live_migration)
         self.on_false_success = _choice("on_false_success", on_false_success, ("fail", "restore"))
         self.job_timeout = _positive("job_timeout", job_timeout, "seconds, e.g. 1800")
@@ -64,6 +65,7 @@ class MigrationOptions:
         self.max_per_destination = _whole_number("max_per_destination", max_per_destination, 0,
                                                  "a whole number, 0 for no limit of its own")
         self.window_end = window_end_time(window_end, now or datetime.now(timezone.utc))
+        self.on_volume_failure = _choice("on_volume_failure", on_volume_failure, ("continue", "stop"))
         self.check_mode = check_mode
 
 

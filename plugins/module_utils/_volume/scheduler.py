@@ -7,7 +7,8 @@ CloudStack runs one VM's work one item at a time (its VM work queue) and, when
 scheduler never asks for more: at most ``concurrency`` migrations at once, at most ``per_destination`` to one
 destination pool, one per VM; the next eligible item of the plan starts as soon as one ends (a later item to an
 idle pool goes before an earlier one to a busy pool, which spreads the work across destinations). After
-``deadline`` (the window's end) nothing new starts: the items left are returned by ``not_started``.
+``deadline`` (the window's end), or once ``stop`` was called, nothing new starts: the items left are returned by
+``not_started``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Scheduler:
         self._deadline = deadline
         self._clock = clock
         self._running = []
+        self._stopped = False
         self._condition = threading.Condition()
         self.peak = {"overall": 0, "per_destination": {}, "per_vm": {}}
 
@@ -45,7 +47,7 @@ class Scheduler:
         has ended (a waiting worker wakes when the deadline passes, not only when an item ends)."""
         with self._condition:
             while True:
-                if not self._pending or self._window_ended():
+                if not self._pending or self._stopped or self._window_ended():
                     return None
                 item = self._first_eligible()
                 if item is not None:
@@ -60,8 +62,14 @@ class Scheduler:
             self._running.remove(item)
             self._condition.notify_all()
 
+    def stop(self):
+        """Hand out nothing more; the items running go on to their end."""
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+
     def not_started(self):
-        """The items never handed out (the window ended first), in plan order."""
+        """The items never handed out (stopped, or the window ended first), in plan order."""
         with self._condition:
             return list(self._pending)
 

@@ -362,9 +362,8 @@ def test_junit_drops_characters_xml_cannot_hold():
 def test_wave_outcomes_feed_the_report_with_the_same_counts():
     volumes, entries = two_volume_plan()
     wave = [{"volume": "v1", "destination": "p"}, {"volume": "v2", "destination": "p"}]
-    calls = [{"item": wave[:1], "volumes": [result(1)]},
-             {"item": wave[1:], "volumes": [result(2, "failed", false_success=True, msg="no", restore={"verified": True})]}]
-    outcome = migration_wave_outcome(calls, wave, 1, count=1, total=2)
+    call = {"volumes": [result(1), result(2, "failed", false_success=True, msg="no", restore={"verified": True})]}
+    outcome = migration_wave_outcome(call, wave, 1, count=1, total=2)
     report = build(outcome["volumes"], volumes, entries, waves=[outcome["summary"]])
     for name in ("migrated", "already_in_place", "failed", "false_success", "restored", "not_started"):
         assert outcome["summary"][name] == report["summary"][name]

@@ -61,11 +61,13 @@ def test_a_wave_size_below_one_is_refused(size):
 
 def test_the_outcome_counts_in_the_report_vocabulary_and_gives_one_progress_line():
     wave = requests("v1", "v2", "v3", "v4")
-    calls = [{"item": wave[:2], "volumes": [{"volume": "v1", "status": "migrated", "duration": 2},
-                                            {"volume": "v2", "status": "unchanged", "duration": 1}]},
-             {"item": wave[2:3], "volumes": [{"volume": "v3", "status": "failed", "false_success": True, "msg": "no",
-                                              "restore": {"verified": True}}]}]
-    outcome = migration_wave_outcome(calls, wave, 2, count=3, done_before=4, total=12, labels={"v3": "DATA-3"})
+    call = {"volumes": [{"volume": "v1", "status": "migrated", "duration": 2},
+                        {"volume": "v2", "status": "unchanged", "duration": 1},
+                        {"volume": "v3", "status": "failed", "false_success": True, "msg": "no",
+                         "restore": {"verified": True}},
+                        {"volume": "v4", "status": "not_started", "not_started_reason": "volume_failed", "failed": True,
+                         "msg": "Not started: volume v3 failed"}]}
+    outcome = migration_wave_outcome(call, wave, 2, count=3, done_before=4, total=12, labels={"v3": "DATA-3"})
     assert outcome["summary"] == {"wave": 2, "planned": 4, "migrated": 1, "already_in_place": 1, "failed": 0,
                                   "false_success": 1, "restored": 1, "repaired": 0, "not_started": 1, "volume_seconds": 3.0,
                                   "window_ended": False}
@@ -76,32 +78,32 @@ def test_the_outcome_counts_in_the_report_vocabulary_and_gives_one_progress_line
     assert "outcome" not in outcome["volumes"][0]
 
 
-def test_a_call_that_failed_before_any_volume_fails_each_of_its_volumes():
+def test_a_task_that_failed_before_any_volume_fails_each_volume_of_the_wave():
     wave = requests("v1", "v2")
-    outcome = migration_wave_outcome([{"item": wave, "failed": True, "msg": "module crashed"}], wave, 1)
+    outcome = migration_wave_outcome({"failed": True, "msg": "module crashed"}, wave, 1)
     assert [(volume["volume"], volume["status"], volume["msg"]) for volume in outcome["volumes"]] == [
         ("v1", "failed", "module crashed"), ("v2", "failed", "module crashed")]
     assert outcome["summary"]["failed"] == 2 and outcome["line"].startswith("Wave 1: 2 volume(s)")
+    assert outcome["failures"] == ["v1: module crashed", "v2: module crashed"]
 
 
-def test_skipped_calls_are_not_started():
+def test_a_skipped_task_leaves_every_volume_not_started():
     wave = requests("v1", "v2")
-    outcome = migration_wave_outcome([{"item": wave[:1], "volumes": [{"volume": "v1", "status": "migrated"}]},
-                                      {"item": wave[1:], "skipped": True}], wave, 1)
-    assert (outcome["summary"]["migrated"], outcome["summary"]["not_started"]) == (1, 1)
+    outcome = migration_wave_outcome({"skipped": True}, wave, 1)
+    assert (outcome["volumes"], outcome["summary"]["not_started"], outcome["failures"]) == ([], 2, [])
 
 
 def test_more_results_than_volumes_raise():
     wave = requests("v1")
-    calls = [{"item": wave, "volumes": [{"volume": "v1", "status": "migrated"}, {"volume": "v2", "status": "migrated"}]}]
+    call = {"volumes": [{"volume": "v1", "status": "migrated"}, {"volume": "v2", "status": "migrated"}]}
     with pytest.raises(AnsibleFilterError, match="2 results for 1 volumes"):
-        migration_wave_outcome(calls, wave, 1)
+        migration_wave_outcome(call, wave, 1)
 
 
 def test_an_unknown_status_raises():
     wave = requests("v1")
     with pytest.raises(ReportInvariantError):
-        migration_wave_outcome([{"item": wave, "volumes": [{"volume": "v1", "status": "weird"}]}], wave, 1)
+        migration_wave_outcome({"volumes": [{"volume": "v1", "status": "weird"}]}, wave, 1)
 
 
 def test_the_filters_are_registered():
@@ -110,9 +112,11 @@ def test_the_filters_are_registered():
 
 def test_volumes_the_window_left_alone_are_the_waves_not_started_and_say_the_window_ended():
     wave = requests("v1", "v2", "v3")
-    calls = [{"item": wave, "volumes": [{"volume": "v1", "status": "migrated", "duration": 2},
-                                        {"volume": "v2", "status": "not_started", "failed": True, "msg": "Not started"},
-                                        {"volume": "v3", "status": "not_started", "failed": True, "msg": "Not started"}]}]
-    outcome = migration_wave_outcome(calls, wave, 1)
+    call = {"volumes": [{"volume": "v1", "status": "migrated", "duration": 2},
+                        {"volume": "v2", "status": "not_started", "not_started_reason": "window_ended", "failed": True,
+                         "msg": "Not started"},
+                        {"volume": "v3", "status": "not_started", "not_started_reason": "window_ended", "failed": True,
+                         "msg": "Not started"}]}
+    outcome = migration_wave_outcome(call, wave, 1)
     assert (outcome["summary"]["not_started"], outcome["summary"]["window_ended"]) == (2, True)
     assert [volume["volume"] for volume in outcome["volumes"]] == ["v1"] and outcome["failures"] == []

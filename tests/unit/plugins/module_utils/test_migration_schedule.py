@@ -85,6 +85,43 @@ def test_a_window_that_has_ended_starts_nothing(world):  # pylint: disable=redef
     assert caught.value.facts["volumes"][0]["status"] == "not_started" and world[0].submissions == []
 
 
+def test_after_a_failure_on_volume_failure_stop_starts_no_other_volume(world):  # pylint: disable=redefined-outer-name
+    cloudstack, journal = world[0], world[2]
+    second_volume(world)
+    cloudstack.outcome = "false_success"
+    with pytest.raises(SafeMigrationError) as caught:
+        service(world, on_volume_failure="stop").run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    facts = caught.value.facts
+    assert [entry["status"] for entry in facts["volumes"]] == ["failed", "not_started"]
+    assert facts["volumes"][1]["not_started_reason"] == "volume_failed"
+    assert facts["volumes"][1]["msg"].startswith("Not started: volume DATA-7 (%s) failed and on_volume_failure=stop starts "
+                                                 "no other; nothing was done to volume DATA-8 (%s)" % (VOL, VOL2))
+    assert "1 of 2 not started: a volume failed and on_volume_failure=stop starts no other (%s)" % VOL2 in caught.value.message
+    assert [submission[0] for submission in cloudstack.submissions] == [VOL], "nothing submitted after the failure"
+    assert VOL2 not in {entry.get("volume") for entry in journal.entries()}
+
+
+def test_on_volume_failure_continue_starts_every_volume(world):  # pylint: disable=redefined-outer-name
+    cloudstack = world[0]
+    second_volume(world)
+    cloudstack.outcome = "false_success"
+    with pytest.raises(SafeMigrationError) as caught:
+        service(world).run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    assert [entry["status"] for entry in caught.value.facts["volumes"]] == ["failed", "failed"]
+    assert [submission[0] for submission in cloudstack.submissions] == [VOL, VOL2]
+
+
+def test_a_window_end_is_named_as_the_reason_a_volume_was_not_started(world):  # pylint: disable=redefined-outer-name
+    with pytest.raises(SafeMigrationError) as caught:
+        service(world, window_end="2026-12-02T02:00:00Z", on_volume_failure="stop").run([MigrationRequest(VOL, DST)])
+    assert caught.value.facts["volumes"][0]["not_started_reason"] == "window_ended"
+
+
+def test_on_volume_failure_is_checked_before_anything():
+    with pytest.raises(InvalidInput, match="Invalid on_volume_failure: 'halt'; it must be one of continue, stop"):
+        MigrationOptions(on_volume_failure="halt", now=NOW)
+
+
 def test_check_mode_plans_every_volume_whatever_the_window(world):  # pylint: disable=redefined-outer-name
     result = service(world, window_end="2026-12-02T02:00:00Z", check_mode=True).run([MigrationRequest(VOL, DST)])
     assert result["volumes"][0]["status"] == "planned"

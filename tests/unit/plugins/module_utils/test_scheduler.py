@@ -88,6 +88,29 @@ def test_a_worker_waiting_for_a_busy_vm_stops_waiting_when_the_window_ends():
     assert [item.key for item in scheduler.not_started()] == ["data"]
 
 
+def test_after_stop_nothing_starts_the_running_items_end_and_the_rest_is_listed():
+    items = [ScheduledItem("vol-%d" % number, "pool-%d" % number) for number in range(4)]
+    scheduler = Scheduler(items, concurrency=2)
+    first, second = scheduler.next(), scheduler.next()
+    scheduler.stop()
+    assert scheduler.next() is None
+    scheduler.done(first)
+    scheduler.done(second)
+    assert [item.key for item in scheduler.not_started()] == ["vol-2", "vol-3"]
+
+
+def test_a_worker_waiting_for_a_free_slot_stops_waiting_when_stopped():
+    items = [ScheduledItem("root", "pool-1", vm="vm-1"), ScheduledItem("data", "pool-2", vm="vm-1")]
+    scheduler = Scheduler(items, concurrency=2)
+    assert scheduler.next().key == "root"
+    waiter = threading.Timer(0.2, scheduler.stop)
+    waiter.start()
+    started = time.monotonic()
+    assert scheduler.next() is None
+    assert time.monotonic() - started < 2, "woke when stopped, not when the running item ended"
+    assert [item.key for item in scheduler.not_started()] == ["data"]
+
+
 @pytest.mark.parametrize("concurrency, per_destination", [(0, 0), (1, -1)])
 def test_limits_are_checked(concurrency, per_destination):
     with pytest.raises(ValueError):
