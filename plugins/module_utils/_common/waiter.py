@@ -13,6 +13,9 @@ import time
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import WaitTimeout
 
+# How long after the expected end the poll is made (a job's times are whole seconds).
+EXPECTED_MARGIN = 0.5
+
 
 class Backoff:
     """Capped exponential backoff with jitter: first, first*factor, ... up to cap."""
@@ -36,13 +39,15 @@ class Backoff:
 
 
 def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
-             clock=time.monotonic, sleep=time.sleep, on_poll=None):
+             clock=time.monotonic, sleep=time.sleep, on_poll=None, expected=None):
     """Call ``poll()`` until ``is_done(state)`` is true, and return that state.
 
     ``timeout`` is in seconds, measured on a monotonic clock from the call.
     The last sleep is shortened so that the deadline is never overshot by more
     than one poll. On timeout raise ``WaitTimeout`` carrying the last observed
     state and the elapsed time. ``on_poll(state, elapsed)`` observes each poll.
+    ``expected``: seconds after which the condition is expected to hold; a poll is
+    made then (``EXPECTED_MARGIN`` later) even when the backoff would sleep longer.
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -63,4 +68,9 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
                 "Timed out after %.0f s waiting for %s; its outcome is unknown" % (elapsed, what),
                 last_state=state, elapsed=round(elapsed, 3), timeout=timeout,
             )
-        sleep(min(next(delays), remaining))
+        delay = next(delays)
+        if expected is not None:
+            to_expected = start + expected + EXPECTED_MARGIN - clock()
+            if to_expected > 0:
+                delay = min(delay, to_expected)
+        sleep(min(delay, remaining))

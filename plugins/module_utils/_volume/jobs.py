@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import statistics
+import threading
 import time
+from datetime import datetime
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import SafeMigrationError, WaitTimeout
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import option_text
@@ -13,6 +16,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}
 MAX_POLL_DELAY = 30.0
 MIGRATE_COMMANDS = ("MigrateVolumeCmd", "MigrateVolumeCmdByAdmin")
+# CloudStack's time format in API answers (2026-12-01T05:02:11+0000).
+CLOUDSTACK_TIME = "%Y-%m-%dT%H:%M:%S%z"
 
 
 def is_migration_of(job, volume_id):
@@ -35,14 +40,41 @@ def job_error_text(job):
     return str(result) if result else "no error text (job status %s)" % job_status_name(job.get("jobstatus"))
 
 
+def job_seconds(job):
+    """How long CloudStack says an ended job ran (``completed`` - ``created``, whole seconds), or None."""
+    try:
+        created, completed = (datetime.strptime(job[key], CLOUDSTACK_TIME) for key in ("created", "completed"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    seconds = (completed - created).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
 class JobRunner:
-    """Polls a job until it ends, with the task's timeout and a capped backoff."""
+    """Polls a job until it ends, with the task's timeout and a capped backoff.
+
+    The run's migrateVolume jobs teach it how long one takes (the median, from CloudStack's own times): each wait
+    also polls when a job is expected to end, so a job is seen to end soon after it does, not a backoff step later.
+    """
 
     def __init__(self, cloudstack, options, clock=time.monotonic, sleep=time.sleep):
         self._cs = cloudstack
         self._options = options
         self._clock = clock
         self._sleep = sleep
+        self._migration_seconds = []
+        self._lock = threading.Lock()
+
+    def expected_seconds(self):
+        """The median time of the run's ended migrateVolume jobs, or None before the first one."""
+        with self._lock:
+            return statistics.median(self._migration_seconds) if self._migration_seconds else None
+
+    def _learn(self, job):
+        seconds = job_seconds(job)
+        if seconds is not None and str(job.get("cmd") or "").rsplit(".", 1)[-1] in MIGRATE_COMMANDS:
+            with self._lock:
+                self._migration_seconds.append(seconds)
 
     def backoff(self):
         first = float(self._options.poll_interval)
@@ -51,11 +83,11 @@ class JobRunner:
     def wait(self, job_id, what, **facts):
         """The ended job's record. On timeout or lost contact: the outcome is unknown, say how to resume."""
         try:
-            return wait_for(
+            ended = wait_for(
                 poll=lambda: self._cs.query_job(job_id) or {"jobid": job_id, "jobstatus": None},
                 is_done=lambda job: job.get("jobstatus") in (1, 2, 3),
                 timeout=self._options.job_timeout, backoff=self.backoff(), what=what,
-                clock=self._clock, sleep=self._sleep,
+                clock=self._clock, sleep=self._sleep, expected=self.expected_seconds(),
             )
         except WaitTimeout as timeout:
             last = timeout.facts.get("last_state") or {}
@@ -70,3 +102,5 @@ class JobRunner:
             raise type(error)(
                 "%s while waiting for %s; the outcome is unknown. Run the task again to resume waiting for the same job"
                 % (error.message, what), **dict(error.facts, job_id=job_id, **facts)) from None
+        self._learn(ended)
+        return ended

@@ -79,3 +79,18 @@ def test_backoff_rejects_settings_that_would_spin_or_shrink(kwargs):
 def test_errors_give_fail_json_arguments_without_empty_facts():
     error = WaitTimeout("late", job_id="j-1", volume=None)
     assert error.to_fail_kwargs() == {"msg": "late", "job_id": "j-1"}
+
+
+def test_a_poll_is_made_when_the_operation_is_expected_to_end():
+    clock = FakeClock()
+    wait_for(scripted([0, 1]), lambda s: s == 1, timeout=60, backoff=Backoff(first=5, factor=1.5, cap=30, jitter=0),
+             clock=clock, sleep=clock.sleep, expected=3.0)
+    assert clock.sleeps == [3.5]
+
+
+def test_after_the_expected_end_the_backoff_goes_on():
+    clock = FakeClock()
+    wait_for(scripted([0, 0, 0, 1]), lambda s: s == 1, timeout=60, backoff=Backoff(first=2, factor=2, cap=30, jitter=0),
+             clock=clock, sleep=clock.sleep, expected=3.0)
+    # the backoff's 2 s first, then the 1.5 s left to the expected end (3 s + the margin), then the backoff's 8 s
+    assert clock.sleeps == [2, 1.5, 8]

@@ -1,0 +1,75 @@
+# Copyright: contributors to the cloudstack_vmware.safe_migration collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Polling that follows the run's job time: the run's ended migrateVolume jobs say when the next one should end."""
+
+import pytest
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, job_seconds
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions
+
+MIGRATE = "org.apache.cloudstack.api.command.admin.volume.MigrateVolumeCmdByAdmin"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+
+
+class Jobs:
+    """queryAsyncJobResult of jobs that end ``seconds`` after they start (on the test's clock)."""
+
+    def __init__(self, clock, seconds, cmd=MIGRATE):
+        self.clock, self.seconds, self.cmd = clock, seconds, cmd
+        self.started = {}
+
+    def query_job(self, job_id):
+        started = self.started.setdefault(job_id, self.clock())
+        if self.clock() - started < self.seconds:
+            return {"jobid": job_id, "jobstatus": 0, "cmd": self.cmd, "created": "2026-12-01T05:00:00+0000"}
+        return {"jobid": job_id, "jobstatus": 1, "cmd": self.cmd, "created": "2026-12-01T05:00:00+0000",
+                "completed": "2026-12-01T05:00:%02d+0000" % self.seconds}
+
+
+def runner(jobs, clock):
+    return JobRunner(jobs, MigrationOptions(poll_interval=5, job_timeout=600), clock=clock, sleep=clock.sleep)
+
+
+def test_after_the_first_migration_the_next_is_polled_when_it_should_end():
+    clock = Clock()
+    jobs = Jobs(clock, 3)
+    waiting = runner(jobs, clock)
+    assert waiting.expected_seconds() is None
+
+    waiting.wait("job-1", "job 1")
+    assert len(clock.sleeps) == 1 and clock.sleeps[0] >= 4.5, "the first job: the backoff alone (5 s, jitter 10%)"
+    clock.sleeps.clear()
+    waiting.wait("job-2", "job 2")
+
+    assert waiting.expected_seconds() == 3
+    assert clock.sleeps == [3.5], "seen 0.5 s after its expected end, not at the backoff's 5 s"
+
+
+def test_jobs_of_other_commands_teach_nothing():
+    clock = Clock()
+    waiting = runner(Jobs(clock, 1, cmd="org.apache.cloudstack.api.command.admin.volume.UpdateVolumeCmd"), clock)
+    waiting.wait("job-1", "job 1")
+    assert waiting.expected_seconds() is None
+
+
+@pytest.mark.parametrize("job, seconds", [
+    ({"created": "2026-12-01T05:00:00+0000", "completed": "2026-12-01T05:02:07+0000"}, 127),
+    ({"created": "2026-12-01T05:00:00+0000"}, None),
+    ({"created": "2026-12-01T05:00:09+0000", "completed": "2026-12-01T05:00:00+0000"}, None),
+    ({"created": "yesterday", "completed": "2026-12-01T05:00:00+0000"}, None),
+    ({"created": None, "completed": None}, None),
+])
+def test_a_job_s_own_times_give_how_long_it_ran(job, seconds):
+    assert job_seconds(job) == seconds
