@@ -96,7 +96,7 @@ class JournalFollower:
         except OSError:
             return []
         self._offset += len(data)
-        complete, _, self._partial = (self._partial + data).rpartition(b"\n")
+        complete, _newline, self._partial = (self._partial + data).rpartition(b"\n")
         events = []
         for raw in complete.split(b"\n") if complete else []:
             event = _event(raw)

@@ -44,7 +44,7 @@ def run_playbook_timed(lab, tmp_path, plan, *options, name="run", playbook=PLAYB
         for line in process.stdout:
             timed.append((time.monotonic() - started, line.rstrip("\n")))
         returncode = process.wait(timeout=600)
-    return PlayRun(returncode, "\n".join(line for _, line in timed), report_dir), timed
+    return PlayRun(returncode, "\n".join(line for _seconds, line in timed), report_dir), timed
 
 
 def _playbook_command(lab, tmp_path, plan, options, name, check, playbook):

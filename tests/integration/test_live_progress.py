@@ -16,7 +16,7 @@ JOB_SECONDS = 2.0
 
 def arrival(timed, pattern, after=None):
     """When the first line matching ``pattern`` (after the first line matching ``after``) arrived, and the line."""
-    start = 0 if after is None else next(index for index, (_, line) in enumerate(timed) if re.search(after, line))
+    start = 0 if after is None else next(index for index, (_seconds, line) in enumerate(timed) if re.search(after, line))
     return next((seconds, line) for seconds, line in timed[start:] if re.search(pattern, line))
 
 
@@ -29,7 +29,7 @@ def test_each_volume_shows_as_it_starts_and_ends_while_its_wave_runs(fresh_lab, 
     assert_no_traceback(run.output)
     assert run.report()["summary"]["migrated"] == 2
     for volume in volumes:
-        pool, _, state, files = lab_state(fresh_lab, [volume])[volume["id"]]
+        pool, _path, state, files = lab_state(fresh_lab, [volume])[volume["id"]]
         assert (pool, state) == (volume["destination"]["id"], "Ready")
         assert files and all(path.startswith("[%s] " % datastore_of(volume["destination"])) for path in files), files
     first, second = volumes
@@ -46,7 +46,7 @@ def test_each_volume_shows_as_it_starts_and_ends_while_its_wave_runs(fresh_lab, 
 
 def test_check_mode_shows_no_progress_and_journals_nothing(fresh_lab, tmp_path):
     volumes = stopped_vm_volumes(fresh_lab, 1)
-    run, _ = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "--check")
+    run = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "--check")[0]
 
     assert run.returncode == 0, run.output
     assert "progress:" not in run.output
