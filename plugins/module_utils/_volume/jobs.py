@@ -53,7 +53,7 @@ def job_seconds(job):
 class JobRunner:
     """Polls a job until it ends, with the task's timeout and a capped backoff.
 
-    The run's migrateVolume jobs teach it how long one takes (the median, from CloudStack's own times): each wait
+    The run's succeeded migrateVolume jobs teach it how long one takes (the median, from CloudStack's own times): each wait
     also polls when a job is expected to end, so a job is seen to end soon after it does, not a backoff step later.
     """
 
@@ -66,12 +66,13 @@ class JobRunner:
         self._lock = threading.Lock()
 
     def expected_seconds(self):
-        """The median time of the run's ended migrateVolume jobs, or None before the first one."""
+        """The median time of the run's succeeded migrateVolume jobs, or None before the first one."""
         with self._lock:
             return statistics.median(self._migration_seconds) if self._migration_seconds else None
 
     def _learn(self, job):
-        seconds = job_seconds(job)
+        # only jobs that succeeded: a refusal ends at once and would make the run poll early ever after
+        seconds = job_seconds(job) if job.get("jobstatus") == 1 else None
         if seconds is not None and str(job.get("cmd") or "").rsplit(".", 1)[-1] in MIGRATE_COMMANDS:
             with self._lock:
                 self._migration_seconds.append(seconds)

@@ -98,17 +98,20 @@ class VolumeMigrationService:
                               deadline=self._deadline(), clock=self._clock)
         results, first_failure = [None] * len(requests), []
 
-        def work(item):
-            result = self._outcome(requests[item.key], resolved[item.key])
-            if result["failed"] and self._options.on_volume_failure == "stop" and not self._options.check_mode:
+        def stop_on_failure(result):
+            # before the outcome is journaled: no other volume may start once this one is known to have failed
+            if self._options.on_volume_failure == "stop" and not self._options.check_mode:
                 first_failure.append(result)
                 scheduler.stop()
-            return result
+
+        def work(item):
+            return self._outcome(requests[item.key], resolved[item.key], on_failure=stop_on_failure)
         ended = run_scheduled(scheduler, work, min(self._options.concurrency, max(1, len(requests))))
         for item, result in ended:
             results[item.key] = result
+        failed_before = first_failure[:1] if scheduler.stopped_first() else []
         for item in scheduler.not_started():
-            results[item.key] = self._not_started(requests[item.key], resolved[item.key], first_failure[:1])
+            results[item.key] = self._not_started(requests[item.key], resolved[item.key], failed_before)
         schedule["peak"] = scheduler.peak
         payload = {"changed": any(result["changed"] for result in results), "volumes": results,
                    "summary": summarize(results), "diff": diff_of(results), "schedule": schedule}
@@ -126,7 +129,7 @@ class VolumeMigrationService:
             texts.append("%d of %d volume migrations failed: %s" % (
                 len(failed), len(results), "; ".join("%s: %s" % (result["volume"], result["msg"]) for result in failed)))
         if not_started:
-            why = ("a volume failed and on_volume_failure=stop starts no other" if first_failure
+            why = ("a volume failed and on_volume_failure=stop starts no other" if failed_before
                    else "the maintenance window ended at %s" % self._options.window_end.isoformat())
             texts.append("%d of %d not started: %s (%s); run the same plan again to go on"
                          % (len(not_started), len(results), why, ", ".join(str(result["volume"]) for result in not_started)))
@@ -182,7 +185,7 @@ class VolumeMigrationService:
         return dict(volume=request.volume, volume_id=volume.get("id"), volume_name=volume.get("name"), status="not_started",
                     not_started_reason=reason, changed=False, failed=True, msg=error.message, error=error)
 
-    def _outcome(self, request, resolved=(None, None)):
+    def _outcome(self, request, resolved=(None, None), on_failure=None):
         started = self._clock()
         try:
             result = self.migrate_one(request, resolved)
@@ -195,6 +198,8 @@ class VolumeMigrationService:
             result = dict(failed=True, changed=False, status="failed", msg=wrapped.message, error=wrapped)
         result.setdefault("volume", request.volume)
         result["duration"] = round(self._clock() - started, 3)
+        if result["failed"] and on_failure is not None:
+            on_failure(result)
         if not self._options.check_mode:
             try:
                 self._journal.record(result.get("volume_id") or request.volume, OUTCOME, status=result["status"],

@@ -38,7 +38,7 @@ class Scheduler:
         self._deadline = deadline
         self._clock = clock
         self._running = []
-        self._stopped = False
+        self._stopped_at = None
         self._condition = threading.Condition()
         self.peak = {"overall": 0, "per_destination": {}, "per_vm": {}}
 
@@ -47,7 +47,7 @@ class Scheduler:
         has ended (a waiting worker wakes when the deadline passes, not only when an item ends)."""
         with self._condition:
             while True:
-                if not self._pending or self._stopped or self._window_ended():
+                if not self._pending or self._stopped_at is not None or self._window_ended():
                     return None
                 item = self._first_eligible()
                 if item is not None:
@@ -65,8 +65,14 @@ class Scheduler:
     def stop(self):
         """Hand out nothing more; the items running go on to their end."""
         with self._condition:
-            self._stopped = True
+            if self._stopped_at is None:
+                self._stopped_at = self._clock()
             self._condition.notify_all()
+
+    def stopped_first(self):
+        """Whether ``stop`` came before the window's end: what kept the items left from starting."""
+        with self._condition:
+            return self._stopped_at is not None and (self._deadline is None or self._stopped_at < self._deadline)
 
     def not_started(self):
         """The items never handed out (stopped, or the window ended first), in plan order."""

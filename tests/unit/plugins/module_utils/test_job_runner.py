@@ -64,6 +64,23 @@ def test_jobs_of_other_commands_teach_nothing():
     assert waiting.expected_seconds() is None
 
 
+class RefusedJobs(Jobs):
+    """migrateVolume jobs that fail at once (a refusal): they say nothing of how long a migration takes."""
+
+    def query_job(self, job_id):
+        job = super().query_job(job_id)
+        if job["jobstatus"] == 1:
+            job["jobstatus"] = 2
+        return job
+
+
+def test_failed_jobs_teach_nothing():
+    clock = Clock()
+    waiting = runner(RefusedJobs(clock, 0), clock)
+    waiting.wait("job-1", "job 1")
+    assert waiting.expected_seconds() is None
+
+
 @pytest.mark.parametrize("job, seconds", [
     ({"created": "2026-12-01T05:00:00+0000", "completed": "2026-12-01T05:02:07+0000"}, 127),
     ({"created": "2026-12-01T05:00:00+0000"}, None),

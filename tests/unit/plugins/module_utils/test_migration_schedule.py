@@ -117,6 +117,18 @@ def test_a_window_end_is_named_as_the_reason_a_volume_was_not_started(world):  #
     assert caught.value.facts["volumes"][0]["not_started_reason"] == "window_ended"
 
 
+def test_a_failure_after_the_window_end_leaves_the_window_as_the_reason(world):  # pylint: disable=redefined-outer-name
+    second_volume(world)
+    world[0].outcome = "false_success"
+    with pytest.raises(SafeMigrationError) as caught:
+        # the first job's polls take more than the second the window has: it fails after the window has ended
+        service(world, window_end="1s", on_volume_failure="stop").run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    facts = caught.value.facts
+    assert [entry["status"] for entry in facts["volumes"]] == ["failed", "not_started"]
+    assert facts["volumes"][1]["not_started_reason"] == "window_ended"
+    assert "not started: the maintenance window ended at 2026-12-02T03:00:01+00:00" in caught.value.message
+
+
 def test_on_volume_failure_is_checked_before_anything():
     with pytest.raises(InvalidInput, match="Invalid on_volume_failure: 'halt'; it must be one of continue, stop"):
         MigrationOptions(on_volume_failure="halt", now=NOW)

@@ -99,6 +99,25 @@ def test_after_stop_nothing_starts_the_running_items_end_and_the_rest_is_listed(
     assert [item.key for item in scheduler.not_started()] == ["vol-2", "vol-3"]
 
 
+@pytest.mark.parametrize("stopped_at, stopped_first", [(5.0, True), (12.0, False)])
+def test_what_came_first_a_stop_or_the_window_end_says_why_the_rest_did_not_start(stopped_at, stopped_first):
+    now = [0.0]
+    items = [ScheduledItem("vol-%d" % number, "pool-%d" % number) for number in range(3)]
+    scheduler = Scheduler(items, concurrency=1, deadline=10.0, clock=lambda: now[0])
+    scheduler.done(scheduler.next())
+    now[0] = stopped_at
+    scheduler.stop()
+    now[0] = 20.0  # both have happened by the time the run looks
+    assert scheduler.next() is None
+    assert scheduler.stopped_first() is stopped_first
+
+
+def test_without_a_stop_the_window_end_is_why():
+    scheduler = Scheduler([ScheduledItem("vol-0", "pool-1")], concurrency=1, deadline=0.0, clock=lambda: 1.0)
+    assert scheduler.next() is None
+    assert scheduler.stopped_first() is False
+
+
 def test_a_worker_waiting_for_a_free_slot_stops_waiting_when_stopped():
     items = [ScheduledItem("root", "pool-1", vm="vm-1"), ScheduledItem("data", "pool-2", vm="vm-1")]
     scheduler = Scheduler(items, concurrency=2)
