@@ -4,13 +4,17 @@
 
 While the module runs on this machine, the lines its run appends to the journal are shown as they come: a line per
 volume as it starts and as it ends, with a running total (see ``migration_progress``). Not for a module run
-elsewhere (another connection: its journal is not here), in check mode (nothing is journaled) or with ``async``.
+elsewhere or as another user (its journal is not the one here), in check mode (nothing is journaled), with ``async``
+or ``no_log``, with ``progress=false``, or when a JSON stdout callback's output must stay JSON.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
+from ansible import constants as C
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH
@@ -23,6 +27,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.t
 
 display = Display()
 
+# Stdout callbacks whose output is read by programs: a progress line would break it.
+JSON_CALLBACKS = ("json", "jsonl")
+
 
 class ActionModule(TlsAction):
 
@@ -33,14 +40,27 @@ class ActionModule(TlsAction):
         args["run_id"] = args.get("run_id") or str(uuid.uuid4())
         self._task.args = args
         volumes = args.get("volumes") or [args.get("volume")]
-        printer = ProgressPrinter(JournalFollower(args.get("journal_path") or DEFAULT_JOURNAL_PATH, args["run_id"]),
-                                  ProgressBook(len(volumes)), lambda line: display.display("progress: %s" % line))
+        book = ProgressBook(len(volumes) if isinstance(volumes, list) else 1)
+        printer = ProgressPrinter(JournalFollower(journal_file(args.get("journal_path")), args["run_id"]), book,
+                                  lambda line: display.display("progress: %s" % line),
+                                  on_error=lambda error: display.vvv("progress: a journal line not shown: %s" % error))
         printer.start()
+        result = {}
         try:
-            return super().run(tmp, task_vars)
+            result = super().run(tmp, task_vars)
+            return result
         finally:
             printer.stop()
+            for line in book.closing_lines(result.get("volumes") if isinstance(result, dict) else None):
+                display.display("progress: %s" % line)
 
     def _shows_progress(self):
-        return (self._connection.transport == "local" and not self._task.async_val
-                and not self._task.check_mode)
+        return (self._connection.transport == "local" and not self._play_context.become
+                and not self._task.async_val and not self._task.check_mode and not self._task.no_log
+                and boolean(self._task.args.get("progress", True), strict=False)
+                and str(C.DEFAULT_STDOUT_CALLBACK).rsplit(".", 1)[-1] not in JSON_CALLBACKS)
+
+
+def journal_file(path):
+    """The file the module writes: its ``path`` option resolved as the module resolves it."""
+    return os.path.realpath(os.path.abspath(os.path.expandvars(os.path.expanduser(path or DEFAULT_JOURNAL_PATH))))

@@ -166,10 +166,18 @@ options:
   run_id:
     description:
       - The identifier written as C(run) on every journal line of this task (and in the run's locks).
-      - By default a new UUID. The action of this module sets one to follow the run's journal and show a line per
-        volume as it starts and as it ends while the task runs (not with C(async), in check mode, or when the module
-        runs on another host than the controller).
+      - By default a new UUID. The action of this module sets one to follow the run's journal (see O(progress)).
     type: str
+  progress:
+    description:
+      - Show a line per volume as it starts and as it ends while the task runs, with a running total and an
+        estimate of the time left (lines starting with C(progress) in the output of C(ansible-playbook) and of AWX),
+        read from the run's journal as the module writes it.
+      - Only when the module runs on the controller as the same user (a local connection, no C(become)), and not
+        with C(async), C(no_log), in check mode or with a JSON stdout callback (C(json), C(jsonl)), whose output
+        must stay JSON. The journal and the task's result are the same either way.
+    type: bool
+    default: true
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
   - A volume without a VM (detached) is located and verified by datastore searches; a file found on no datastore
@@ -452,6 +460,7 @@ def argument_spec():
         journal_path=dict(type="path", default=DEFAULT_JOURNAL_PATH),
         journal_create_directory=dict(type="bool", default=False),
         run_id=dict(type="str"),
+        progress=dict(type="bool", default=True),  # shown by the action plugin; nothing for the module to do
     )
     return spec
 

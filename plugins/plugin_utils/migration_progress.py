@@ -21,6 +21,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 FOLLOW_INTERVAL = 1.0
 # A long message is cut in a progress line (the report and the task's result keep it whole).
 MESSAGE_LENGTH = 240
+NOT_STARTED_REASONS = {"volume_failed": "a volume failed (on_volume_failure=stop)",
+                       "window_ended": "the maintenance window ended"}
 
 
 class ProgressBook:
@@ -61,16 +63,26 @@ class ProgressBook:
             text += ": %s" % _cut(event["msg"])
         return "[%s] %s" % (self._totals(), text)
 
-    def _totals(self):
+    def _totals(self, estimate=True):
         done = len(self._ended)
         failed = sum(1 for status in self._ended.values() if status not in ("migrated", "unchanged"))
         text = "%d/%d done" % (done, self._total)
         if failed:
             text += ", %d not verified" % failed
         left = self._total - done
-        if left > 0 and done:
+        if estimate and left > 0 and done:
             text += ", about %s left" % _duration((self._clock() - self._started_at) / done * left)
         return text
+
+    def closing_lines(self, volumes):
+        """After the run: the volumes it did not start, and why (no journal line says so)."""
+        not_started = [volume for volume in volumes or [] if isinstance(volume, dict) and volume.get("status") == "not_started"]
+        if not not_started:
+            return []
+        reasons = sorted({NOT_STARTED_REASONS.get(volume.get("not_started_reason"), "see the report")
+                          for volume in not_started})
+        return ["[%s] %d not started: %s; run the same plan again to go on"
+                % (self._totals(estimate=False), len(not_started), ", ".join(reasons))]
 
     def _label(self, event):
         volume = event.get("volume")
@@ -82,7 +94,7 @@ class JournalFollower:
     """Reads the lines a run appends to a journal, from where the file ended when following started."""
 
     def __init__(self, path, run_id):
-        self._path = os.path.expanduser(path)
+        self._path = path
         self._run_id = run_id
         self._offset = _size(self._path)
         self._partial = b""
@@ -108,10 +120,11 @@ class JournalFollower:
 class ProgressPrinter:
     """Follows a journal on a thread and shows each progress line with ``show``, until ``stop``."""
 
-    def __init__(self, follower, book, show, interval=FOLLOW_INTERVAL):
+    def __init__(self, follower, book, show, interval=FOLLOW_INTERVAL, on_error=None):
         self._follower = follower
         self._book = book
         self._show = show
+        self._on_error = on_error
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="migration-progress", daemon=True)
@@ -132,7 +145,14 @@ class ProgressPrinter:
 
     def _show_new(self):
         for event in self._follower.new_events():
-            for line in self._book.lines(event):
+            try:
+                lines = self._book.lines(event)
+            except Exception as error:
+                # a line of an unexpected shape must not end the progress of the lines after it
+                if self._on_error is not None:
+                    self._on_error("%s: %s" % (type(error).__name__, error))
+                continue
+            for line in lines:
                 self._show(line)
 
 

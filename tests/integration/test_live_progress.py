@@ -51,3 +51,28 @@ def test_check_mode_shows_no_progress_and_journals_nothing(fresh_lab, tmp_path):
     assert run.returncode == 0, run.output
     assert "progress:" not in run.output
     assert not (tmp_path / "journal.jsonl").exists()
+
+
+def test_progress_off_shows_no_lines_and_migrates_the_same(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 1)
+    run = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_progress=false")[0]
+
+    assert run.returncode == 0, run.output
+    assert "progress:" not in run.output
+    assert run.report()["summary"]["migrated"] == 1
+    pool, _path, state, _files = lab_state(fresh_lab, volumes)[volumes[0]["id"]]
+    assert (pool, state) == (volumes[0]["destination"]["id"], "Ready")
+
+
+def test_a_wave_cut_by_a_failure_ends_with_what_did_not_start(fresh_lab, tmp_path):
+    volumes = stopped_vm_volumes(fresh_lab, 2)
+    before = lab_state(fresh_lab, volumes)
+    fresh_lab.control("fault_next_job", mode="fail", errortext="injected by the test")
+    run = run_playbook_timed(fresh_lab, tmp_path, plan_of(volumes), "-e", "safe_migration_concurrency=1")[0]
+
+    assert run.returncode == 2, run.output
+    assert_no_traceback(run.output)
+    assert re.search(r"^progress: \[1/2 done, 1 not verified\] 1 not started: a volume failed \(on_volume_failure=stop\); "
+                     r"run the same plan again to go on$", run.output, re.MULTILINE), run.output
+    assert [entry["outcome"] for entry in run.report()["volumes"]] == ["failed", "not_started"]
+    assert lab_state(fresh_lab, volumes) == before

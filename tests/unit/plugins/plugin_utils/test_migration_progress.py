@@ -88,3 +88,30 @@ def test_the_printer_shows_the_last_lines_when_it_stops(tmp_path):
     printer.stop()
 
     assert shown == ["[1/1 done] v1 migrated after 3 s"]
+
+
+def test_a_journal_line_of_an_unexpected_shape_is_passed_over_and_the_next_ones_still_show(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    shown, errors = [], []
+    printer = ProgressPrinter(JournalFollower(str(path), "mine"), ProgressBook(1), shown.append, interval=3600,
+                              on_error=errors.append).start()
+    journal = Journal(str(path), run_id="mine")
+    journal.record("v1", "plan", plan="not a plan")
+    journal.record("v1", "outcome", status="migrated", duration=3)
+
+    printer.stop()
+
+    assert shown == ["[1/1 done] v1 migrated after 3 s"]
+    assert len(errors) == 1 and errors[0].startswith("AttributeError")
+
+
+def test_the_volumes_not_started_are_counted_with_why_after_the_run():
+    book = ProgressBook(4)
+    book.lines({"event": "outcome", "volume": "v1", "status": "migrated", "duration": 3})
+    volumes = [{"volume": "v1", "status": "migrated"},
+               {"volume": "v2", "status": "not_started", "not_started_reason": "window_ended"},
+               {"volume": "v3", "status": "not_started", "not_started_reason": "window_ended"}]
+
+    assert book.closing_lines(volumes) == [
+        "[1/4 done] 2 not started: the maintenance window ended; run the same plan again to go on"]
+    assert book.closing_lines(volumes[:1]) == [] and book.closing_lines(None) == []
