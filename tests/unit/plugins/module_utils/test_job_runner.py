@@ -6,21 +6,9 @@ import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.jobs import JobRunner, job_seconds
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions
+from unit.plugins.module_utils.test_waiter import FakeClock as Clock  # pylint: disable=import-error
 
 MIGRATE = "org.apache.cloudstack.api.command.admin.volume.MigrateVolumeCmdByAdmin"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
 
 
 class Jobs:
@@ -54,7 +42,7 @@ def test_after_the_first_migration_the_next_is_polled_when_it_should_end():
     waiting.wait("job-2", "job 2")
 
     assert waiting.expected_seconds() == 3
-    assert clock.sleeps == [3.5], "seen 0.5 s after its expected end, not at the backoff's 5 s"
+    assert clock.sleeps == [pytest.approx(3.5)], "seen 0.5 s after its expected end, not at the backoff's 5 s"
 
 
 def test_jobs_of_other_commands_teach_nothing():
