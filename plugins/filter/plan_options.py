@@ -26,7 +26,7 @@ CHOICES = {
 WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
 WHOLE_AT_LEAST_0 = ("max_per_destination",)
 POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
-BOOLEANS = ("allow_live_migration", "skip_preflight", "journal_create_directory")
+BOOLEANS = ("allow_live_migration", "skip_preflight", "journal_create_directory", "progress")
 
 
 def option_errors(options, prefix="safe_migration_"):

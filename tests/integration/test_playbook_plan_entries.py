@@ -210,6 +210,7 @@ def test_a_plan_that_does_not_fit_its_destination_fails_preflight_naming_the_poo
     ("safe_migration_poll_interval", "0", "must be a number of seconds greater than 0"),
     ("safe_migration_allow_live_migration", "sure", "must be true or false"),
     ("safe_migration_skip_preflight", "perhaps", "must be true or false"),
+    ("safe_migration_progress", "loud", "must be true or false"),
 ])
 def test_a_wrong_option_is_one_line_before_anything_is_read(lab, tmp_path, option, value, allowed):
     plan = [{"volume": "DATA-2", "destination": "nfs-primary-1"}]

@@ -42,6 +42,7 @@ def test_good_options_give_no_error():
     ("safe_migration_poll_interval", "nan", "safe_migration_poll_interval must be a number of seconds greater than 0 (got 'nan')"),
     ("safe_migration_allow_live_migration", "maybe", "safe_migration_allow_live_migration must be true or false (got 'maybe')"),
     ("safe_migration_skip_preflight", 2, "safe_migration_skip_preflight must be true or false (got 2)"),
+    ("safe_migration_progress", "loud", "safe_migration_progress must be true or false (got 'loud')"),
 ])
 def test_each_wrong_option_is_one_line_naming_the_variable_and_the_allowed_values(variable, value, message):
     assert option_errors(dict(GOOD, **{variable: value})) == [message]
