@@ -118,11 +118,11 @@ def run_playbook(lab, volumes, settings, workdir):
 
 
 def parse_matrix(text):
-    """'100:10:3,100:20:3' -> [(volumes, concurrency, job seconds), ...]"""
+    """'100:10:3,100:10:3:5' -> [(volumes, concurrency, job seconds, wave size or None), ...]"""
     rows = []
     for item in text.split(","):
-        volumes, concurrency, job_seconds = item.split(":")
-        rows.append((int(volumes), int(concurrency), float(job_seconds)))
+        volumes, concurrency, job_seconds, *wave_size = item.split(":")
+        rows.append((int(volumes), int(concurrency), float(job_seconds), int(wave_size[0]) if wave_size else None))
     return rows
 
 
@@ -167,7 +167,7 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "`ansible-playbook playbooks/migrate_volumes.yml` (options check, preflight through CloudStack and vCenter, "
         "waves of `cs_volume_migrate_safe`, report), wall time of the whole command. Ideal: ceil(volumes / "
         "concurrency) x job time, what the jobs alone need. Settings not shown are the playbook's defaults "
-        "(`wave_size` 5, `on_volume_failure` stop, `poll_interval` 5).",
+        "(`wave_size` 100, `on_volume_failure` stop, `poll_interval` 5).",
         "",
         "| volumes | concurrency | job time | settings | time | ideal | time / ideal | overhead per volume |",
         "|--------:|------------:|---------:|----------|-----:|------:|-------------:|--------------------:|",
@@ -185,11 +185,12 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "the waits between waves and polls, the verification, the report).",
         "",
         "Goals (issue 13): time at most 1.15 x the ideal, an overhead of at most 0.2 s per volume, and calls that are a "
-        "constant per run plus a constant per volume. How the playbook spends its time: each wave (`wave_size` "
-        "volumes, at least `concurrency`) is one module run (a login, an inventory read, the CloudStack lookups, then "
-        "a rolling window of `concurrency` volumes) and waits for its slowest volume before the next wave starts; the "
-        "first job of a wave is seen to end at a backoff step (after 5 s, then 7.5 s more), the later ones about 0.5 s "
-        "after their expected end (the median time of the wave's ended jobs).",
+        "constant per run plus a constant per volume. How the playbook spends its time: the preflight (the plan "
+        "resolved in CloudStack, one vCenter inventory check, every volume's checks in check mode), then each wave "
+        "(`wave_size` volumes, at least `concurrency`) is one module run (a login, an inventory read, the CloudStack "
+        "lookups, then a rolling window of `concurrency` volumes) that waits for its slowest volume before the next "
+        "wave starts; the first jobs of a wave are seen to end at a backoff step (after 5 s, then 7.5 s more), the "
+        "later ones about 0.5 s after their expected end (the median time of the wave's ended jobs).",
         "",
         "Bringing the lab up took %.0f s." % lab_seconds,
         "",
@@ -212,8 +213,8 @@ def main(argv=None):
     parser.add_argument("--service-volumes", default="10,100", help="plan sizes of the counted service runs")
     parser.add_argument("--service-concurrency", type=int, default=10)
     parser.add_argument("--service-job-seconds", type=float, default=3.0)
-    parser.add_argument("--playbook-runs", default="10:10:3,100:10:3,100:20:3,100:10:0",
-                        help="volumes:concurrency:job seconds of each playbook run")
+    parser.add_argument("--playbook-runs", default="10:10:3,100:10:3,100:20:3,100:10:0,100:10:3:5",
+                        help="volumes:concurrency:job seconds[:wave size] of each playbook run")
     parser.add_argument("--wave-size", default="", help="safe_migration_wave_size for the playbook runs (default: the playbook's)")
     parser.add_argument("--on-volume-failure", default="", help="safe_migration_on_volume_failure (default: the playbook's)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running at the end")
@@ -237,11 +238,11 @@ def main(argv=None):
                 print("service, %d volumes: %.1f s, %d SOAP calls, %d CloudStack requests" % (
                     count, run["seconds"], sum(run["soap"].values()), sum(run["api"].values())), flush=True)
                 turn += 1
-            for count, concurrency, job_seconds in parse_matrix(args.playbook_runs):
+            for count, concurrency, job_seconds, wave_size in parse_matrix(args.playbook_runs):
                 lab.control("job_seconds", seconds=job_seconds)
                 settings = {"concurrency": concurrency}
-                if args.wave_size:
-                    settings["wave_size"] = args.wave_size
+                if wave_size or args.wave_size:
+                    settings["wave_size"] = wave_size or args.wave_size
                 if args.on_volume_failure:
                     settings["on_volume_failure"] = args.on_volume_failure
                 workdir = Path(scratch) / ("playbook-%d" % turn)

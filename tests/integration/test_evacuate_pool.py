@@ -82,7 +82,7 @@ def test_check_mode_writes_the_plan_and_changes_nothing(fresh_lab, tmp_path):
     assert sorted(item["volume"] for item in plan["safe_migration_plan"]) == sorted(record["id"] for record in on_source)
     assert {item["destination"] for item in plan["safe_migration_plan"]} == {pools[DESTINATION]["id"]}
     # One destination and at most one migration per destination: one volume at a time.
-    assert (plan["safe_migration_concurrency"], plan["safe_migration_wave_size"]) == (1, 5)
+    assert (plan["safe_migration_concurrency"], plan["safe_migration_wave_size"]) == (1, 100)
     assert "# %s" % DESTINATION in run.plan_file.read_text()
     assert "Check mode: nothing else is done" in run.output
     assert not (tmp_path / "report").exists() and not (tmp_path / "journal.jsonl").exists()
