@@ -181,7 +181,8 @@ options:
 notes:
   - Needs CloudStack root admin credentials (volume paths, pools and VM instance names are admin-only fields).
   - A volume without a VM (detached) is located and verified by datastore searches; a file found on no datastore
-    after its job fails the task with a message starting C(DISK LOST) (apache/cloudstack#8747).
+    after its job fails the task with a message starting C(DISK LOST) (apache/cloudstack#8747). Later runs say
+    C(DISK LOST) again, naming that job, while the disk is still missing (a later job or a verified outcome ends it).
   - Supports check mode and diff mode.
 seealso:
   - module: cloudstack_vmware.safe_migration.vmware_inventory_assert

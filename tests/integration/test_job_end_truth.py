@@ -16,9 +16,9 @@ pytestmark = pytest.mark.lab
 def migrate(fresh_lab, module_runner, tmp_path):
     journal = tmp_path / "journal.jsonl"
 
-    def run(**args):
+    def run(check_mode=False, **args):
         args = {"journal_path": str(journal), "poll_interval": 0.05, "job_timeout": 20, **args}
-        result = module_runner("cs_volume_migrate_safe", args, fresh_lab.env)
+        result = module_runner("cs_volume_migrate_safe", args, fresh_lab.env, check_mode=check_mode)
         assert_no_traceback(result["_output"])
         assert "module_stderr" not in result, result
         return result
@@ -75,6 +75,30 @@ def test_a_failed_job_that_removed_the_source_raises_the_disk_lost_alarm(fresh_l
     assert volume.vmdk_now() == []
     record = fresh_lab.records()[volume.id]
     assert (record["storageid"], record["path"]) == (volume.source["id"], volume.path), "a lost disk is never restored"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_next_run_says_disk_lost_again_while_the_disk_is_missing(fresh_lab, migrate, check_mode):
+    # The first run's alarm may have reached nobody (a controller killed after the journal's outcome line): the next
+    # run, or its preflight in check mode, says it again instead of a plain "file not on datastore".
+    volume = Volume(fresh_lab, "DATA-46", "nfs-primary-3")
+    fresh_lab.control("fault_next_job", mode="source_removed")
+    first = migrate(volume=volume.id, destination=volume.destination["name"])
+    assert first["msg"].startswith("DISK LOST: "), first["msg"]
+    job_id = first["volumes"][0]["job_id"]
+
+    again = migrate(volume=volume.id, destination=volume.destination["name"], check_mode=check_mode)
+
+    assert again["failed"] is True, again
+    assert again["msg"].startswith("DISK LOST: volume DATA-46 (%s): the run " % volume.id), again["msg"]
+    assert "migrateVolume job %s lost its disk, and the disk is still missing" % job_id in again["msg"]
+    assert "Nothing was done in this run; do NOT retry the migration" in again["msg"]
+    assert again["volumes"][0]["disk_lost"] is True and again["changed"] is False
+    assert len(migrate_jobs(fresh_lab)) == 1, "no second migrateVolume"
+    assert volume.vmdk_now() == []
+    # and the run after says it again: a run that did nothing does not end the alarm
+    third = migrate(volume=volume.id, destination=volume.destination["name"])
+    assert "migrateVolume job %s lost its disk" % job_id in third["msg"] and len(migrate_jobs(fresh_lab)) == 1
 
 
 def test_a_success_that_left_the_source_behind_names_the_copy_to_clean_up(fresh_lab, migrate):

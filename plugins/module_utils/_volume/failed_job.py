@@ -11,10 +11,14 @@ on no datastore, every one searched, is a lost disk. Nothing here deletes or mov
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     JobFailed,
     VerificationFailed,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import OUTCOME
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import datastore_name
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.detached import DiskLost
@@ -27,6 +31,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 )
 
 FALSE_FAILURE = "false_failure"
+DISK_LOST = "DISK LOST"
 
 
 class FailedJobVerifier:
@@ -108,16 +113,52 @@ class FailedJobVerifier:
         source = essentials["source"]
         last_known = source.get("datastore_path") or "%s.vmdk on pool %s" % (source["path"], source["pool_name"])
         return DiskLost(
-            "DISK LOST: CloudStack's migrateVolume job %s for volume %s of VM %s failed (%s), the record still says pool "
+            "%s: CloudStack's migrateVolume job %s for volume %s of VM %s failed (%s), the record still says pool "
             "%s, path %s, but the disk file %s is on none of the %d datastores searched (%s). Its last known place was %s. "
             "This task deleted nothing and changed nothing after the job; do NOT retry the migration: restore the disk "
             "from a backup (or the datastore's snapshots) and repair the record with updateVolume."
-            % (job.get("jobid"), volume_label(essentials), essentials["instance_name"], facts["error_text"],
+            % (DISK_LOST, job.get("jobid"), volume_label(essentials), essentials["instance_name"], facts["error_text"],
                source["pool_name"], source["path"], everywhere.file_name, len(everywhere.searched),
                ", ".join(everywhere.searched) or "none", last_known),
             disk_lost=True, last_known_path=last_known, datastores_searched=everywhere.searched,
             journal_entries=self._journal.entries(essentials["volume_id"])[-10:],
             **dict(facts, verification=verification))
+
+
+def disk_lost_before(plan, entries):
+    """A ``DiskLost`` to raise again when an earlier run's job lost this volume's disk and its file is still missing.
+
+    The alarm of a run killed before its result reached anyone lives in the journal only; the next run would
+    otherwise call it a preflight failure ("its file is not on datastore ..."). It stands while no later job or
+    verified outcome replaced it. ``entries``: the volume's journal entries, oldest first.
+    """
+    if not any(blocker.code in (problem_codes.DISK_FILE_MISSING, problem_codes.DETACHED_FILE_MISSING) for blocker in plan.blockers):
+        return None
+    alarm = _standing_alarm(entries)
+    if alarm is None:
+        return None
+    volume = plan.volume
+    said_at = datetime.fromtimestamp(int(float(alarm.get("ts") or 0)), timezone.utc).isoformat()
+    return DiskLost(
+        "%s: volume %s: the run %s said at %s that CloudStack's migrateVolume job %s lost its disk, and the disk is "
+        "still missing: %s. Nothing was done in this run; do NOT retry the migration: restore the disk from a backup "
+        "(or the datastore's snapshots) and repair the record with updateVolume. That run's facts are in the journal."
+        % (DISK_LOST, labelled(volume.get("name"), volume["id"]), alarm.get("run"), said_at, alarm.get("job_id"),
+           "; ".join(blocker.message for blocker in plan.blockers)),
+        volume_id=volume["id"], disk_lost=True, job_id=alarm.get("job_id"), earlier_alarm=alarm,
+        last_known_path=plan.disk.file if plan.disk else None, plan=plan.as_dict(), journal_entries=entries[-10:])
+
+
+def _standing_alarm(entries):
+    """The last outcome that said DISK LOST after a job, unless a later job or verified outcome followed it; outcomes
+    of runs that did nothing (refused, or repeating the alarm) do not count either way."""
+    for entry in reversed([entry for entry in entries if entry.get("event") == OUTCOME]):
+        lost = str(entry.get("msg") or "").startswith(DISK_LOST)
+        if lost and entry.get("job_id"):
+            return entry
+        if not lost and (entry.get("job_id") or entry.get("status") in ("migrated", "unchanged")):
+            return None
+    return None
 
 
 class _Seen:

@@ -38,6 +38,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     volume_lock_path,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import labelled
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.failed_job import disk_lost_before
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.results import diff_of, summarize
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.scheduler import (
@@ -245,6 +246,9 @@ class VolumeMigrationService:
                 return repaired
         if plan.already_there:
             return dict(self._verifier.confirm_in_place(plan, request.volume), **(before or {}))
+        lost_before = disk_lost_before(plan, self._journal.entries(volume["id"]))
+        if lost_before is not None:
+            raise lost_before
         plan.raise_blockers()
         base = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=plan.as_dict())
         base.update(before or {})
