@@ -15,6 +15,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 # How long after the expected end the poll is made (a job's times are whole seconds).
 EXPECTED_MARGIN = 0.5
+# Once the expected end has passed, until twice the expected time: polls this share of the expected time apart (at
+# least 2 margins), not a backoff step (a 3-second job missed at 3.5 s was otherwise seen at 11 s).
+OVERDUE_STEP = 0.1
 
 
 class Backoff:
@@ -47,7 +50,8 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
     than one poll. On timeout raise ``WaitTimeout`` carrying the last observed
     state and the elapsed time. ``on_poll(state, elapsed)`` observes each poll.
     ``expected``: seconds after which the condition is expected to hold; a poll is
-    made then (``EXPECTED_MARGIN`` later) even when the backoff would sleep longer.
+    made then (``EXPECTED_MARGIN`` later) even when the backoff would sleep longer,
+    and at short steps after it until twice that time (``OVERDUE_STEP``).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -70,7 +74,15 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
             )
         delay = next(delays)
         if expected is not None:
-            to_expected = start + expected + EXPECTED_MARGIN - clock()
-            if to_expected > 0:
-                delay = min(delay, to_expected)
+            delay = min(delay, _until_next_expected_poll(clock() - start, expected))
         sleep(min(delay, remaining))
+
+
+def _until_next_expected_poll(elapsed, expected):
+    """Seconds to the next poll that the expected end asks for (infinite when it asks for none)."""
+    to_expected = expected + EXPECTED_MARGIN - elapsed
+    if to_expected > 0:
+        return to_expected
+    if elapsed < 2 * expected + EXPECTED_MARGIN:
+        return max(2 * EXPECTED_MARGIN, expected * OVERDUE_STEP)
+    return float("inf")
