@@ -190,7 +190,8 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "(`wave_size` volumes, at least `concurrency`) is one module run (a login, an inventory read, the CloudStack "
         "lookups, then a rolling window of `concurrency` volumes) that waits for its slowest volume before the next "
         "wave starts; the first jobs of a wave are seen to end at a backoff step (after 5 s, then 7.5 s more), the "
-        "later ones about 0.5 s after their expected end (the median time of the wave's ended jobs).",
+        "later ones about 0.5 s after their expected end (the median time of the wave's succeeded jobs), or at "
+        "steps of a tenth of it (at least 1 s) after that.",
         "",
         "Bringing the lab up took %.0f s." % lab_seconds,
         "",
