@@ -17,7 +17,10 @@ from ansible import constants as C
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import DEFAULT_JOURNAL_PATH
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.journal import (
+    DEFAULT_JOURNAL_PATH,
+    resolved_path,
+)
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.plugin_utils.migration_progress import (
     JournalFollower,
     ProgressBook,
@@ -62,5 +65,6 @@ class ActionModule(TlsAction):
 
 
 def journal_file(path):
-    """The file the module writes: its ``path`` option resolved as the module resolves it."""
-    return os.path.realpath(os.path.abspath(os.path.expandvars(os.path.expanduser(path or DEFAULT_JOURNAL_PATH))))
+    """The file the module writes: its ``journal_path`` as the module gets it (a ``path`` option: variables and ``~``
+    expanded), then resolved as the journal resolves it."""
+    return resolved_path(os.path.expandvars(os.path.expanduser(path or DEFAULT_JOURNAL_PATH)))

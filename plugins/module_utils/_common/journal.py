@@ -50,13 +50,18 @@ def without_secrets(value):
     return value
 
 
+def resolved_path(path):
+    """The journal file a ``journal_path`` names: user expanded, absolute, symlinks followed."""
+    return os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+
+
 def checked_path(path, create_directory=False):
     """The absolute journal path, or InvalidInput saying what is wrong with it and what to do; nothing is written.
 
     The directory of the default path is created (mode 0700); another directory only with ``create_directory``.
     """
     wanted = os.path.abspath(os.path.expanduser(path))
-    real = os.path.realpath(wanted)
+    real = resolved_path(path)
     if any(real == system or real.startswith(system + "/") for system in SYSTEM_DIRECTORIES):
         raise _refused(path, "it is in the system directory %s" % _system_directory(real))
     if os.path.lexists(real):
