@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from pyVmomi import vim
 
 from lab.cloudstack_sim.vmware_backend import BackendError, DatastoreNotFound, DiskNotFound, VmNotFound
+from lab.vsphere import LabVSphere
 
 
 def _deploy(backend, host, name="i-2-34-VM", files=("ROOT-34", "ROOT-3"), powered_on=False, datastore="aaaa1111"):
@@ -143,3 +146,59 @@ def test_many_vms_are_created_in_one_batch(backend, host_names):
     assert backend.vmdk_locations("DATA-49") == ["[bbbb2222] i-2-49-VM/DATA-49.vmdk"]
     states = [props["runtime.powerState"] for _moref, props in backend.vsphere.retrieve(vim.VirtualMachine, ["runtime.powerState"])]
     assert states.count("poweredOn") == 25
+
+
+def _deploy_many(backend, host, count):
+    backend.create_vms([{"instance_name": "i-2-%d-VM" % i, "vcenter_name": "i-2-%d-VM" % i, "host_name": host,
+                         "disks": [{"datastore": "aaaa1111", "file": "i-2-%d-VM/DATA-%d.vmdk" % (i, i), "size_mb": 1}],
+                         "powered_on": False} for i in range(count)])
+
+
+def _migrate_side_by_side(backend, count):
+    """Migrate DATA-i of i-2-i-VM to bbbb2222 from ``count`` threads at once; the errors raised."""
+    errors = []
+
+    def migrate(number):
+        try:
+            backend.migrate_attached_volume("i-2-%d-VM" % number, "DATA-%d" % number, "bbbb2222")
+        except Exception as error:  # pylint: disable=broad-except
+            errors.append(error)
+    threads = [threading.Thread(target=migrate, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_disk_moves_of_several_vms_run_in_vcenter_at_the_same_time(backend, host_names):
+    # As CloudStack's job threads do: a move waiting for the others to start would break the barrier (serialised moves).
+    _deploy_many(backend, host_names[0], 3)
+    all_moving = threading.Barrier(3, timeout=10)
+    move_file = backend.vsphere.move_file
+
+    def meeting_move_file(source, destination):
+        all_moving.wait()
+        return move_file(source, destination)
+    backend.vsphere.move_file = meeting_move_file
+
+    assert _migrate_side_by_side(backend, 3) == []
+    assert [backend.vmdk_locations("DATA-%d" % i) for i in range(3)] == [
+        ["[bbbb2222] i-2-%d-VM/DATA-%d.vmdk" % (i, i)] for i in range(3)]
+
+
+def test_a_session_found_gone_by_several_moves_is_renewed_once_and_every_move_lands(backend, fresh_vcsim, host_names):
+    _deploy_many(backend, host_names[0], 3)
+    other = LabVSphere(fresh_vcsim.host, fresh_vcsim.port, "administrator@vsphere.local", "lab-password",
+                       ca_file=str(fresh_vcsim.ca_file)).connect()
+    generation = backend._session.generation  # pylint: disable=protected-access
+    try:
+        own = backend.vsphere.content.sessionManager.currentSession.key
+        other.content.sessionManager.TerminateSession(sessionId=[own])
+    finally:
+        other.disconnect()
+
+    assert _migrate_side_by_side(backend, 3) == []
+    assert backend._session.generation == generation + 1  # pylint: disable=protected-access
+    assert [backend.vmdk_locations("DATA-%d" % i) for i in range(3)] == [
+        ["[bbbb2222] i-2-%d-VM/DATA-%d.vmdk" % (i, i)] for i in range(3)]

@@ -12,6 +12,7 @@ independently of what vcsim's API says.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -44,20 +45,86 @@ class DiskNotFound(BackendError):
     pass
 
 
+class SessionUse:
+    """Who may use the backend's one vCenter session: many disk moves at once, or one other call alone.
+
+    CloudStack's job threads each work in vCenter at the same time (a context per job), so the calls that move one
+    volume's disk share the session (pyVmomi's stub is thread-safe); building the inventory, making trouble and
+    reconnecting have it alone. Re-entrant for the thread that has it alone. ``generation`` counts reconnections.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._sharing = 0
+        self._owner, self._depth = None, 0
+        self.generation = 0
+
+    @contextlib.contextmanager
+    def alone(self):
+        me = threading.get_ident()
+        with self._condition:
+            if self._owner != me:
+                self._condition.wait_for(lambda: self._owner is None and self._sharing == 0)
+                self._owner = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+                    self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def shared(self):
+        me = threading.get_ident()
+        with self._condition:
+            mine = self._owner == me  # already alone: nothing more to take
+            if not mine:
+                self._condition.wait_for(lambda: self._owner is None)
+                self._sharing += 1
+        try:
+            yield
+        finally:
+            if not mine:
+                with self._condition:
+                    self._sharing -= 1
+                    self._condition.notify_all()
+
+
 def serialised(method):
-    """One vCenter session is shared by the simulator's job threads: one call at a time.
+    """A call that has the session alone.
 
     A call that finds its session gone (vcsim restarted) reconnects and runs again once:
     nothing happened on the server in that case.
     """
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self._lock:  # pylint: disable=protected-access
+        with self._session.alone():  # pylint: disable=protected-access
             try:
                 return method(self, *args, **kwargs)
             except vim.fault.NotAuthenticated:
                 self.reconnect()
                 return method(self, *args, **kwargs)
+    return wrapper
+
+
+def sharing(method):
+    """A disk move, run beside the others (see ``SessionUse``); a session found gone is renewed once, by one of
+    them, and the call runs again."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        session = self._session  # pylint: disable=protected-access
+        with session.shared():
+            generation = session.generation
+            try:
+                return method(self, *args, **kwargs)
+            except vim.fault.NotAuthenticated:
+                pass
+        self.reconnect(unless_since=generation)
+        with session.shared():
+            return method(self, *args, **kwargs)
     return wrapper
 
 
@@ -75,15 +142,19 @@ class VMwareBackend:
         self.datastore_root = Path(datastore_root)
         protocol = protocol or ("https" if ca_file else "http")
         self.vsphere = LabVSphere(host, port, user, password, protocol=protocol, ca_file=ca_file, verify=verify)
-        self._lock = threading.RLock()
+        self._session = SessionUse()
         self._vms = {}
         self._hosts = None
 
     # ---- session -------------------------------------------------------------------------
 
-    def reconnect(self, timeout=15.0):
-        """Start a new session (after vcsim was restarted) and forget every cached object."""
-        with self._lock:
+    def reconnect(self, timeout=15.0, unless_since=None):
+        """Start a new session (after vcsim was restarted) and forget every cached object; not when another call
+        renewed it since ``unless_since`` (a generation of the session)."""
+        with self._session.alone():
+            if unless_since is not None and self._session.generation != unless_since:
+                return
+            self._session.generation += 1
             self.vsphere.disconnect()
             self._vms, self._hosts = {}, None
             deadline = time.monotonic() + timeout
@@ -97,7 +168,7 @@ class VMwareBackend:
                     time.sleep(0.1)
 
     def close(self):
-        with self._lock:
+        with self._session.alone():
             self.vsphere.disconnect()
 
     @serialised
@@ -217,7 +288,7 @@ class VMwareBackend:
 
     # ---- migrations ----------------------------------------------------------------------
 
-    @serialised
+    @sharing
     def migrate_attached_volume(self, instance_name, volume_path, dest_datastore):
         """Move the VM's disk whose base name is exactly volume_path to dest_datastore; return the new base name."""
         vm, props = self._find_vm(instance_name)
@@ -239,7 +310,7 @@ class VMwareBackend:
             raise BackendError("Failed to migrate volume %s of VM %s: %s" % (wanted, instance_name, _fault_text(error))) from error
         return wanted
 
-    @serialised
+    @sharing
     def migrate_detached_volume(self, volume_path, src_datastore, dest_datastore):
         """Move a detached VMDK at the root of src_datastore to the root of dest_datastore; return its base name."""
         source = self._find_datastore(src_datastore)[0]
@@ -276,7 +347,7 @@ class VMwareBackend:
         base = disk_base_name(volume_path)
         return base, "[%s] %s.vmdk" % (source.name, base), "[%s] %s.vmdk" % (dest.name, base)
 
-    @serialised
+    @sharing
     def copy_detached_volume(self, volume_path, src_datastore, dest_datastore):
         """Copy a detached VMDK from the root of src_datastore to the root of dest_datastore (the source stays)."""
         base, source_path, dest_path = self._detached_paths(volume_path, src_datastore, dest_datastore)

@@ -11,7 +11,7 @@ import posixpath
 
 from pyVmomi import vim, vmodl
 
-from .vmware_backend import BackendError, DiskNotFound, VMwareBackend, serialised
+from .vmware_backend import BackendError, DiskNotFound, VMwareBackend, serialised, sharing
 
 try:  # imported as lab.cloudstack_sim (tests) or as cloudstack_sim with tests/lab on the path (the simulator)
     from lab.vsphere import VSphereError, disk_base_name, split_datastore_path
@@ -44,7 +44,7 @@ class VMwareDiskBackend(VMwareBackend):
         except (VSphereError, vmodl.MethodFault) as error:
             raise BackendError("Failed to move %s to %s: %s" % (source_path, dest_path, getattr(error, "msg", None) or error)) from error
 
-    @serialised
+    @sharing
     def copy_attached_volume(self, instance_name, volume_path, dest_datastore):
         """Copy the VM's disk to dest_datastore (same folder and file) and point the VM at the copy; the source file
         stays where it was. Returns the disk's base name."""
