@@ -31,6 +31,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     JOB_SUBMITTING,
     OUTCOME,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.run_lock import (
     VOLUME_LOCK_DIRECTORY,
     held,
@@ -91,7 +92,8 @@ class VolumeMigrationService:
 
     def _run(self, requests):
         self._migrating = {request.volume for request in requests}
-        resolved = [self._resolve_for_schedule(request) for request in requests]
+        # read-only lookups, one or two CloudStack calls each: side by side, as the migrations will run
+        resolved = in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
         items = [ScheduledItem(index, destination and destination["id"], vm=volume and volume.get("virtualmachineid"))
                  for index, (volume, destination) in enumerate(resolved)]
         schedule = self._schedule_limits()

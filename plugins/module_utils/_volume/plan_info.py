@@ -24,6 +24,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     InvalidInput,
     PreflightFailed,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_entries import (
     PlanEntries,
     plan_capacity,
@@ -120,19 +121,12 @@ class PlanResolver:
         """The resolved volumes of the well-formed entries of ``entries`` (a ``PlanEntries``), in plan order, each once.
 
         What goes wrong with an entry is recorded in its account; CloudStack errors (credentials,
-        connection, 5xx) propagate: they concern the whole plan.
+        connection, 5xx) propagate: they concern the whole plan. The entries are looked up side by side (read-only).
         """
         resolved, seen = [], {}
-        for account in entries.accounts:
-            if not account.ok:
-                continue
-            item = PlanItem.from_dict(account.index - 1, account.entry)
-            try:
-                volumes = self._expand(item, account)
-            except (InvalidInput, PreflightFailed) as error:
-                account.add_problem(error_code(error), error.message)
-                if item.volume:
-                    self._check_destination_alone(item, account)
+        accounts = [account for account in entries.accounts if account.ok]
+        for account, volumes in zip(accounts, in_parallel(self._expanded, accounts)):
+            if volumes is None:
                 continue
             account.volume_ids = [volume["volume_id"] for volume in volumes]
             for volume in volumes:
@@ -146,6 +140,17 @@ class PlanResolver:
                                                                    earlier["entry"], volume["destination_pool_name"],
                                                                    account.index))
         return resolved
+
+    def _expanded(self, account):
+        """The entry's resolved volumes, or None with its problems recorded in its account (each entry its own)."""
+        item = PlanItem.from_dict(account.index - 1, account.entry)
+        try:
+            return self._expand(item, account)
+        except (InvalidInput, PreflightFailed) as error:
+            account.add_problem(error_code(error), error.message)
+            if item.volume:
+                self._check_destination_alone(item, account)
+            return None
 
     def _check_destination_alone(self, item, account):
         """When an entry's volume did not resolve, still say whether its destination exists at all."""

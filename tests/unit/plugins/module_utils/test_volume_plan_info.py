@@ -3,6 +3,7 @@
 """Resolution of a plan into volumes, against a fake CloudStack client that refuses any change."""
 
 import copy
+import threading
 
 import pytest
 
@@ -23,6 +24,7 @@ NFS2 = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 VMFS = "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"
 VM7 = "77777777-7777-4777-8777-777777777777"
 VM8 = "88888888-8888-4888-8888-888888888888"
+VOLUME_IDS = {number: "%08d-0000-4000-8000-000000000000" % number for number in range(1, 6)}
 
 
 def _volume(number, name, pool, pool_name, vm=None, vmname=None, path=None):
@@ -324,3 +326,21 @@ def test_plan_items_keep_their_position():
 
     assert (item.index, item.source_pool, item.destination, item.zone, item.volume) == (3, "nfs-1", "nfs-2", "zone1", None)
     assert item.exclude == []
+
+
+def test_entries_are_looked_up_side_by_side_and_come_back_in_plan_order(cloudstack):
+    # Two lookups must be in flight at once for either to end: a resolution one entry at a time would time out.
+    both_asked = threading.Barrier(2, timeout=5)
+    get_volume = cloudstack.get_volume
+
+    def meeting_get_volume(volume_id):
+        if volume_id in (VOLUME_IDS[1], VOLUME_IDS[3]):
+            both_asked.wait()
+        return get_volume(volume_id)
+    cloudstack.get_volume = meeting_get_volume
+    plan = [{"volume": VOLUME_IDS[number], "destination": "nfs-2"} for number in (3, 1, 4)]
+
+    result = resolve_plan(cloudstack, plan)
+
+    assert [volume["volume_id"] for volume in result["volumes"]] == [VOLUME_IDS[3], VOLUME_IDS[1], VOLUME_IDS[4]]
+    assert [entry["index"] for entry in result["entries"]] == [1, 2, 3]
