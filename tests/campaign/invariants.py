@@ -62,9 +62,9 @@ def _datastore(pool):
 
 # ---- what the runs said ------------------------------------------------------------------------
 def _final_runs(runs):
-    """The runs whose word is final: the re-run when there was one, else every run (two runs at once)."""
+    """The runs whose word is final: the last re-run when there was one, else every run (two runs at once)."""
     again = [run for run in runs if run.name == "run-again"]
-    return again or [run for run in runs if not run.killed]
+    return again[-1:] or [run for run in runs if not run.killed]
 
 
 def _outcomes(runs):

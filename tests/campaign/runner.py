@@ -26,11 +26,16 @@ JOB_SECONDS = 0.3
 RESTARTS = ("cloudstack_restart", "vcenter_restart")
 
 
+# What a run refused by another run's lock says (run_lock.held): the operator waits for that run, then runs again.
+REFUSED_BY_LOCK = "Another run is working on"
+
+
 class Run:
     """One ansible-playbook run: what its user saw."""
 
-    def __init__(self, name, workdir, returncode, output, killed=False):
+    def __init__(self, name, workdir, returncode, output, killed=False, orphans=()):
         self.name, self.workdir, self.returncode, self.output, self.killed = name, workdir, returncode, output, killed
+        self.orphans = list(orphans)  # processes of a killed command that went on (its workers, their modules)
 
     @property
     def report_dir(self):
@@ -111,20 +116,90 @@ def _module_command(schedule, volumes, workdir, journal):
     return [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)]
 
 
-def run_once(lab, schedule, volumes, workdir, journal, kill_after=None):
-    """One run of the schedule's runner; killed with SIGKILL (the whole process group) after ``kill_after`` s."""
+def run_once(lab, schedule, volumes, workdir, journal, kill_after=None, name=None):
+    """One run of the schedule's runner; killed with SIGKILL after ``kill_after`` s, as the schedule's kill_scope says
+    (the controller: every process of the run; the command: its process group, the workers going on)."""
     workdir.mkdir(parents=True, exist_ok=True)
     build = _module_command if schedule["runner"] == "module" else _playbook_command
     process = subprocess.Popen(build(schedule, volumes, workdir, journal), env=_environment(lab, workdir), cwd=str(workdir),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    killed = False
+    killed, orphans = False, []
     try:
         output = process.communicate(timeout=kill_after if kill_after else 600)[0]
     except subprocess.TimeoutExpired:
         killed = kill_after is not None
-        os.killpg(process.pid, signal.SIGKILL)
+        if schedule.get("kill_scope", "controller") == "controller":
+            _kill_tree(process.pid)
+        else:
+            orphans = [pid for pid in _descendants(process.pid) if _group(pid) not in (process.pid, None)]
+            os.killpg(process.pid, signal.SIGKILL)
         output = process.communicate()[0]
-    return Run(workdir.name, workdir, process.returncode, output, killed=killed)
+    return Run(name or workdir.name, workdir, process.returncode, output, killed=killed, orphans=orphans)
+
+
+def _children():
+    """{parent pid: [child pids]} of every process now (from /proc)."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # /proc/PID/stat: "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _descendants(pid):
+    children, found, todo = _children(), [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_tree(pid):
+    """SIGKILL a process and every process below it, however they detached their sessions: the controller dies.
+    Stopped first, so that none of them starts another process meanwhile."""
+    tree = [pid] + _descendants(pid)
+    for member in tree:
+        _signal(member, signal.SIGSTOP)
+    for member in set(tree + [child for member in tree for child in _descendants(member)]):
+        _signal(member, signal.SIGKILL)
+
+
+def _group(pid):
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _signal(pid, number):
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for_orphans(pids, timeout=300):
+    """Until the orphaned processes of a killed command have ended (a zombie has ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+            except (OSError, IndexError):
+                pass
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the orphaned processes %s of a killed run did not end within %d s" % (pids, timeout))
 
 
 def run_schedule(lab, schedule, workdir):
@@ -156,6 +231,10 @@ def run_schedule(lab, schedule, workdir):
         lab.control("release_jobs")
         _wait_for_jobs(lab)
         runs.append(run_once(lab, schedule, volumes, workdir / "run-again", journal))
+        if REFUSED_BY_LOCK in runs[-1].output:
+            # as the refusal says: wait for that run (a killed command's orphaned module) to end, then run again
+            _wait_for_orphans([pid for run in runs for pid in run.orphans])
+            runs.append(run_once(lab, schedule, volumes, workdir / "run-again-2", journal, name="run-again"))
     _wait_for_jobs(lab)
     job_log = _control_get(lab, "job_log")
     job_log["jobs"] = earlier_jobs + job_log["jobs"]

@@ -35,6 +35,10 @@ CALL_FAULTS = (
 # for restart_seconds, up again with its database) or of vCenter (sessions ended, 503 for restart_seconds) at a
 # random moment of the run (then a re-run if the run failed).
 DISRUPTIONS = (None, None, None, None, "kill", "concurrent", "cloudstack_restart", "vcenter_restart")
+# What a kill kills: the controller machine (ansible-playbook and every process below it: the module dies mid-step),
+# or the ansible-playbook command alone (kill -9 of it): ansible-core's workers run in sessions of their own (setsid),
+# so the module goes on, orphaned, and its result reaches no one.
+KILL_SCOPES = ("controller", "command")
 VOLUME_KINDS = ("attached", "attached", "siblings", "detached")
 
 
@@ -56,6 +60,8 @@ def schedule(seed, index):
         "kill_after": round(rng.uniform(0.5, 6.0), 2),
         "shared_journal": rng.random() < 0.5,
         "restart_seconds": round(rng.uniform(0.5, 4.0), 2),
+        # drawn last, so that the draws above are those of the schedules before it existed
+        "kill_scope": rng.choice(KILL_SCOPES),
     }
 
 
