@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 
 import pytest
@@ -156,19 +157,10 @@ def _deploy_many(backend, host, count):
 
 def _migrate_side_by_side(backend, count):
     """Migrate DATA-i of i-2-i-VM to bbbb2222 from ``count`` threads at once; the errors raised."""
-    errors = []
-
-    def migrate(number):
-        try:
-            backend.migrate_attached_volume("i-2-%d-VM" % number, "DATA-%d" % number, "bbbb2222")
-        except Exception as error:  # pylint: disable=broad-except
-            errors.append(error)
-    threads = [threading.Thread(target=migrate, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+        moves = [pool.submit(backend.migrate_attached_volume, "i-2-%d-VM" % number, "DATA-%d" % number, "bbbb2222")
+                 for number in range(count)]
+    return [move.exception() for move in moves if move.exception() is not None]
 
 
 def test_disk_moves_of_several_vms_run_in_vcenter_at_the_same_time(backend, host_names):
