@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -201,6 +202,21 @@ def test_live_migration_to_a_pool_of_another_cluster_is_431(fresh):
 def test_list_pods_by_name(fresh):
     pods = fresh.client().listPods(name="pod1")
     assert pods["count"] == 1 and pods["pod"][0]["zonename"] == "zone1"
+
+
+def test_list_vmware_dcs_gives_the_zones_datacenter_and_vcenter_to_admins_only(fresh):
+    admin = fresh.client()
+    zone = admin.listZones()["zone"][0]
+
+    dcs = admin.listVmwareDcs(zoneid=zone["id"])
+
+    [dc] = dcs["VMwareDC"]
+    vcenter = urlsplit(fresh.vcsim.url)
+    assert dcs["count"] == 1 and dc["zoneid"] == zone["id"] and dc["name"] == "DC0"  # vcsim's datacenter
+    assert dc["vcenter"] == "%s:%d" % (vcenter.hostname, vcenter.port)
+    assert _api_error(admin.listVmwareDcs)["errorcode"] == 431  # zoneid is required
+    assert _api_error(admin.listVmwareDcs, zoneid="00000000-0000-4000-8000-000000000000")["errorcode"] == 431
+    assert _api_error(fresh.client("user").listVmwareDcs, zoneid=zone["id"])["errorcode"] == 401
 
 
 def test_detach_keeps_the_file_at_the_datastore_root_and_attach_puts_it_back(fresh):

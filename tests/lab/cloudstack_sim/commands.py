@@ -16,6 +16,7 @@ def _table() -> dict:
     commands = [
         Command("listZones", read.list_zones, "listzonesresponse"),
         Command("listPods", read.list_pods, "listpodsresponse", admin_only=True),
+        Command("listVmwareDcs", read.list_vmware_dcs, "listvmwaredcsresponse", admin_only=True),
         Command("listClusters", read.list_clusters, "listclustersresponse", admin_only=True),
         Command("listHosts", read.list_hosts, "listhostsresponse", admin_only=True),
         Command("listStoragePools", read.list_storage_pools, "liststoragepoolsresponse", admin_only=True),

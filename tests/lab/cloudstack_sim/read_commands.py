@@ -1,6 +1,8 @@
 """The read-only commands: zones, clusters, hosts, pools, VMs, volumes, async jobs."""
 from __future__ import annotations
 
+import uuid as uuidlib
+
 from .protocol import CS_PERMISSION_DENIED, PERMISSION_DENIED, ApiError, invalid_entity, list_content, paged
 from .views import (OVERPROVISION_FACTOR, cluster_view, host_view, job_view, pod_view, pool_view, vm_view, volume_view,
                     zone_view)
@@ -69,6 +71,19 @@ def list_zones(request) -> dict:
     catalog = request.catalog
     rows = _equal(request, _keyword(request, _with_ids(request, list(catalog.zones.values()), "zones")), "name", "name")
     return _listing(request, "zone", rows, lambda row: zone_view(catalog, row, request.full))
+
+
+def list_vmware_dcs(request) -> dict:
+    """The VMware datacenter of a zone and the vCenter that holds it (ListVmwareDcsCmd): ``zoneid`` is required.
+
+    ``vcenter`` is the address the management server connects to; the lab's is host:port (its vcsim listens on a
+    port of its own, which a real vCenter's address does not need)."""
+    zone = request.entity("zoneid", "zones", required=True)
+    vsphere = getattr(request.sim.backend, "vsphere", None)
+    rows = [zone] if vsphere is not None and zone["datacenter"] else []
+    return _listing(request, "VMwareDC", rows, lambda row: {
+        "id": str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "vmwaredc/%s" % row["uuid"])), "name": row["datacenter"],
+        "vcenter": "%s:%d" % (vsphere.host, vsphere.port), "zoneid": row["uuid"]})
 
 
 def list_pods(request) -> dict:
