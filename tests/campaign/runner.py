@@ -143,13 +143,25 @@ def _children():
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            # /proc/PID/stat: "pid (comm) state ppid ...": comm may hold spaces and parentheses
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        fields = _stat(entry.name)
+        if fields:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     return children
+
+
+def _stat(pid):
+    """The fields of /proc/PID/stat after "(comm)" (state, ppid, ...), or None when the process is gone."""
+    try:
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pid):
+    """Whether the process runs (a zombie has ended)."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def _descendants(pid):
@@ -189,14 +201,7 @@ def _wait_for_orphans(pids, timeout=300):
     """Until the orphaned processes of a killed command have ended (a zombie has ended)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = []
-        for pid in pids:
-            try:
-                if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                    alive.append(pid)
-            except (OSError, IndexError):
-                pass
-        if not alive:
+        if not any(alive(pid) for pid in pids):
             return
         time.sleep(0.1)
     raise RuntimeError("the orphaned processes %s of a killed run did not end within %d s" % (pids, timeout))

@@ -7,9 +7,8 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-from campaign.runner import _descendants, _kill_tree, _wait_for_orphans  # pylint: disable=import-error
+from campaign.runner import _descendants, _kill_tree, _wait_for_orphans, alive  # pylint: disable=import-error
 
 # A command with a child in its process group and a child in a session of its own, as ansible-playbook and its worker.
 COMMAND = ["sh", "-c", "setsid sleep 30 & sleep 30 & wait"]
@@ -23,13 +22,6 @@ def _started():
     return process, _descendants(process.pid)
 
 
-def _alive(pid):
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_controller_kill_ends_every_process_of_the_run_even_in_another_session():
     process, below = _started()
 
@@ -37,7 +29,7 @@ def test_a_controller_kill_ends_every_process_of_the_run_even_in_another_session
 
     process.wait(timeout=10)
     _wait_for_orphans(below, timeout=10)
-    assert len(below) == 2 and not any(_alive(pid) for pid in below)
+    assert len(below) == 2 and not any(alive(pid) for pid in below)
 
 
 def test_the_orphans_of_a_killed_command_are_waited_for_until_they_end():
@@ -47,7 +39,7 @@ def test_the_orphans_of_a_killed_command_are_waited_for_until_they_end():
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
-    assert len(orphans) == 1 and _alive(orphans[0])  # the detached one goes on
+    assert len(orphans) == 1 and alive(orphans[0])  # the detached one goes on
     os.kill(orphans[0], signal.SIGTERM)
     _wait_for_orphans(orphans, timeout=10)
-    assert not _alive(orphans[0])
+    assert not alive(orphans[0])
