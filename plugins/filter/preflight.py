@@ -6,6 +6,8 @@ did not resolve, ``preflight_problems`` lists every problem of the checks, each 
 
 from __future__ import annotations
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
+
 CONNECTION_HINT = ("Check the connection settings (CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY, CLOUDSTACK_SECRET, or "
                    "module_defaults api_url, api_key, api_secret of group/cloudstack_vmware.safe_migration.cloudstack) "
                    "and that CloudStack answers, then run again")
@@ -47,10 +49,29 @@ def _volumes_by_id(resolved):
     return {volume.get("volume_id"): volume for volume in resolved.get("volumes") or []}
 
 
-def _inventory_problems(resolved, inventory):
-    """A line per vCenter problem, naming the VM and the plan's volumes on it; or the check's own failure."""
+def _moved_by_earlier_job(resolved, checks):
+    """``(VM, disk path)`` -> the datastores of the destination of an earlier run's job that the run will wait for or
+    judge first (the check says ``resumed``): a disk found there is that job's doing, not a problem of the plan."""
+    volumes = _volumes_by_id(resolved)
+    moved = {}
+    for result in checks.get("volumes") or []:
+        volume = volumes.get(result.get("volume_id"))
+        if result.get("resumed") and not result.get("failed") and volume and volume.get("path"):
+            destination = (result.get("plan") or {}).get("destination") or {}
+            moved[(volume.get("instance_name"), volume["path"])] = set(destination.get("datastores") or [])
+    return moved
+
+
+def _inventory_problems(resolved, inventory, checks):
+    """A line per vCenter problem, naming the VM and the plan's volumes on it; or the check's own failure. A disk on
+    the destination of an earlier run's job that this run resumes is not a problem: the run judges that job first."""
     lines = []
+    moved = _moved_by_earlier_job(resolved, checks)
     for problem in inventory.get("problems") or []:
+        facts = problem.get("facts") or {}
+        if problem.get("code") == problem_codes.DISK_ON_OTHER_DATASTORE and facts.get("datastore") in moved.get(
+                (problem.get("vm"), facts.get("disk")), ()):
+            continue
         affected = [volume for volume in resolved.get("volumes") or [] if volume.get("instance_name") == problem.get("vm")]
         vm_name = affected[0].get("vm_name") if affected else problem.get("vm")
         lines.append("vCenter, VM %s (volumes %s): %s" % (
@@ -89,7 +110,7 @@ def preflight_problems(resolved, inventory=None, checks=None):
     """Every problem of the preflight once: pools without room, vCenter's findings, CloudStack's blockers."""
     inventory, checks = inventory or {}, checks or {}
     problems = ["Capacity: " + _text(pool.get("message")) for pool in resolved.get("capacity") or [] if not pool.get("fits")]
-    return problems + _inventory_problems(resolved, inventory) + _check_problems(resolved, inventory, checks)
+    return problems + _inventory_problems(resolved, inventory, checks) + _check_problems(resolved, inventory, checks)
 
 
 class FilterModule:

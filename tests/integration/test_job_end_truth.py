@@ -4,8 +4,11 @@ against the record and the VMDK files."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from integration.playbook_runner import lab_state, plan_of, run_playbook, stopped_vm_volumes  # pylint: disable=import-error
 from integration.test_cs_volume_migrate_safe import Volume, journal_entries, migrate_jobs  # pylint: disable=import-error
 from integration.lab_queries import assert_no_traceback  # pylint: disable=import-error
 
@@ -112,3 +115,64 @@ def test_a_success_that_left_the_source_behind_names_the_copy_to_clean_up(fresh_
     # both copies are still there: nothing was deleted
     assert sorted(volume.vmdk_now()) == sorted(volume.vmdk_before + volume.vmdk_on_destination)
     assert fresh_lab.records()[volume.id]["storageid"] == volume.destination["id"]
+
+
+def _journal_cut_after(journal, event):
+    """The journal as a run killed right after writing its first ``event`` line leaves it."""
+    lines = journal.read_text().splitlines(keepends=True)
+    end = next(index for index, line in enumerate(lines) if json.loads(line)["event"] == event)
+    journal.write_text("".join(lines[:end + 1]))
+
+
+@pytest.mark.parametrize("killed_after", ["job_submitting", "job_result"])
+def test_a_rerun_after_a_run_killed_during_a_false_failure_judges_that_job_instead_of_stopping(
+        fresh_lab, tmp_path, killed_after):
+    # campaign index 59: the first run was killed while its job failed falsely (the disk moved, the record stayed on
+    # the source); its journal ends at the job's submission, or at its result before any outcome. The re-run's
+    # preflight finds the disk on the destination: that is the journaled job's doing, which the run judges first.
+    volume = stopped_vm_volumes(fresh_lab, 1)[0]
+    fresh_lab.control("fault_next_job", mode="false_failure", reason="restart")
+    first = run_playbook(fresh_lab, tmp_path, plan_of([volume]), name="first")
+    assert first.returncode != 0 and "False failure" in first.output, first.output
+    journal = tmp_path / "journal.jsonl"
+    _journal_cut_after(journal, killed_after)
+    assert fresh_lab.records()[volume["id"]]["storageid"] == volume["storageid"], "the record stayed on the source"
+
+    again = run_playbook(fresh_lab, tmp_path, plan_of([volume]), "-e", "safe_migration_on_false_success=restore",
+                         name="again")
+
+    assert again.returncode == 0, again.output
+    assert "Preflight passed" in again.output
+    report = again.report()
+    assert report["status"] == "succeeded", report
+    [entry] = report["volumes"]
+    assert entry["outcome"] == "migrated" and entry["false_failure"] is True, entry
+    state = lab_state(fresh_lab, [volume])[volume["id"]]
+    destination = volume["destination"]["id"]
+    assert state[:3] == (destination, volume["path"], "Ready")
+    assert len(state[3]) == 1 and state[3][0].startswith("[%s]" % destination.replace("-", ""))
+    assert len(migrate_jobs(fresh_lab)) == 1, "the job of the killed run is judged, never repeated"
+    events = [item["event"] for item in journal_entries(journal)]
+    assert events[-1] == "outcome" and "false_failure" in events[events.index(killed_after):]
+
+
+def test_a_rerun_after_a_run_killed_before_judging_a_true_failure_migrates_the_volume(fresh_lab, migrate):
+    # the killed run's job failed and moved nothing: the re-run finds the disk on the source, journals that job's
+    # outcome, and migrates as a first run would (one new job), never reporting the old failure as this run's
+    volume = Volume(fresh_lab, "DATA-46", "nfs-primary-3")
+    fresh_lab.control("fault_next_job", mode="fail", errortext="injected by the test")
+    first = migrate(volume=volume.id, destination=volume.destination["name"])
+    assert first["failed"] is True and "nothing was migrated" in first["msg"], first["msg"]
+    _journal_cut_after(migrate.journal, "job_result")
+
+    planned = migrate(volume=volume.id, destination=volume.destination["name"], check_mode=True)
+    assert planned["volumes"][0]["resumed"] is True and "a run would look for the disk first" in planned["volumes"][0]["msg"], planned
+
+    again = migrate(volume=volume.id, destination=volume.destination["name"])
+
+    assert again["changed"] is True and not again.get("failed"), again
+    assert again["volumes"][0]["status"] == "migrated" and again["volumes"][0]["job_id"] != first["volumes"][0]["job_id"]
+    volume.assert_migrated()
+    assert len(migrate_jobs(fresh_lab)) == 2
+    judged = [item for item in journal_entries(migrate.journal) if item.get("judged_by_later_run")]
+    assert len(judged) == 1 and judged[0]["job_id"] == first["volumes"][0]["job_id"] and judged[0]["status"] == "failed"

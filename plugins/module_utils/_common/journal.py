@@ -124,6 +124,20 @@ class Journal:
             return None
         return max(open_jobs.values(), key=lambda entry: entry["ts"])
 
+    def unjudged_failure(self, volume_id):
+        """The last job of a volume when it failed and no outcome followed its result (the run that waited for it
+        ended before it could say where the disk is), as ``(submission, result)``; else None."""
+        submissions, last = {}, None
+        for entry in self.entries(volume_id):
+            if entry["event"] in (JOB_SUBMITTING, JOB_ADOPTED):
+                submissions[entry.get("job_id")] = entry
+            elif entry["event"] in (JOB_RESULT, JOB_ABANDONED, OUTCOME):
+                last = entry
+        if last is None or last["event"] != JOB_RESULT or last.get("superseded_by") or last.get("job_status") == 1:
+            return None
+        submission = submissions.get(last.get("job_id"))
+        return (submission, last) if submission is not None and submission.get("plan") else None
+
     def _append(self, line):
         data = (line + "\n").encode("utf-8")
         try:

@@ -230,6 +230,11 @@ class VolumeMigrationService:
                 return resumed
             # that earlier job is over: plan from the record as it is now
             volume = self._cs.get_volume(volume["id"]) or volume
+        unjudged = self._journal.unjudged_failure(volume["id"])
+        if unjudged is not None:
+            judged = self._judge_again(request, volume, destination, *unjudged)
+            if judged is not None:
+                return judged
         running = self._migration_on_volume(volume)
         if running is not None and running.get("jobstatus") in (0, None):
             return self._adopt(request, volume, destination, running)
@@ -372,6 +377,31 @@ class VolumeMigrationService:
         if self._options.check_mode:
             return dict(base, status="planned", changed=True, failed=False)
         return _merged(base, lambda: self._finish(essentials, pending["job_id"]))
+
+    def _judge_again(self, request, volume, destination, submission, result):
+        """A failed job of an earlier run that ended before saying where the disk is (killed after the job's result was
+        journaled): judge it now, while the record is where that job left it. A disk it moved (a false failure) is found
+        and the record corrected; a disk still on the source lets this run plan a new migration (None)."""
+        essentials = submission["plan"]
+        source = essentials["source"]
+        if essentials["destination"]["pool_id"] != destination["id"] or (volume.get("storageid"), volume.get("path")) != (
+                source["pool_id"], source["path"]):
+            return None  # another destination asked for, or the record changed since: the plan starts from the record
+        job = {"jobid": result.get("job_id"), "jobstatus": result.get("job_status"), "jobresult": result.get("job_result")}
+        base = dict(volume=request.volume, volume_id=volume["id"], volume_name=volume.get("name"), plan=essentials,
+                    resumed=True, job_id=job["jobid"])
+        if self._options.check_mode:
+            return dict(base, status="planned", changed=True, failed=False,
+                        msg="Check mode: CloudStack's migrateVolume job %s of an earlier run failed, and that run ended before "
+                        "it said where the disk is; a run would look for the disk first, correct the record if the disk moved "
+                        "to pool %s, and migrate it otherwise" % (job["jobid"], essentials["destination"]["pool_name"]))
+        try:
+            return _merged(base, lambda: self._verifier.after_failure(essentials, job))
+        except JobFailed as error:
+            # nothing moved: that job's outcome is journaled, and this run migrates as a first run would
+            self._journal.record(volume["id"], OUTCOME, status="failed", changed=False, job_id=job["jobid"], msg=error.message,
+                                 judged_by_later_run=True)
+            return None
 
     def _not_resumed(self, volume, destination, job, essentials):
         """An earlier run's job went to another pool: never wait for it as if it were this request."""

@@ -80,6 +80,26 @@ def test_without_vcenter_problems_every_blocker_is_listed_and_an_unknown_volume_
     assert preflight_problems(RESOLVED, {"skipped": True}, checks)[1:] == ["CloudStack: volume v9: a job; full"]
 
 
+def _moved_disk(datastore):
+    return {"vm": "i-2-10-VM", "code": "disk_on_other_datastore", "message": "disk on %s" % datastore,
+            "facts": {"disk": "data-1-path", "datastore": datastore, "expected": ["nfs1"]}}
+
+
+def test_a_disk_on_the_destination_of_a_job_the_run_resumes_is_not_a_problem_anywhere_else_it_is():
+    # an earlier run's job (unfinished, or failed and never judged) moved the disk: the run judges that job first
+    resolved = {"volumes": [volume("v1", "data-1", path="data-1-path")]}
+    resumed = {"volume": "v1", "volume_id": "v1", "failed": False, "resumed": True,
+               "plan": {"destination": {"pool_id": "p2", "datastores": ["p2", "nfs2"]}}}
+    inventory = {"problems": [_moved_disk("nfs2")]}
+    assert preflight_problems(resolved, inventory, {"volumes": [resumed]}) == []
+    elsewhere = {"problems": [_moved_disk("nfs9")]}
+    assert preflight_problems(resolved, elsewhere, {"volumes": [resumed]}) == [
+        "vCenter, VM web1 (volumes data-1): disk on nfs9"]
+    not_resumed = dict(resumed, resumed=False)
+    assert preflight_problems(resolved, inventory, {"volumes": [not_resumed]}) == [
+        "vCenter, VM web1 (volumes data-1): disk on nfs2"]
+
+
 def test_checks_that_could_not_run_are_one_problem_each():
     problems = preflight_problems({"volumes": []}, {"failed": True, "msg": "cannot log in to vCenter"},
                                   {"failed": True, "msg": "the journal is locked"})

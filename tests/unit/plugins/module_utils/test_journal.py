@@ -57,6 +57,32 @@ def test_unfinished_job_is_the_last_submission_without_result(tmp_path):
     assert journal.unfinished_job("v2")["job_id"] == "j3"
 
 
+def test_unjudged_failure_is_a_failed_job_result_that_no_outcome_followed(tmp_path):
+    journal = Journal(str(tmp_path / "j.jsonl"), clock=Ticks())
+    plan = {"destination": {"pool_id": "p2"}}
+    journal.record("v1", "job_submitting", job_id="j1", plan=plan)
+    assert journal.unjudged_failure("v1") is None, "still running: unfinished, not unjudged"
+    journal.record("v1", "job_result", job_id="j1", job_status=2, job_result={"errortext": "cancelled"})
+    submission, result = journal.unjudged_failure("v1")
+    assert (submission["plan"], result["job_status"]) == (plan, 2)
+    journal.record("v1", "outcome", status="failed", job_id="j1")
+    assert journal.unjudged_failure("v1") is None, "judged: an outcome followed"
+
+
+@pytest.mark.parametrize("events", [
+    [("job_result", {"job_status": 1})],  # a success is judged by the plan (already there, or a damaged record)
+    [("job_result", {"job_status": 2, "superseded_by": "p3"})],  # another destination was asked for since
+    [("job_abandoned", {})],
+    [("job_result", {"job_status": 2}), ("outcome", {"status": "failed"})],
+])
+def test_unjudged_failure_is_none_for_judged_successful_superseded_or_abandoned_jobs(tmp_path, events):
+    journal = Journal(str(tmp_path / "j.jsonl"), clock=Ticks())
+    journal.record("v1", "job_submitting", job_id="j1", plan={"destination": {"pool_id": "p2"}})
+    for event, data in events:
+        journal.record("v1", event, job_id="j1", **data)
+    assert journal.unjudged_failure("v1") is None
+
+
 def test_survives_a_torn_last_line(tmp_path):
     path = tmp_path / "j.jsonl"
     journal = Journal(str(path), clock=Ticks())
