@@ -1,12 +1,14 @@
 """Run the lab: vcsim (HTTPS) + the CloudStack simulator on free loopback ports, in the background.
 
-    python tests/lab/labctl.py up [--behaviour legacy|fixed] [--vcenter-delay-ms N] [scale options]
+    python tests/lab/labctl.py up [--behaviour legacy|fixed] [--vcenter-delay-ms N] [--zones N] [scale options]
     python tests/lab/labctl.py env | status | reset | down
     [--lab-dir DIR]   default: <repo>/.lab, or $SAFE_MIGRATION_LAB_DIR
 
 `up` writes <lab dir>/lab.env (export lines) and <lab dir>/lab_vars.yml (the same values as
 inventory variables). `reset` restarts vcsim on the same port (an empty inventory) and asks
-the simulator to restore its seeded records and deploy them again.
+the simulator to restore its seeded records and deploy them again. With `--zones N` every zone
+has a vcsim of its own (a vCenter with its own login; zone N's files in <lab dir>/zoneN), and
+lab.env names zone N's with the suffix _ZONE<N> (VMWARE_HOST_ZONE2...).
 """
 
 from __future__ import annotations
@@ -56,25 +58,47 @@ def _read_pid(lab_dir):
         return None
 
 
-def _simulator_command(lab_dir, vcsim, options, ports=(0, 0)):
+def zone_dir(lab_dir, zone_id):
+    """Where a zone's vcsim keeps its files: the lab dir for the first zone, <lab dir>/zoneN for the others."""
+    return Path(lab_dir) if zone_id == 1 else Path(lab_dir) / ("zone%d" % zone_id)
+
+
+def zone_vcsims(lab_dir):
+    """The vcsim of each zone (started by any process), first zone first; [] when there is none."""
+    vcsims, zone_id = [], 1
+    while True:
+        vcsim = VcsimProcess.from_lab_dir(zone_dir(lab_dir, zone_id))
+        if vcsim is None:
+            return vcsims
+        vcsims.append(vcsim)
+        zone_id += 1
+
+
+def _simulator_command(lab_dir, vcsims, options, ports=(0, 0)):
+    first = vcsims[0]
     args = [sys.executable, "-m", "cloudstack_sim", "--listen", "127.0.0.1", "--port", str(ports[0]),
             "--control-port", str(ports[1]),
-            "--state-dir", str(lab_dir), "--vcenter-host", vcsim.host, "--vcenter-port", str(vcsim.port),
-            "--vcenter-user", VCENTER_USER, "--vcenter-ca-file", str(vcsim.ca_file),
+            "--state-dir", str(lab_dir), "--vcenter-host", first.host, "--vcenter-port", str(first.port),
+            "--vcenter-user", VCENTER_USER, "--vcenter-ca-file", str(first.ca_file),
             "--behaviour", options["behaviour"], "--job-seconds", str(options["job_seconds"]), "--seed", "default"]
+    for vcsim in vcsims[1:]:
+        args += ["--zone-vcenter", "%s:%d:%s" % (vcsim.host, vcsim.port, vcsim.ca_file)]
     for name in ("clusters", "hosts_per_cluster") + SCALE_OPTIONS:
         if options.get(name) is not None:
             args += ["--" + name.replace("_", "-"), str(options[name])]
     return args
 
 
-def start_simulator(lab_dir, vcsim, options, vcenter_password, timeout, ports=(0, 0)):
-    """Start `python -m cloudstack_sim` detached; wait until it has written cloudstack.json (it seeds first)."""
+def start_simulator(lab_dir, vcsims, options, passwords, timeout, ports=(0, 0)):
+    """Start `python -m cloudstack_sim` detached; wait until it has written cloudstack.json (it seeds first).
+    ``vcsims`` and ``passwords``: each zone's vCenter and its password, first zone first."""
     (lab_dir / SIM_INFO).unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(LAB_PACKAGE_DIR), os.environ.get("PYTHONPATH")])),
-               CLOUDSTACK_SIM_VCENTER_PASSWORD=vcenter_password)  # not on the command line: ps shows it
+               CLOUDSTACK_SIM_VCENTER_PASSWORD=passwords[0])  # not on the command line: ps shows it
+    env.update({"CLOUDSTACK_SIM_VCENTER_PASSWORD_%d" % zone_id: password
+                for zone_id, password in enumerate(passwords[1:], start=2)})
     with open(lab_dir / SIM_LOG, "ab") as log:
-        child = subprocess.Popen(_simulator_command(lab_dir, vcsim, options, ports), env=env, stdout=log,  # pylint: disable=consider-using-with
+        child = subprocess.Popen(_simulator_command(lab_dir, vcsims, options, ports), env=env, stdout=log,  # pylint: disable=consider-using-with
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (lab_dir / SIM_PID_FILE).write_text("%d\n" % child.pid)
     deadline = time.monotonic() + timeout
@@ -102,15 +126,20 @@ def stop_simulator(lab_dir, timeout=10.0, kill=False):
 
 # ---- env files ---------------------------------------------------------------------------
 
-def lab_environment(lab_dir, vcsim, info, vcenter_password):
-    return {
+def lab_environment(lab_dir, vcsims, info, passwords):
+    """The first zone's vCenter as VMWARE_*; zone N's (N > 1) with the suffix _ZONE<N>."""
+    env = {
         "CLOUDSTACK_ENDPOINT": info["endpoint"], "CLOUDSTACK_KEY": info["admin"]["key"],
         "CLOUDSTACK_SECRET": info["admin"]["secret"],
-        "VMWARE_HOST": vcsim.host, "VMWARE_PORT": str(vcsim.port), "VMWARE_USER": VCENTER_USER,
-        "VMWARE_PASSWORD": vcenter_password, "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_CERT": str(vcsim.ca_file),
+        "VMWARE_HOST": vcsims[0].host, "VMWARE_PORT": str(vcsims[0].port), "VMWARE_USER": VCENTER_USER,
+        "VMWARE_PASSWORD": passwords[0], "VMWARE_VALIDATE_CERTS": "true", "VMWARE_CA_CERT": str(vcsims[0].ca_file),
         "LAB_CONTROL_URL": info["control_url"], "LAB_USER_KEY": info["user"]["key"],
-        "LAB_USER_SECRET": info["user"]["secret"], "LAB_DIR": str(lab_dir),
+        "LAB_USER_SECRET": info["user"]["secret"], "LAB_DIR": str(lab_dir), "LAB_ZONES": str(len(vcsims)),
     }
+    for zone_id, (vcsim, password) in enumerate(zip(vcsims[1:], passwords[1:]), start=2):
+        env.update({"VMWARE_HOST_ZONE%d" % zone_id: vcsim.host, "VMWARE_PORT_ZONE%d" % zone_id: str(vcsim.port),
+                    "VMWARE_PASSWORD_ZONE%d" % zone_id: password, "VMWARE_CA_CERT_ZONE%d" % zone_id: str(vcsim.ca_file)})
+    return env
 
 
 def _write_private(path, text):
@@ -140,7 +169,10 @@ def read_env(lab_dir):
 # ---- commands ----------------------------------------------------------------------------
 
 def _clean_simulator_state(lab_dir):
-    """A new lab starts from a new seed: the old database and datastore files would not match a fresh vcsim."""
+    """A new lab starts from a new seed: the old database and datastore files would not match a fresh vcsim, and
+    the zones of an earlier lab are gone."""
+    for path in Path(lab_dir).glob("zone[0-9]*"):
+        shutil.rmtree(path)
     for name in SIM_STATE:
         path = lab_dir / name
         if path.is_dir():
@@ -156,18 +188,21 @@ def up(lab_dir, options, timeout=600.0):
         raise LabError("the lab in %s already runs; run `down` first" % lab_dir)
     lab_dir.mkdir(parents=True, exist_ok=True)
     _clean_simulator_state(lab_dir)
-    # vcsim accepts only this login, as a vCenter would: wrong-password cases are then real.
-    password = secrets.token_urlsafe(16)
-    vcsim = VcsimProcess(lab_dir, binary=build_vcsim(lab_dir), use_tls=True, clusters=options["clusters"],
-                         hosts_per_cluster=options["hosts_per_cluster"], delay_ms=options["vcenter_delay_ms"],
-                         credentials=(VCENTER_USER, password)).start()
-    _write_private(lab_dir / SECRETS_FILE, json.dumps({"vcenter_password": password}))
+    binary, vcsims, passwords = build_vcsim(lab_dir), [], []
     try:
-        info = start_simulator(lab_dir, vcsim, options, password, timeout)
-    except LabError:
-        vcsim.stop()
+        for zone_id in range(1, (options.get("zones") or 1) + 1):
+            # each vcsim accepts only its own login, as a vCenter would: wrong-password cases are then real
+            passwords.append(secrets.token_urlsafe(16))
+            vcsims.append(VcsimProcess(zone_dir(lab_dir, zone_id), binary=binary, use_tls=True, clusters=options["clusters"],
+                                       hosts_per_cluster=options["hosts_per_cluster"], delay_ms=options["vcenter_delay_ms"],
+                                       credentials=(VCENTER_USER, passwords[-1])).start())
+        _write_private(lab_dir / SECRETS_FILE, json.dumps({"vcenter_password": passwords[0], "zone_passwords": passwords}))
+        info = start_simulator(lab_dir, vcsims, options, passwords, timeout)
+    except (LabError, VcsimError):
+        for vcsim in vcsims:
+            vcsim.stop()
         raise
-    env = lab_environment(lab_dir, vcsim, info, password)
+    env = lab_environment(lab_dir, vcsims, info, passwords)
     write_env_files(lab_dir, env)
     return env
 
@@ -175,16 +210,16 @@ def up(lab_dir, options, timeout=600.0):
 def down(lab_dir):
     lab_dir = Path(lab_dir)
     stop_simulator(lab_dir)
-    vcsim = VcsimProcess.from_lab_dir(lab_dir)
-    if vcsim is not None:
+    for vcsim in zone_vcsims(lab_dir):
         vcsim.stop()
 
 
 def status(lab_dir):
     lab_dir = Path(lab_dir)
-    vcsim = VcsimProcess.from_lab_dir(lab_dir)
+    vcsims = zone_vcsims(lab_dir)
     sim_pid = _read_pid(lab_dir)
-    return {"lab_dir": str(lab_dir), "vcsim": bool(vcsim and vcsim.running), "vcsim_url": vcsim.url if vcsim else None,
+    return {"lab_dir": str(lab_dir), "vcsim": any(vcsim.running for vcsim in vcsims),
+            "vcsim_url": vcsims[0].url if vcsims else None, "vcsim_urls": [vcsim.url for vcsim in vcsims],
             "simulator": bool(sim_pid and process_alive(sim_pid)), "simulator_pid": sim_pid}
 
 
@@ -207,21 +242,27 @@ def restart_simulator(lab_dir, down_seconds=0.0, timeout=60.0):
     with urllib.request.urlopen("%s/control/status" % env["LAB_CONTROL_URL"], timeout=30) as response:
         state = json.loads(response.read().decode())
     ports = (urllib.parse.urlsplit(env["CLOUDSTACK_ENDPOINT"]).port, urllib.parse.urlsplit(env["LAB_CONTROL_URL"]).port)
-    vcsim = VcsimProcess.from_lab_dir(lab_dir)
+    vcsims = zone_vcsims(lab_dir)
     stop_simulator(lab_dir, kill=True)
     time.sleep(down_seconds)
     options = {"behaviour": state["behaviour"], "job_seconds": state["job_seconds"]}  # the rest is in the database
-    password = json.loads((lab_dir / SECRETS_FILE).read_text())["vcenter_password"]
-    return start_simulator(lab_dir, vcsim, options, password, timeout, ports=ports)
+    return start_simulator(lab_dir, vcsims, options, _passwords(lab_dir), timeout, ports=ports)
+
+
+def _passwords(lab_dir):
+    """Each zone's vCenter password, first zone first."""
+    saved = json.loads((Path(lab_dir) / SECRETS_FILE).read_text())
+    return saved.get("zone_passwords") or [saved["vcenter_password"]]
 
 
 def reset(lab_dir):
     """A fresh vcsim on the same port, then the simulator restores its seeded records and deploys them again."""
     lab_dir = Path(lab_dir)
-    vcsim = VcsimProcess.from_lab_dir(lab_dir)
-    if vcsim is None or not status(lab_dir)["simulator"]:
+    vcsims = zone_vcsims(lab_dir)
+    if not vcsims or not status(lab_dir)["simulator"]:
         raise LabError("the lab in %s does not run; run `up` first" % lab_dir)
-    vcsim.restart()
+    for vcsim in vcsims:
+        vcsim.restart()
     return control(read_env(lab_dir)["LAB_CONTROL_URL"], "reset")
 
 
@@ -236,6 +277,7 @@ def parse_args(argv=None):
     parser.add_argument("--job-seconds", type=float, default=0.2, help="how long a simulated job runs")
     parser.add_argument("--clusters", type=int, default=2)
     parser.add_argument("--hosts-per-cluster", type=int, default=2)
+    parser.add_argument("--zones", type=int, default=1, help="zones, each with a vcsim (a vCenter) of its own")
     for name in SCALE_OPTIONS:
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=None)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the simulator to seed")

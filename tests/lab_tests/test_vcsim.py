@@ -108,7 +108,7 @@ def test_lab_endpoint_refuses_unknown_objects_and_states(fresh_vcsim):
 
 EXPECTED_ENV = {"CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET", "VMWARE_HOST", "VMWARE_USER",
                 "VMWARE_PASSWORD", "VMWARE_PORT", "VMWARE_VALIDATE_CERTS", "VMWARE_CA_CERT", "LAB_CONTROL_URL",
-                "LAB_USER_KEY", "LAB_USER_SECRET", "LAB_DIR"}
+                "LAB_USER_KEY", "LAB_USER_SECRET", "LAB_DIR", "LAB_ZONES"}
 
 
 @pytest.mark.lab

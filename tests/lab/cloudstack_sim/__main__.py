@@ -28,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--vcenter-user", default="user")
     parser.add_argument("--vcenter-password", default=os.environ.get("CLOUDSTACK_SIM_VCENTER_PASSWORD", "pass"))
     parser.add_argument("--vcenter-ca-file")
+    parser.add_argument("--zone-vcenter", action="append", default=[], metavar="HOST:PORT:CA_FILE",
+                        help="the vCenter of zone 2, 3...; same user, password from CLOUDSTACK_SIM_VCENTER_PASSWORD_<zone>")
     parser.add_argument("--behaviour", choices=BEHAVIOURS, default="legacy")
     parser.add_argument("--job-seconds", type=float, default=0.5)
     parser.add_argument("--seed", choices=("default", "none"), default="default")
@@ -41,19 +43,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def backend_factory(args):
-    """A function that makes a connected backend; None without a vCenter."""
+def backend_factories(args) -> dict:
+    """Zone id -> a function that makes that zone's connected backend; none without a vCenter. Every zone's
+    datastores are directories of one root."""
     if not args.vcenter_host:
-        return None
+        return {}
     root = args.datastore_root or args.state_dir / "datastores"
     root.mkdir(parents=True, exist_ok=True)
+    vcenters = [(args.vcenter_host, args.vcenter_port, args.vcenter_password, args.vcenter_ca_file)]
+    for zone_id, spec in enumerate(args.zone_vcenter, start=2):
+        host, port, ca_file = spec.split(":", 2)
+        password = os.environ.get(f"CLOUDSTACK_SIM_VCENTER_PASSWORD_{zone_id}", args.vcenter_password)
+        vcenters.append((host, int(port), password, ca_file or None))
 
-    def make():
-        backend = VMwareDiskBackend(args.vcenter_host, args.vcenter_port, args.vcenter_user, args.vcenter_password,
-                                    ca_file=args.vcenter_ca_file, datastore_root=str(root))
-        backend.reconnect()
-        return backend
-    return make
+    def maker(host, port, password, ca_file):
+        def make():
+            backend = VMwareDiskBackend(host, port, args.vcenter_user, password, ca_file=ca_file, datastore_root=str(root))
+            backend.reconnect()
+            return backend
+        return make
+    return {zone_id: maker(*vcenter) for zone_id, vcenter in enumerate(vcenters, start=1)}
 
 
 def seed_if_new(sim: Simulator, args) -> None:
@@ -68,7 +77,8 @@ def seed_if_new(sim: Simulator, args) -> None:
         if args.seed == "default":
             if sim.backend is None:
                 raise SystemExit("--seed default needs --vcenter-host (or use --seed none)")
-            seed_zone(store, sim.backend.topology(), scale)
+            for zone_id, backend in sorted(sim.backends.items()):
+                seed_zone(store, backend.topology(), scale, zone_id)
         store.set_meta("seeded", True)
     if args.seed == "default":
         deploy(sim)
@@ -94,7 +104,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(state_dir=args.state_dir, behaviour=args.behaviour, job_seconds=args.job_seconds, seed=args.seed)
-    sim = Simulator(settings, backend_factory(args))
+    sim = Simulator(settings, backend_factories(args))
     seed_if_new(sim, args)
     api_server = serve(args.listen, args.port, ApiHandler, sim=sim)
     control_server = serve(args.listen, args.control_port, ControlHandler, control=Control(sim))

@@ -30,11 +30,12 @@ class CallFault:
 
 
 class Simulator:
-    def __init__(self, settings: Settings, backend_factory=None):
+    def __init__(self, settings: Settings, backend_factories=None):
+        """``backend_factories``: zone id -> a function that makes that zone's connected vCenter backend."""
         self.settings = settings
         self.store = Store(settings.state_dir / "cloudstack.sqlite")
-        self.backend_factory = backend_factory
-        self.backend = backend_factory() if backend_factory else None
+        self.backend_factories = dict(backend_factories or {})
+        self.backends = {zone_id: factory() for zone_id, factory in self.backend_factories.items()}
         self.runner = JobRunner(self.store)
         self.lock = threading.Lock()
         self.behaviour = settings.behaviour
@@ -44,6 +45,15 @@ class Simulator:
         self.release = threading.Event()
         self.reset_event = threading.Event()
         self.cut_off_jobs = self.runner.fail_pending(RESTART_TEXT)
+
+    @property
+    def backend(self):
+        """The first zone's vCenter backend (None without a vCenter)."""
+        return self.backends.get(1)
+
+    def backend_of(self, zone_id: int):
+        """The vCenter backend of a zone (None without a vCenter)."""
+        return self.backends.get(zone_id)
 
     @property
     def snapshot_path(self) -> Path:
@@ -94,10 +104,11 @@ class Simulator:
         if self.snapshot_path.exists():
             self.store.restore(self.snapshot_path)
         self.runner.fail_pending(RESET_TEXT)
-        if self.backend_factory is not None:
-            # A new backend, not reconnect(): the restarted vcsim has a new certificate.
-            self.backend.close()
-            self.backend = self.backend_factory()
+        if self.backends:
+            # New backends, not reconnect(): a restarted vcsim has a new certificate.
+            for zone_id, backend in self.backends.items():
+                backend.close()
+                self.backends[zone_id] = self.backend_factories[zone_id]()
             redeploy(self)
         self.reset_event = threading.Event()
         self.release = threading.Event()

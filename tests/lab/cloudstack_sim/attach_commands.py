@@ -25,7 +25,7 @@ def detach_volume(request) -> dict:
             raise invalid_parameter(f"Root volume {current['name']} can not be detached from VM {vm['name']}")
         _check_vm_state(vm)
         sim.wait(sim.job_seconds)
-        _backend(sim, "detach_volume", vm["instance_name"], current["path"])
+        _backend(sim, vm["zone_id"], "detach_volume", vm["instance_name"], current["path"])
         sim.store.update("volumes", volume["id"], vm_id=None, device_id=None)
         return "object", {"volume": volume_view(Catalog(sim.store), sim.store.by_id("volumes", volume["id"]), full)}
 
@@ -50,7 +50,7 @@ def attach_volume(request) -> dict:
         device = int(device_id) if device_id is not None else _next_device_id(sim, machine)
         sim.wait(sim.job_seconds)
         pool = sim.store.by_id("pools", current["pool_id"])
-        _backend(sim, "attach_volume", machine["instance_name"], pool["datastore"], current["path"])
+        _backend(sim, machine["zone_id"], "attach_volume", machine["instance_name"], pool["datastore"], current["path"])
         sim.store.update("volumes", volume["id"], vm_id=machine["id"], device_id=device)
         return "object", {"volume": volume_view(Catalog(sim.store), sim.store.by_id("volumes", volume["id"]), full)}
 
@@ -83,10 +83,11 @@ def _next_device_id(sim, vm: dict) -> int:
     return next(number for number in range(1, 64) if number not in used and number != 3)
 
 
-def _backend(sim, method: str, *args) -> None:
-    if sim.backend is None:
+def _backend(sim, zone_id: int, method: str, *args) -> None:
+    backend = sim.backend_of(zone_id)
+    if backend is None:
         return
     try:
-        getattr(sim.backend, method)(*args)
+        getattr(backend, method)(*args)
     except BackendError as error:
         raise ApiError(INTERNAL_ERROR, f"Failed to {method.split('_')[0]} volume: {error}") from None

@@ -102,7 +102,7 @@ class Control:
 
     # --- vCenter side -------------------------------------------------------------------------------
     def unregister_vm(self, payload):
-        self._backend().unregister_vm(_required(payload, "instance_name"))
+        self._backend(payload).unregister_vm(_required(payload, "instance_name"))
 
     def delete_vmdk(self, payload):
         volume = self.sim.store.by_uuid("volumes", _required(payload, "volume_id"))
@@ -111,33 +111,33 @@ class Control:
         pool = self.sim.store.by_id("pools", volume["pool_id"])
         vm = self.sim.store.by_id("vms", volume["vm_id"])
         file = f"{vm['instance_name']}/{volume['path']}.vmdk" if vm else f"{volume['path']}.vmdk"
-        self._backend().delete_vmdk(pool["datastore"], file)
+        self._backend(payload).delete_vmdk(pool["datastore"], file)
         return {"datastore": pool["datastore"], "file": file}
 
     def datastore_state(self, payload):
         pool = self._pool(payload)
-        self._backend().set_datastore_state(pool["datastore"], accessible=payload.get("accessible"),
+        self._backend(payload).set_datastore_state(pool["datastore"], accessible=payload.get("accessible"),
                                             maintenance=payload.get("maintenance"))
         return {"datastore": pool["datastore"]}
 
     def vm_connection_state(self, payload):
-        self._backend().set_vm_connection_state(_required(payload, "instance_name"), _required(payload, "state"))
+        self._backend(payload).set_vm_connection_state(_required(payload, "instance_name"), _required(payload, "state"))
 
     def rename_vm(self, payload):
-        self._backend().rename_vm(_required(payload, "instance_name"), _required(payload, "new_name"))
+        self._backend(payload).rename_vm(_required(payload, "instance_name"), _required(payload, "new_name"))
 
     def power_vm(self, payload):
         """Power a VM on or off in vCenter only (CloudStack's record keeps its state: drift)."""
         state = _required(payload, "state")
         if state not in ("on", "off"):
             raise BadRequest('state must be "on" or "off"')
-        backend = self._backend()
+        backend = self._backend(payload)
         (backend.power_on if state == "on" else backend.power_off)(_required(payload, "instance_name"))
 
     def unmount_datastore(self, payload):
         """Unmount a pool's datastore from the host a VM runs on."""
         pool = self._pool(payload)
-        host = self._backend().unmount_datastore_from_vm_host(pool["datastore"], _required(payload, "instance_name"))
+        host = self._backend(payload).unmount_datastore_from_vm_host(pool["datastore"], _required(payload, "instance_name"))
         return {"datastore": pool["datastore"], "host": host}
 
     def place_vmdk(self, payload):
@@ -151,14 +151,14 @@ class Control:
                 raise BadRequest("no such volume, or it has no path")
             vm = self.sim.store.by_id("vms", volume["vm_id"])
             file = f"{vm['instance_name']}/{volume['path']}.vmdk" if vm else f"{volume['path']}.vmdk"
-        self._backend().place_vmdk(pool["datastore"], file)
+        self._backend(payload).place_vmdk(pool["datastore"], file)
         return {"datastore": pool["datastore"], "file": file, "path": "[%s] %s" % (pool["datastore"], file)}
 
     def disguise_vm(self, payload):
         """Rename a VM in vCenter and clear its cloud.vm.internal.name, leaving clues (extraConfig, annotation) if asked."""
         instance_name = _required(payload, "instance_name")
         extra = {"cloud.vm.internal.name": instance_name} if payload.get("extra_config") else None
-        return self._backend().disguise_vm(instance_name, _required(payload, "new_name"), extra_config=extra,
+        return self._backend(payload).disguise_vm(instance_name, _required(payload, "new_name"), extra_config=extra,
                                            annotation=payload.get("annotation"))
 
     # --- reads --------------------------------------------------------------------------------------
@@ -194,10 +194,24 @@ class Control:
             raise BadRequest("no such pool")
         return pool
 
-    def _backend(self):
-        if self.sim.backend is None:
+    def _backend(self, payload):
+        """The vCenter of the zone of the payload's pool, volume or VM (the first zone's when it names none)."""
+        backend = self.sim.backend_of(self._zone_of(payload))
+        if backend is None:
             raise BadRequest("the simulator runs without a vCenter backend")
-        return self.sim.backend
+        return backend
+
+    def _zone_of(self, payload) -> int:
+        store = self.sim.store
+        for key, table in (("pool_id", "pools"), ("volume_id", "volumes")):
+            row = store.by_uuid(table, payload[key]) if payload.get(key) else None
+            if row is not None:
+                return row["zone_id"]
+        if payload.get("instance_name"):
+            row = store.one("SELECT zone_id FROM vms WHERE instance_name = ?", (payload["instance_name"],))
+            if row is not None:
+                return row["zone_id"]
+        return 1
 
 
 def _required(payload: dict, name: str):

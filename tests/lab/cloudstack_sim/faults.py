@@ -43,9 +43,9 @@ def _false_failure(sim, job, fault, volume, pool, vm, duplicate_id) -> None:
     """vCenter moves the disk; the job fails with the reason's text; the record is not touched."""
     source = sim.store.by_id("pools", volume["pool_id"])
     if vm is not None:
-        backend_call(sim, "migrate_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
+        backend_call(sim, volume["zone_id"], "migrate_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
     else:
-        backend_call(sim, "migrate_detached_volume", volume["path"], source["datastore"], pool["datastore"])
+        backend_call(sim, volume["zone_id"], "migrate_detached_volume", volume["path"], source["datastore"], pool["datastore"])
     text, state = FALSE_FAILURES[fault.get("reason", "cancelled")]
     raise ShapedFailure(fault.get("errortext") or text.format(volume=volume["name"]), state)
 
@@ -54,10 +54,10 @@ def _source_left_behind(sim, job, fault, volume, pool, vm, duplicate_id) -> None
     """The disk is copied to the destination and the record moves there; the source file stays."""
     source = sim.store.by_id("pools", volume["pool_id"])
     if vm is not None:
-        backend_call(sim, "copy_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
+        backend_call(sim, volume["zone_id"], "copy_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
         write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], last_pool_id=volume["pool_id"])
         return
-    backend_call(sim, "copy_detached_volume", volume["path"], source["datastore"], pool["datastore"])
+    backend_call(sim, volume["zone_id"], "copy_detached_volume", volume["path"], source["datastore"], pool["datastore"])
     take_over(sim, job, volume, duplicate_id, path=volume["path"])
 
 
@@ -66,10 +66,10 @@ def _source_removed(sim, job, fault, volume, pool, vm, duplicate_id) -> None:
     source = sim.store.by_id("pools", volume["pool_id"])
     if vm is not None:
         file = attached_file(volume, vm)
-        backend_call(sim, "delete_vmdk", source["datastore"], file)
+        backend_call(sim, volume["zone_id"], "delete_vmdk", source["datastore"], file)
         detail = f"File [{source['datastore']}] {file} was not found"
     else:
-        backend_call(sim, "delete_detached_volume", volume["path"], source["datastore"])
+        backend_call(sim, volume["zone_id"], "delete_detached_volume", volume["path"], source["datastore"])
         detail = (f"Migration of volume '{volume['path']}' failed; file ([{source['datastore']}] {volume['path']}.vmdk) "
                   f"not found as path '[{pool['datastore']}] {volume['path']}.vmdk'")
     raise ShapedFailure(fault.get("errortext") or f"{FAILED_PREFIX}{volume['name']} due to {detail}")

@@ -100,7 +100,7 @@ def _migrate(sim, job, order: MigrationOrder, volume: dict, pool: dict, vm: dict
 def _migrate_attached(sim, job, volume: dict, pool: dict, vm: dict) -> None:
     """Path (A): the same row throughout; pool and path written on success."""
     try:
-        new_path = backend_call(sim, "migrate_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
+        new_path = backend_call(sim, volume["zone_id"], "migrate_attached_volume", vm["instance_name"], volume["path"], pool["datastore"])
     except BackendError as error:
         if sim.behaviour == "legacy":  # the failed answer's null path is written, the job succeeds
             write(sim, job, volume["id"], state="Ready", pool_id=pool["id"], path=None, last_pool_id=volume["pool_id"])
@@ -114,13 +114,13 @@ def _migrate_detached(sim, job, volume: dict, pool: dict, duplicate_id: int) -> 
     """Path (B): copy to the destination; the duplicate row takes over the UUID; the old row is expunged, then its file deleted."""
     source = sim.store.by_id("pools", volume["pool_id"])
     try:
-        new_path = backend_call(sim, "copy_detached_volume", volume["path"], source["datastore"], pool["datastore"])
+        new_path = backend_call(sim, volume["zone_id"], "copy_detached_volume", volume["path"], source["datastore"], pool["datastore"])
     except BackendError as error:
         raise ApiError(INTERNAL_ERROR, f"{FAILED_PREFIX}{volume['name']} due to {error}") from None
     new_path = volume["path"] if new_path is NO_BACKEND else new_path
     take_over(sim, job, volume, duplicate_id, path=new_path)
     try:
-        backend_call(sim, "delete_detached_volume", volume["path"], source["datastore"])
+        backend_call(sim, volume["zone_id"], "delete_detached_volume", volume["path"], source["datastore"])
     except BackendError:
         pass  # an expunge that could not delete the file leaves it behind, as CloudStack's storage GC would
 
@@ -137,10 +137,10 @@ def _lose_detached(sim, job, volume: dict, duplicate_id: int, fault: dict) -> No
             check_current(sim, job)
             sim.store.update("volumes", volume["id"], state="Expunged", removed=now_text())
             sim.store.update("volumes", duplicate_id, state="Expunged", removed=now_text())
-        backend_call(sim, "delete_detached_volume", volume["path"], source["datastore"])
+        backend_call(sim, volume["zone_id"], "delete_detached_volume", volume["path"], source["datastore"])
         raise ApiError(INTERNAL_ERROR, fault.get("errortext") or f"{FAILED_PREFIX}{volume['name']} due to {LOST_TEXT}")
     take_over(sim, job, volume, duplicate_id, path=None)
-    backend_call(sim, "delete_detached_volume", volume["path"], source["datastore"])
+    backend_call(sim, volume["zone_id"], "delete_detached_volume", volume["path"], source["datastore"])
 
 
 def _duplicate_row(sim, job, volume: dict, pool: dict) -> int:

@@ -30,11 +30,12 @@ def take_over(sim, job, volume: dict, duplicate_id: int, path) -> None:
         sim.store.update("volumes", duplicate_id, uuid=volume["uuid"], state="Ready", path=path)
 
 
-def backend_call(sim, method: str, *args):
-    """Without a backend (HTTP-only tests) the records move and nothing else does."""
-    if sim.backend is None:
+def backend_call(sim, zone_id: int, method: str, *args):
+    """The vCenter work of a zone. Without a backend (HTTP-only tests) the records move and nothing else does."""
+    backend = sim.backend_of(zone_id)
+    if backend is None:
         return NO_BACKEND
-    return getattr(sim.backend, method)(*args)
+    return getattr(backend, method)(*args)
 
 
 def attached_file(volume: dict, vm: dict) -> str:

@@ -18,9 +18,10 @@ def _vm_result(sim, vm_id: int, full: bool):
     return "object", {"virtualmachine": vm_view(Catalog(sim.store), sim.store.by_id("vms", vm_id), full)}
 
 
-def _backend(sim, method: str, *args) -> None:
-    if sim.backend is not None:
-        getattr(sim.backend, method)(*args)
+def _backend(sim, zone_id: int, method: str, *args) -> None:
+    backend = sim.backend_of(zone_id)
+    if backend is not None:
+        getattr(backend, method)(*args)
 
 
 def start_virtual_machine(request) -> dict:
@@ -33,7 +34,7 @@ def start_virtual_machine(request) -> dict:
         sim.store.update("vms", vm["id"], state="Starting")
         sim.wait(sim.job_seconds)
         try:
-            _backend(sim, "power_on", vm["instance_name"])
+            _backend(sim, vm["zone_id"], "power_on", vm["instance_name"])
         except Exception as error:
             sim.store.update("vms", vm["id"], state="Stopped")
             raise ApiError(INTERNAL_ERROR, f"Unable to start instance {vm['uuid']} due to {error}") from None
@@ -52,18 +53,18 @@ def stop_virtual_machine(request) -> dict:
         if current["state"] != "Stopped":
             sim.store.update("vms", vm["id"], state="Stopping")
             sim.wait(sim.job_seconds)
-            _power_off_if_present(sim, vm["instance_name"])
+            _power_off_if_present(sim, vm["zone_id"], vm["instance_name"])
         sim.store.update("vms", vm["id"], state="Stopped", host_id=None, last_host_id=current["host_id"] or current["last_host_id"])
         return _vm_result(sim, vm["id"], full)
 
     return submit(request, "VirtualMachine", vm, [vm_work_queue(vm["id"])], work, {"virtualmachineid": vm["uuid"]})
 
 
-def _power_off_if_present(sim, instance_name: str) -> None:
+def _power_off_if_present(sim, zone_id: int, instance_name: str) -> None:
     """A VM missing from vCenter counts as stopped, as the VMware resource answers StopCommand."""
     from .vmware_backend import VmNotFound
     try:
-        _backend(sim, "power_off", instance_name)
+        _backend(sim, zone_id, "power_off", instance_name)
     except VmNotFound:
         pass
 
@@ -74,7 +75,7 @@ def _pool_job(request, final_state: str, transient: str, maintenance: bool) -> d
     def work(job):
         sim.store.update("pools", pool["id"], state=transient)
         sim.wait(sim.job_seconds)
-        _backend(sim, "set_datastore_state", pool["datastore"], None, maintenance)
+        _backend(sim, pool["zone_id"], "set_datastore_state", pool["datastore"], None, maintenance)
         sim.store.update("pools", pool["id"], state=final_state)
         return "object", {"storagepool": pool_view(Catalog(sim.store), sim.store.by_id("pools", pool["id"]))}
 

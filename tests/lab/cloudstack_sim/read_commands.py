@@ -79,7 +79,7 @@ def list_vmware_dcs(request) -> dict:
     ``vcenter`` is the address the management server connects to; the lab's is host:port (its vcsim listens on a
     port of its own, which a real vCenter's address does not need)."""
     zone = request.entity("zoneid", "zones", required=True)
-    vsphere = getattr(request.sim.backend, "vsphere", None)
+    vsphere = getattr(request.sim.backend_of(zone["id"]), "vsphere", None)
     rows = [zone] if vsphere is not None and zone["datacenter"] else []
     return _listing(request, "VMwareDC", rows, lambda row: {
         "id": str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "vmwaredc/%s" % row["uuid"])), "name": row["datacenter"],
