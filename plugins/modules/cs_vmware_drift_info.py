@@ -20,6 +20,8 @@ description:
   - Read-only. One paged pass over CloudStack's lists (500 per page), one property-collector read of the vCenter
     inventory, one file listing per datastore of the pools in scope, and searches of other datastores only for
     files the listings could not place.
+  - In a cloud whose zones live on several vCenters (O(vcenters)), each zone of the scope is compared with its own
+    vCenter and datacenter, one after the other, and the findings make one report.
   - Disks are matched by exact file name, never by a prefix; pools map to datastores as CloudStack maps them
     (the pool UUID without dashes, the C(cloud.uuid) custom value, or the VMFS datastore name).
 version_added: 0.1.0
@@ -28,6 +30,7 @@ author:
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack.beside_vcenter
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.vcenters
 options:
   zone:
     description:
@@ -81,6 +84,18 @@ EXAMPLES = r"""
   cloudstack_vmware.safe_migration.cs_vmware_drift_info:
     pool: nfs-primary-1
     fail_on_drift: true
+
+- name: Audit a cloud whose two zones live on two vCenters, each zone against its own
+  cloudstack_vmware.safe_migration.cs_vmware_drift_info:
+    vcenters:
+      - hostname: vcenter-east.example.com
+        username: readonly@vsphere.local
+        password: "{{ vcenter_east_password }}"
+      - hostname: vcenter-west.example.com
+        username: readonly@vsphere.local
+        password: "{{ vcenter_west_password }}"
+        zones: [west-2]  # its clusters were added without a zone-level datacenter
+  register: audit
 """
 
 RETURN = r"""
@@ -107,6 +122,13 @@ scope:
       description: The primary storage pools audited (id and name).
       type: list
       elements: dict
+    zones:
+      description:
+        - With O(vcenters), each zone audited and what served it (C(zone_id), C(zone_name), C(vcenter) as host:port,
+          C(datacenter), C(matched_by) V(listVmwareDcs) or V(zones)).
+      type: list
+      elements: dict
+      returned: when O(vcenters) is set
 drift:
   description: Every drift found, ordered by code, then VM, volume and file.
   returned: success, or failure because of drift
@@ -175,17 +197,20 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     CloudStackSettings,
     cloudstack_argument_spec,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import DriftAudit
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_audit import DriftAudit, ZonedDriftAudit
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.boundary import require_libraries, run_service
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
+    vcenters_argument_spec,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.zones import ZoneRouter
 
 
 def argument_spec():
     spec = cloudstack_argument_spec(beside_vcenter=True)
     spec.update(vcenter_argument_spec())
+    spec.update(vcenters_argument_spec())
     spec.update(
         zone=dict(type="str"),
         cluster=dict(type="str"),
@@ -198,10 +223,12 @@ def argument_spec():
 def audit(params):
     """Connect to both systems and run the audit once; return its report."""
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
+    scope = dict(zone=params.get("zone"), cluster=params.get("cluster"), pool=params.get("pool"))
+    if params.get("vcenters"):
+        return ZonedDriftAudit(cloudstack, ZoneRouter(cloudstack, params["vcenters"]), vcenter_client.connect).run(**scope)
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
-        return DriftAudit(cloudstack, vcenter, datacenter=params.get("datacenter")).run(
-            zone=params.get("zone"), cluster=params.get("cluster"), pool=params.get("pool"))
+        return DriftAudit(cloudstack, vcenter, datacenter=params.get("datacenter")).run(**scope)
     finally:
         vcenter.close()
 

@@ -92,6 +92,16 @@ class Lab:
 
     # ---- vCenter side --------------------------------------------------------------------
 
+    def vcenters(self):
+        """Each zone's vCenter as an entry of the ``vcenters`` option (zone 1's first)."""
+        entries = []
+        for zone_id in range(1, int(self.env.get("LAB_ZONES", "1")) + 1):
+            suffix = "" if zone_id == 1 else "_ZONE%d" % zone_id
+            entries.append({"hostname": self.env["VMWARE_HOST" + suffix], "port": int(self.env["VMWARE_PORT" + suffix]),
+                            "username": self.env["VMWARE_USER"], "password": self.env["VMWARE_PASSWORD" + suffix],
+                            "ca_cert": self.env["VMWARE_CA_CERT" + suffix]})
+        return entries
+
     def vmdk_locations(self, base_name):
         """Where base_name.vmdk really is, read from the datastore directories on disk."""
         return self.vsphere.vmdk_locations(base_name)

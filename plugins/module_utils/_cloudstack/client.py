@@ -153,6 +153,10 @@ class CloudStackClient:
     def list_zones(self, **filters):
         return self._read("list zones", "listZones", fetch_list=True, **filters)
 
+    def list_vmware_dcs(self, zone_id):
+        """The VMware datacenter of a zone and the vCenter that holds it ([] for a zone without one)."""
+        return self._read("list the VMware datacenter of zone %s" % zone_id, "listVmwareDcs", zoneid=zone_id, fetch_list=True)
+
     def get_configuration(self, name):
         """The value of the global setting ``name`` (None: no such setting); listConfigurations matches substrings."""
         found = self._read("read the setting %s" % name, "listConfigurations", name=name, fetch_list=True)

@@ -33,6 +33,23 @@ def vcenter_argument_spec():
     )
 
 
+def vcenters_argument_spec():
+    """The ``vcenters`` option: several vCenters, each with its own login, for clouds whose zones' datacenters live
+    on different vCenters (a fresh dict each call)."""
+    return dict(vcenters=dict(type="list", elements="dict", options=dict(
+        hostname=dict(type="str", required=True),
+        username=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+        port=dict(type="int", default=DEFAULT_PORT),
+        validate_certs=dict(type="bool", default=True),
+        ca_cert=dict(type="path"),
+        proxy_host=dict(type="str"),
+        proxy_port=dict(type="int"),
+        datacenter=dict(type="str"),
+        zones=dict(type="list", elements="str", default=[]),
+    )))
+
+
 class VCenterSettings:
     """How to reach vCenter. The password never appears in ``repr`` or ``public_facts``."""
 

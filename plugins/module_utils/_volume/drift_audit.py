@@ -36,6 +36,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VMWARE,
     CloudStackRecords,
     DatastoreFiles,
+    Scope,
     base_name,
     cloudstack_record,
     folder_of,
@@ -45,6 +46,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     resolve_scope,
     usable,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.zones import refuse_zones_on_several_vcenters
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.drift_vcenter import (
     orphan_drifts,
     unrecorded_vm_drifts,
@@ -68,9 +70,45 @@ class DriftAudit:
     def run(self, zone=None, cluster=None, pool=None):
         pools = self._cs.list_storage_pools()
         scope = resolve_scope(self._cs, pools, zone=zone, cluster=cluster, pool=pool)
+        refuse_zones_on_several_vcenters(self._cs, sorted({item.get("zoneid") for item in scope.pools if item.get("zoneid")}))
         records = CloudStackRecords.read(self._cs, pools, scope.zone_id)
         inventory = self._vcenter.read_inventory(self._datacenter)
         return Comparison(scope, records, inventory, DatastoreFiles(self._vcenter, inventory)).report()
+
+
+class ZonedDriftAudit:
+    """The audit of a cloud whose zones' datacenters live on several vCenters: each zone of the scope compared with
+    its own vCenter and datacenter (``ZoneRouter``), one connection at a time, the findings merged into one report."""
+
+    def __init__(self, cloudstack, router, connect):
+        self._cs = cloudstack
+        self._router = router
+        self._connect = connect  # VCenterSettings -> a connected vCenter client (closed here)
+
+    def run(self, zone=None, cluster=None, pool=None):
+        pools = self._cs.list_storage_pools()
+        scope = resolve_scope(self._cs, pools, zone=zone, cluster=cluster, pool=pool)
+        zone_ids = sorted({item.get("zoneid") for item in scope.pools if item.get("zoneid")})
+        # every route first: a vCenter missing for one zone stops the audit before any vCenter is read
+        routes = [self._router.route(zone_id) for zone_id in zone_ids]
+        reports = [self._zone_report(scope, pools, route) for route in routes]
+        drifts = sorted([drift for report in reports for drift in report.drifts], key=Drift.sort_key)
+        counts = {}
+        for report in reports:
+            for name, value in report.counts.items():
+                counts[name] = counts.get(name, 0) + value
+        return AuditReport(dict(scope.as_dict(), zones=[route.as_dict() for route in routes]), drifts, counts)
+
+    def _zone_report(self, scope, pools, route):
+        zone_scope = Scope(scope.kind, [item for item in scope.pools if item.get("zoneid") == route.zone_id], route.zone_id,
+                           scope.label)
+        records = CloudStackRecords.read(self._cs, pools, route.zone_id)
+        vcenter = self._connect(route.settings)
+        try:
+            inventory = vcenter.read_inventory(route.datacenter)
+            return Comparison(zone_scope, records, inventory, DatastoreFiles(vcenter, inventory)).report()
+        finally:
+            vcenter.close()
 
 
 class Comparison:

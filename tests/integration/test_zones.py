@@ -1,0 +1,126 @@
+"""A cloud whose two zones live on two vCenters (the lab's `--zones 2`): the drift audit compares each zone with
+its own vCenter and datacenter, found through listVmwareDcs or named in `vcenters[].zones`, from the module and
+from playbooks/audit_drift.yml; a zone no vCenter serves stops the audit before anything is read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integration.lab_queries import assert_no_traceback  # pylint: disable=import-error
+from integration.test_audit_drift_playbook import audit as run_audit_playbook  # pylint: disable=import-error
+from lab.fixtures import Lab
+
+pytestmark = pytest.mark.lab
+
+MODULE = "cs_vmware_drift_info"
+
+
+@pytest.fixture(scope="module")
+def zones_lab(tmp_path_factory):
+    lab = Lab.up(tmp_path_factory.mktemp("zones"), zones=2, vms=8, pools=4)
+    yield lab
+    lab.down()
+
+
+@pytest.fixture
+def two_zones(zones_lab):
+    return zones_lab.reset()
+
+
+@pytest.fixture
+def drift_info(two_zones, module_runner):
+    def run(**args):
+        result = module_runner(MODULE, args, dict(two_zones.env))
+        assert_no_traceback(result["_output"])
+        assert "module_stderr" not in result, result
+        return result
+    return run
+
+
+def _zone(lab, name):
+    return next(zone for zone in lab.admin().listZones()["zone"] if zone["name"] == name)
+
+
+def _stopped_vm(lab, zone_name):
+    zone = _zone(lab, zone_name)
+    return next(vm for vm in lab.admin().listVirtualMachines(listall=True, zoneid=zone["id"], state="Stopped")["virtualmachine"]
+                if vm["account"] == "admin")
+
+
+def test_each_zone_is_audited_against_its_own_vcenter_found_through_listvmwaredcs(two_zones, drift_info):
+    result = drift_info(vcenters=two_zones.vcenters())
+
+    assert result["clean"] is True and not result.get("failed"), result
+    zones = {zone["zone_name"]: zone for zone in result["scope"]["zones"]}
+    vcenters = ["%s:%s" % (entry["hostname"], entry["port"]) for entry in two_zones.vcenters()]
+    assert [zones["zone1"]["vcenter"], zones["zone2"]["vcenter"]] == vcenters
+    assert {zone["matched_by"] for zone in zones.values()} == {"listVmwareDcs"}
+    assert {zone["datacenter"] for zone in zones.values()} == {"DC0"}
+    ready = [row for row in two_zones.records().values() if row["state"] == "Ready"]
+    assert result["summary"]["volumes"] == len(ready) and result["summary"]["vcenter_vms"] == 16
+    assert "password" not in json.dumps(result["scope"])
+
+
+def test_a_drift_in_the_second_zone_is_found_in_that_zones_vcenter_only(two_zones, drift_info):
+    vm = _stopped_vm(two_zones, "zone2")
+    two_zones.control("vcenter_unregister_vm", instance_name=vm["instancename"])
+
+    result = drift_info(vcenters=two_zones.vcenters())
+
+    assert result["clean"] is False
+    assert [(drift["code"], drift["instance_name"]) for drift in result["drift"]] == [
+        ("vm_not_found", vm["instancename"])] * len(result["drift"]) and result["drift"]
+    # zone 1's vCenter alone (the VMWARE_* form) audits zone 1, where nothing drifted
+    assert drift_info(zone="zone1")["clean"] is True
+
+
+def test_one_vcenter_for_zones_on_two_is_refused_instead_of_reporting_the_other_zone_missing(two_zones, drift_info):
+    result = drift_info()
+
+    assert result["failed"] is True and "drift" not in result, result
+    assert result["msg"].startswith("The scope spans zones on 2 vCenters (zone1 on %s:%s; zone2 on %s:%s, listVmwareDcs)" % (
+        two_zones.env["VMWARE_HOST"], two_zones.env["VMWARE_PORT"], two_zones.env["VMWARE_HOST_ZONE2"],
+        two_zones.env["VMWARE_PORT_ZONE2"])), result["msg"]
+    assert "give each vCenter in vcenters" in result["msg"]
+
+
+def test_a_zone_named_in_a_vcenters_zones_is_served_by_it_whatever_its_address(two_zones, drift_info):
+    first, second = two_zones.vcenters()
+    # "localhost" is not the address listVmwareDcs gives (127.0.0.1): only the explicit mapping can route zone2
+    second = dict(second, hostname="localhost", zones=["zone2"])
+
+    result = drift_info(vcenters=[first, second])
+
+    assert result["clean"] is True, result
+    zones = {zone["zone_name"]: zone for zone in result["scope"]["zones"]}
+    assert zones["zone2"]["matched_by"] == "zones" and zones["zone2"]["vcenter"].startswith("localhost:")
+    assert zones["zone2"]["datacenter"] == "DC0"
+
+
+def test_a_zone_without_its_vcenter_stops_the_audit_naming_the_zone_and_the_vcenter_missing(two_zones, drift_info):
+    first, second = two_zones.vcenters()
+
+    result = drift_info(vcenters=[first])
+
+    assert result["failed"] is True and "drift" not in result
+    assert result["msg"].startswith("Zone zone2 (%s): its datacenter DC0 is on vCenter %s:%s (listVmwareDcs), which is "
+                                    "not among the vCenters given" % (_zone(two_zones, "zone2")["id"], second["hostname"],
+                                                                      second["port"])), result["msg"]
+    assert second["password"] not in json.dumps(result)
+
+
+def test_the_audit_playbook_audits_both_zones_from_a_list_of_vcenters(two_zones, tmp_path):
+    vm = _stopped_vm(two_zones, "zone2")
+    two_zones.control("vcenter_unregister_vm", instance_name=vm["instancename"])
+    variables = tmp_path / "vcenters.json"
+    variables.write_text(json.dumps({"safe_migration_vcenters": two_zones.vcenters()}))
+
+    run = run_audit_playbook(two_zones, tmp_path, "-e", "@%s" % variables, "-e", "safe_migration_fail_on_drift=true")
+
+    assert run.returncode != 0, run.output
+    report = run.report()
+    assert report["status"] == "drift" and [zone["zone_name"] for zone in report["scope"]["zones"]] == ["zone1", "zone2"]
+    assert {item["instance_name"] for item in report["drift"]} == {vm["instancename"]}
+    assert two_zones.env["VMWARE_PASSWORD_ZONE2"] not in run.output
