@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack.beside_vcenter
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.vcenters
   - cloudstack_vmware.safe_migration.volume_selection
 options:
   volume:
@@ -414,6 +415,14 @@ schedule:
     concurrent.migrations.per.target.datastore: 2
     window_end: "2026-12-02T04:30:00+00:00"
     peak: {overall: 4, per_destination: {pool-uuid-1: 2, pool-uuid-2: 2}, per_vm: {vm-uuid-1: 1}}
+  contains:
+    zones:
+      description:
+        - With O(vcenters), each zone of the plan and what served it (C(zone_id), C(zone_name), C(vcenter) as host:port,
+          C(datacenter), C(matched_by) V(listVmwareDcs) or V(zones)).
+      type: list
+      elements: dict
+      returned: when O(vcenters) is set
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -431,10 +440,12 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
+    vcenters_argument_spec,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions, requests_from_params
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.zones import ZonedVCenters, ZoneRouter
 
 VOLUME_ITEM = dict(
     volume=dict(type="str", required=True),
@@ -446,6 +457,7 @@ VOLUME_ITEM = dict(
 def argument_spec():
     spec = cloudstack_argument_spec(beside_vcenter=True)
     spec.update(vcenter_argument_spec())
+    spec.update(vcenters_argument_spec())
     spec.update(volume_selection_argument_spec())
     spec.update(
         volume=dict(type="str"),
@@ -479,6 +491,12 @@ def migrate(params, check_mode):
     journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"], run_id=params["run_id"])
     settings = CloudStackSettings.from_params(params)
     cloudstack = cloudstack_client.connect(settings)
+    if params.get("vcenters"):
+        zones = ZonedVCenters(ZoneRouter(cloudstack, params["vcenters"]), vcenter_client.connect)
+        try:
+            return VolumeMigrationService(cloudstack, None, journal, options, cloud=settings.endpoint, zones=zones).run(requests)
+        finally:
+            zones.close()
     vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
     try:
         disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))

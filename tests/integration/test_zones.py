@@ -9,6 +9,7 @@ import json
 import pytest
 
 from integration.lab_queries import assert_no_traceback  # pylint: disable=import-error
+from integration.test_cs_volume_migrate_safe import migrate_jobs  # pylint: disable=import-error
 from integration.test_audit_drift_playbook import audit as run_audit_playbook  # pylint: disable=import-error
 from lab.fixtures import Lab
 
@@ -124,3 +125,76 @@ def test_the_audit_playbook_audits_both_zones_from_a_list_of_vcenters(two_zones,
     assert report["status"] == "drift" and [zone["zone_name"] for zone in report["scope"]["zones"]] == ["zone1", "zone2"]
     assert {item["instance_name"] for item in report["drift"]} == {vm["instancename"]}
     assert two_zones.env["VMWARE_PASSWORD_ZONE2"] not in run.output
+
+
+# ---- cs_volume_migrate_safe: one run, volumes of both zones, each checked in its own vCenter -----------------
+
+def _volume_to_move(lab, zone_name):
+    """A data disk of a stopped admin VM of the zone, with another NFS pool of its cluster as destination."""
+    admin = lab.admin()
+    vm = _stopped_vm(lab, zone_name)
+    volume = admin.listVolumes(listall=True, virtualmachineid=vm["id"], type="DATADISK")["volume"][0]
+    destination = next(pool for pool in admin.listStoragePools(clusterid=volume["clusterid"])["storagepool"]
+                       if pool["id"] != volume["storageid"] and pool["type"] == "NetworkFilesystem")
+    return dict(volume, vm=vm, destination=destination)
+
+
+def _where(lab, zone_id, volume):
+    """The VM's disk file as that zone's vCenter shows it."""
+    vsphere = lab.vcenter_backend(zone_id).vsphere
+    [vm] = vsphere.find_vms(volume["vm"]["instancename"])
+    return vsphere.find_disk(vm, volume["path"]).backing.fileName
+
+
+@pytest.fixture
+def migrate(two_zones, module_runner, tmp_path):
+    def run(check_mode=False, **args):
+        args = {"journal_path": str(tmp_path / "journal.jsonl"), "poll_interval": 0.05, "job_timeout": 30, **args}
+        result = module_runner("cs_volume_migrate_safe", args, dict(two_zones.env), check_mode=check_mode)
+        assert_no_traceback(result["_output"])
+        assert "module_stderr" not in result, result
+        return result
+    return run
+
+
+def test_one_run_migrates_volumes_of_both_zones_each_verified_in_its_own_vcenter(two_zones, migrate):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    plan = [{"volume": volume["id"], "destination": volume["destination"]["name"]} for volume in volumes]
+
+    planned = migrate(volumes=plan, vcenters=two_zones.vcenters(), check_mode=True)
+    assert [entry["status"] for entry in planned["volumes"]] == ["planned", "planned"], planned
+    result = migrate(volumes=plan, vcenters=two_zones.vcenters(), concurrency=2)
+
+    assert result["changed"] is True and not result.get("failed"), result
+    assert [entry["status"] for entry in result["volumes"]] == ["migrated", "migrated"]
+    assert sorted(zone["zone_name"] for zone in result["schedule"]["zones"]) == ["zone1", "zone2"]
+    for zone_id, volume in zip((1, 2), volumes):
+        assert two_zones.records()[volume["id"]]["storageid"] == volume["destination"]["id"]
+        assert _where(two_zones, zone_id, volume).startswith("[%s] " % volume["destination"]["id"].replace("-", ""))
+    again = migrate(volumes=plan, vcenters=two_zones.vcenters())
+    assert again["changed"] is False and [entry["status"] for entry in again["volumes"]] == ["unchanged", "unchanged"]
+
+
+def test_a_false_success_in_the_second_zone_is_caught_in_that_zones_vcenter(two_zones, migrate):
+    volume = _volume_to_move(two_zones, "zone2")
+    two_zones.control("fault_next_job", mode="false_success")
+
+    result = migrate(volume=volume["id"], destination=volume["destination"]["name"], vcenters=two_zones.vcenters(),
+                     on_false_success="restore")
+
+    entry = result["volumes"][0]
+    assert entry["false_success"] is True and entry["restore"]["verified"] is True, result
+    record = two_zones.records()[volume["id"]]
+    assert (record["storageid"], record["path"]) == (volume["storageid"], volume["path"]), "the record put back"
+    assert _where(two_zones, 2, volume).startswith("[%s] " % volume["storageid"].replace("-", ""))
+
+
+def test_a_plan_with_a_zone_no_vcenter_serves_changes_nothing(two_zones, migrate):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    plan = [{"volume": volume["id"], "destination": volume["destination"]["name"]} for volume in volumes]
+
+    result = migrate(volumes=plan, vcenters=two_zones.vcenters()[:1])
+
+    assert result["failed"] is True and "Zone zone2" in result["msg"] and "not among the vCenters given" in result["msg"]
+    assert all(two_zones.records()[volume["id"]]["storageid"] == volume["storageid"] for volume in volumes)
+    assert migrate_jobs(two_zones) == [], "nothing submitted"

@@ -31,6 +31,7 @@ class Lab:
         self.lab_dir = Path(lab_dir)
         self.env = dict(env)
         self.timings = {}
+        self._zone_backends = {}
         self.vsphere = VMwareBackend(env["VMWARE_HOST"], int(env["VMWARE_PORT"]), env["VMWARE_USER"],
                                      env["VMWARE_PASSWORD"], ca_file=env["VMWARE_CA_CERT"],
                                      datastore_root=self.lab_dir / "datastores")
@@ -46,6 +47,8 @@ class Lab:
 
     def down(self):
         self.vsphere.close()
+        for backend in self._zone_backends.values():
+            backend.close()
         labctl.down(self.lab_dir)
 
     def reset(self):
@@ -91,6 +94,20 @@ class Lab:
         return {row["id"]: row for row in rows if row["id"]}
 
     # ---- vCenter side --------------------------------------------------------------------
+
+    def vcenter_backend(self, zone_id):
+        """A session on a zone's vCenter (the lab's own for zone 1), for tests that look at what it holds."""
+        if zone_id == 1:
+            return self.vsphere
+        if zone_id not in self._zone_backends:
+            suffix = "_ZONE%d" % zone_id
+            backend = VMwareBackend(self.env["VMWARE_HOST" + suffix], int(self.env["VMWARE_PORT" + suffix]),
+                                    self.env["VMWARE_USER"], self.env["VMWARE_PASSWORD" + suffix],
+                                    ca_file=self.env["VMWARE_CA_CERT" + suffix], datastore_root=self.lab_dir / "datastores")
+            self._zone_backends[zone_id] = backend
+        backend = self._zone_backends[zone_id]
+        backend.reconnect()
+        return backend
 
     def vcenters(self):
         """Each zone's vCenter as an entry of the ``vcenters`` option (zone 1's first)."""

@@ -10,6 +10,8 @@ crashed controller leads to waiting again for the same job, never to a second on
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -64,7 +66,8 @@ class VolumeMigrationService:
     """Migrates volumes safely; see the module documentation for the result shape."""
 
     def __init__(self, cloudstack, vcenter, journal, options, clock=time.monotonic, sleep=time.sleep, new_job_id=None,
-                 cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY, wall_clock=None):
+                 cloud=None, lock_directory=VOLUME_LOCK_DIRECTORY, wall_clock=None, zones=None):
+        """``vcenter``: the one vCenter's disks locator; or ``zones`` (a ``ZonedVCenters``), each zone's own."""
         self._cs = cloudstack
         self._vcenter = vcenter
         self._cloud = cloud  # the API endpoint: volume locks are per cloud (a UUID is unique only within one)
@@ -79,6 +82,9 @@ class VolumeMigrationService:
         self._planner = Planner(cloudstack, vcenter, allow_live_migration=options.allow_live_migration)
         self._jobs = JobRunner(cloudstack, options, clock=clock, sleep=sleep)
         self._verifier = Verifier(cloudstack, vcenter, journal, self._jobs, options, new_job_id=self._new_job_id)
+        self._zones = zones
+        self._in_zones = {}
+        self._zones_lock = threading.Lock()
 
     def run(self, requests):
         """Migrate every requested volume; raise a ``SafeMigrationError`` carrying all results if one failed.
@@ -94,6 +100,7 @@ class VolumeMigrationService:
         self._migrating = {request.volume for request in requests}
         # read-only lookups, one or two CloudStack calls each: side by side, as the migrations will run
         resolved = in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
+        routes = self._route_zones(resolved)
         items = [ScheduledItem(index, destination and destination["id"], vm=volume and volume.get("virtualmachineid"))
                  for index, (volume, destination) in enumerate(resolved)]
         schedule = self._schedule_limits()
@@ -116,6 +123,8 @@ class VolumeMigrationService:
         for item in scheduler.not_started():
             results[item.key] = self._not_started(requests[item.key], resolved[item.key], failed_before)
         schedule["peak"] = scheduler.peak
+        if routes is not None:
+            schedule["zones"] = routes
         payload = {"changed": any(result["changed"] for result in results), "volumes": results,
                    "summary": summarize(results), "diff": diff_of(results), "schedule": schedule}
         failed = [result for result in results if result["failed"] and result["status"] != "not_started"]
@@ -137,6 +146,29 @@ class VolumeMigrationService:
             texts.append("%d of %d not started: %s (%s); run the same plan again to go on"
                          % (len(not_started), len(results), why, ", ".join(str(result["volume"]) for result in not_started)))
         raise SafeMigrationError("; ".join(texts), **_public(payload))
+
+    # ---- zones on several vCenters ----------------------------------------------------------------------
+    def _route_zones(self, resolved):
+        """With several vCenters: the route of every zone of the plan, before anything is done (None: one vCenter)."""
+        if self._zones is None:
+            return None
+        return self._zones.route_all(sorted({volume["zoneid"] for volume, _destination in resolved if volume and volume.get("zoneid")}))
+
+    def _in_zone(self, volume):
+        """This service working with the vCenter of the volume's zone (itself when there is one vCenter): the same
+        journal, jobs and options, with a planner and a verifier of that vCenter."""
+        if self._zones is None:
+            return self
+        zone_id = volume.get("zoneid")
+        with self._zones_lock:
+            if zone_id not in self._in_zones:
+                vcenter = self._zones.of(zone_id)
+                zoned = copy.copy(self)
+                zoned._vcenter = vcenter
+                zoned._planner = Planner(self._cs, vcenter, allow_live_migration=self._options.allow_live_migration)
+                zoned._verifier = Verifier(self._cs, vcenter, self._journal, self._jobs, self._options, new_job_id=self._new_job_id)
+                self._in_zones[zone_id] = zoned
+            return self._in_zones[zone_id]
 
     # ---- the schedule -----------------------------------------------------------------------------------
     def _resolve_for_schedule(self, request):
@@ -216,11 +248,12 @@ class VolumeMigrationService:
     def migrate_one(self, request, resolved=(None, None)):
         """Plan, then migrate or resume one volume; return its result or raise a ``SafeMigrationError``."""
         volume, destination = resolved if resolved[0] is not None else self._planner.resolve(request)
+        worker = self._in_zone(volume)
         if self._options.check_mode:
-            return self._migrate_resolved(request, volume, destination)
+            return worker._migrate_resolved(request, volume, destination)  # pylint: disable=protected-access
         label = "volume %s" % (volume.get("name") and "%s (%s)" % (volume["name"], volume["id"]) or volume["id"])
         with held(volume_lock_path(volume["id"], self._cloud, self._lock_directory), label, self._journal.run_id):
-            return self._migrate_resolved(request, volume, destination)
+            return worker._migrate_resolved(request, volume, destination)  # pylint: disable=protected-access
 
     def _migrate_resolved(self, request, volume, destination):
         pending = self._journal.unfinished_job(volume["id"])

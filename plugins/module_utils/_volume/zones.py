@@ -11,11 +11,13 @@ datacenter). A VM is then looked up in its zone's datacenter only: a VM of the s
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
 
 @dataclass
@@ -80,6 +82,41 @@ class ZoneRouter:
         if zone_id not in self._zones:
             raise InvalidInput("No zone %s in CloudStack" % zone_id, zone=zone_id)
         return self._zones[zone_id]
+
+
+class ZonedVCenters:
+    """The vCenter of each zone of a run, connected when its first volume needs it and closed at the end."""
+
+    def __init__(self, router, connect):
+        self._router = router
+        self._connect = connect  # VCenterSettings -> a connected vCenter client
+        self._routes = {}
+        self._open = {}
+        self._lock = threading.Lock()
+
+    def route_all(self, zone_ids):
+        """Every zone's route, before any work: a zone that no vCenter serves stops the run here."""
+        with self._lock:
+            for zone_id in zone_ids:
+                if zone_id not in self._routes:
+                    self._routes[zone_id] = self._router.route(zone_id)
+            return [self._routes[zone_id].as_dict() for zone_id in zone_ids]
+
+    def of(self, zone_id):
+        """The disks locator of the zone's vCenter, in the zone's datacenter."""
+        self.route_all([zone_id])
+        with self._lock:
+            if zone_id not in self._open:
+                route = self._routes[zone_id]
+                client = self._connect(route.settings)
+                self._open[zone_id] = (client, VCenterDisks(client, datacenter=route.datacenter))
+            return self._open[zone_id][1]
+
+    def close(self):
+        with self._lock:
+            for client, _disks in self._open.values():
+                client.close()
+            self._open.clear()
 
 
 def refuse_zones_on_several_vcenters(cloudstack, zone_ids):
