@@ -53,10 +53,11 @@ DEFAULT_LAB_DIR = Path("/tmp/safe-migration-bench-migration")
 def pick_volumes(lab, count, turn):
     """Data disks of ``count`` distinct stopped VMs, each with another NFS pool of its cluster (round robin)."""
     admin = lab.admin()
-    pools = [pool for pool in admin.listStoragePools()["storagepool"] if pool["type"] == "NetworkFilesystem"]
-    stopped = {vm["id"] for vm in admin.listVirtualMachines(listall=True, state="Stopped")["virtualmachine"]}
+    # every page: CloudStack answers 500 items a page by default
+    pools = [pool for pool in admin.listStoragePools(fetch_list=True) if pool["type"] == "NetworkFilesystem"]
+    stopped = {vm["id"] for vm in admin.listVirtualMachines(listall=True, state="Stopped", fetch_list=True)}
     chosen = []
-    for volume in admin.listVolumes(listall=True, type="DATADISK")["volume"]:
+    for volume in admin.listVolumes(listall=True, type="DATADISK", fetch_list=True):
         if volume.get("virtualmachineid") not in stopped:
             continue
         candidates = sorted((pool for pool in pools if pool["clusterid"] == volume["clusterid"] and pool["id"] != volume["storageid"]),
