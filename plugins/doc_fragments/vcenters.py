@@ -19,8 +19,9 @@ options:
         only.
       - A zone of the scope that no vCenter serves stops the task before any vCenter is read, naming the zone and the
         vCenter CloudStack gives for it.
-      - When set, the single-vCenter options (O(hostname), O(username), O(password), O(port), O(validate_certs),
-        O(ca_cert), O(proxy_host), O(proxy_port), O(datacenter)) and the E(VMWARE_*) variables are not used.
+      - When set, the single-vCenter options of the modules that have them (C(hostname), C(username), C(password),
+        C(port), C(validate_certs), C(ca_cert), C(proxy_host), C(proxy_port), C(datacenter)) and the E(VMWARE_*)
+        variables are not used.
     type: list
     elements: dict
     suboptions:

@@ -27,6 +27,7 @@ author:
   - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack
+  - cloudstack_vmware.safe_migration.vcenters
 options:
   plan:
     description:
@@ -339,6 +340,18 @@ vms:
       disks:
         - path: 5c6c090d97665f8f91af8ce1d1288c7e
           datastores: [e18ab0ba7bc853a08f40dd7d33dfb46d, e18ab0ba-7bc8-53a0-8f40-dd7d33dfb46d]
+zones:
+  description:
+    - With O(vcenters), each zone of the plan and the vCenter and datacenter that serve it (C(zone_id), C(zone_name),
+      C(vcenter) as host:port, C(datacenter), C(matched_by) V(listVmwareDcs) or V(zones)); each entry of RV(vms) then
+      has the C(vcenter) and C(datacenter) of its zone, which
+      M(cloudstack_vmware.safe_migration.vmware_inventory_assert) uses to check each VM in its own vCenter.
+  returned: when O(plan) and O(vcenters) are given
+  type: list
+  elements: dict
+  sample:
+    - {zone_id: 8e1c1e51-0b2a-4c55-9a4e-3c3f2b5d1a10, zone_name: zone2, vcenter: "vcenter-west.example.com:443",
+       datacenter: DC-West, matched_by: listVmwareDcs}
 summary:
   description: Counts.
   returned: when O(plan) is given
@@ -406,6 +419,8 @@ evacuation:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import vcenters_argument_spec
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.zones import ZoneRouter
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack import client as cloudstack_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.arguments import (
     CloudStackSettings,
@@ -428,6 +443,7 @@ EVACUATE = dict(
 
 def argument_spec():
     spec = cloudstack_argument_spec()
+    spec.update(vcenters_argument_spec())
     spec.update(
         # Entries are checked one by one by the service, so that every bad entry is reported with its position.
         plan=dict(type="list", elements="raw"),
@@ -441,7 +457,7 @@ def plan_volumes(params):
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
     if params["evacuate"] is not None:
         return plan_evacuation(cloudstack, params["evacuate"])
-    return resolve_plan(cloudstack, params["plan"])
+    return resolve_plan(cloudstack, params["plan"], ZoneRouter(cloudstack, params["vcenters"]) if params["vcenters"] else None)
 
 
 def main():

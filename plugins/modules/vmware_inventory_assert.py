@@ -24,6 +24,7 @@ author:
   - cloudstack_vmware.safe_migration contributors (!UNKNOWN)
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.vcenters
 options:
   vms:
     description:
@@ -71,6 +72,16 @@ options:
         description: The power state the VM must be in.
         type: str
         choices: [poweredOn, poweredOff, suspended]
+      vcenter:
+        description:
+          - With O(vcenters), the vCenter that holds the VM, as C(host:port) of one of O(vcenters), as
+            M(cloudstack_vmware.safe_migration.cs_volume_plan_info) gives it for the VM's zone. Required then; not
+            used without O(vcenters).
+        type: str
+      datacenter:
+        description:
+          - With O(vcenters), the datacenter to look the VM up in (its zone's); the whole vCenter when not set.
+        type: str
   fail_on_problems:
     description:
       - Fail the task when any check fails. With V(false) the task only reports (RV(ok), RV(problems)).
@@ -266,6 +277,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
+    vcenters_argument_spec,
 )
 
 DISK_OPTIONS = dict(
@@ -279,11 +291,14 @@ VM_OPTIONS = dict(
     moid=dict(type="str"),
     disks=dict(type="list", elements="dict", options=DISK_OPTIONS),
     power_state=dict(type="str", choices=["poweredOn", "poweredOff", "suspended"]),
+    vcenter=dict(type="str"),
+    datacenter=dict(type="str"),
 )
 
 
 def argument_spec():
     spec = vcenter_argument_spec()
+    spec.update(vcenters_argument_spec())
     spec.update(
         vms=dict(type="list", elements="dict", required=True, options=VM_OPTIONS),
         fail_on_problems=dict(type="bool", default=True),
@@ -294,6 +309,9 @@ def argument_spec():
 
 def assert_inventory(params):
     """Connect, run the inventory check once, and return the report."""
+    if params.get("vcenters"):
+        return vcenter_inventory.check_on_vcenters(vcenter_client.connect, params["vcenters"], params["vms"],
+                                                   verify_files=params["verify_files"])
     expectations = vcenter_inventory.expectations_from_options(params["vms"])
     client = vcenter_client.connect(VCenterSettings.from_params(params))
     try:

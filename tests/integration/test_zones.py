@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from integration.lab_queries import assert_no_traceback  # pylint: disable=import-error
+from integration.playbook_runner import REPO, plan_of, run_playbook  # pylint: disable=import-error
 from integration.test_cs_volume_migrate_safe import migrate_jobs  # pylint: disable=import-error
 from integration.test_audit_drift_playbook import audit as run_audit_playbook  # pylint: disable=import-error
 from lab.fixtures import Lab
@@ -16,6 +18,7 @@ from lab.fixtures import Lab
 pytestmark = pytest.mark.lab
 
 MODULE = "cs_vmware_drift_info"
+EVACUATE = REPO / "playbooks" / "evacuate_pool.yml"
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +201,63 @@ def test_a_plan_with_a_zone_no_vcenter_serves_changes_nothing(two_zones, migrate
     assert result["failed"] is True and "Zone zone2" in result["msg"] and "not among the vCenters given" in result["msg"]
     assert all(two_zones.records()[volume["id"]]["storageid"] == volume["storageid"] for volume in volumes)
     assert migrate_jobs(two_zones) == [], "nothing submitted"
+
+
+# ---- the playbooks: a two-zone plan, its preflight, a zone's pool evacuated -------------------------------------
+
+def _vcenters_file(lab, tmp_path):
+    variables = tmp_path / "vcenters.json"
+    variables.write_text(json.dumps({"safe_migration_vcenters": lab.vcenters()}))
+    return "@%s" % variables
+
+
+def test_the_maintenance_window_migrates_a_plan_spanning_both_zones(two_zones, tmp_path):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+
+    run = run_playbook(two_zones, tmp_path, plan_of(volumes), "-e", _vcenters_file(two_zones, tmp_path))
+
+    assert run.returncode == 0, run.output
+    report = run.report()
+    assert report["status"] == "succeeded" and [entry["outcome"] for entry in report["volumes"]] == ["migrated", "migrated"]
+    for zone_id, volume in zip((1, 2), volumes):
+        assert two_zones.records()[volume["id"]]["storageid"] == volume["destination"]["id"]
+        assert _where(two_zones, zone_id, volume).startswith("[%s] " % volume["destination"]["id"].replace("-", ""))
+    assert two_zones.env["VMWARE_PASSWORD_ZONE2"] not in run.output
+
+
+def test_the_preflight_checks_each_zone_in_its_own_vcenter_and_stops_on_a_problem_in_either(two_zones, tmp_path):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    two_zones.control("vcenter_unregister_vm", instance_name=volumes[1]["vm"]["instancename"])
+
+    run = run_playbook(two_zones, tmp_path, plan_of(volumes), "-e", _vcenters_file(two_zones, tmp_path))
+
+    assert run.returncode != 0, run.output
+    report = run.report()
+    assert report["status"] == "preflight_failed", report["status"]
+    problems = [str(problem) for problem in report["preflight"]["problems"]]
+    assert len(problems) == 1 and volumes[1]["vm"]["name"] in problems[0], problems
+    assert migrate_jobs(two_zones) == [], "nothing migrated in either zone"
+
+
+def test_a_pool_of_the_second_zone_is_evacuated_through_its_vcenter(two_zones, tmp_path):
+    pools = {pool["name"]: pool for pool in two_zones.admin().listStoragePools()["storagepool"]}
+    source = pools["z2-nfs-primary-2"]
+    on_source = [record for record in two_zones.records().values() if record["storageid"] == source["id"]]
+    assert on_source, "the lab seeds volumes on the pool"
+
+    run = run_playbook(two_zones, tmp_path, [], "-e", _vcenters_file(two_zones, tmp_path), "-e",
+                       "safe_migration_source_pool=z2-nfs-primary-2", "-e", "safe_migration_allow_live_migration=true",
+                       "-e", "safe_migration_plan_file=%s" % (tmp_path / "evacuation.yml"), playbook=EVACUATE)
+
+    assert run.returncode == 0, run.output
+    planned = {entry["volume"]: entry["destination"] for entry in
+               yaml.safe_load((tmp_path / "evacuation.yml").read_text())["safe_migration_plan"]}
+    assert set(planned) == {volume["id"] for volume in on_source}
+    records = two_zones.records()
+    for volume in on_source:
+        assert records[volume["id"]]["storageid"] == planned[volume["id"]] != source["id"]
+        [location] = two_zones.vmdk_locations(volume["path"])
+        assert location.startswith("[%s] " % planned[volume["id"]].replace("-", ""))
+        if volume.get("virtualmachineid"):
+            vm = two_zones.admin().listVirtualMachines(id=volume["virtualmachineid"], listall=True)["virtualmachine"][0]
+            assert _where(two_zones, 2, dict(volume, vm=vm)) == location, "zone 2's vCenter shows the disk there"

@@ -32,6 +32,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VCenterError,
     WaitTimeout,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_identity,
     datastore_name,
@@ -400,3 +401,30 @@ def failure_message(report):
     """One line per problem, for a failed assertion."""
     return "vCenter does not hold what was asserted (%d problem%s): %s" % (
         len(report.problems), "" if len(report.problems) == 1 else "s", " | ".join(problem.message for problem in report.problems))
+
+
+def check_on_vcenters(connect, vcenters, vms, verify_files=True):
+    """The check of VMs on several vCenters (``vms`` as the option gives them, each with the ``vcenter`` host:port
+    and ``datacenter`` that cs_volume_plan_info gives it): one connection and check per vCenter and datacenter,
+    the findings in one report. ``vcenters``: the validated entries of the ``vcenters`` option."""
+    by_address = {"%s:%s" % (entry["hostname"], entry.get("port") or 443): entry for entry in vcenters}
+    groups = {}
+    for item in vms:
+        if item.get("vcenter") not in by_address:
+            raise InvalidInput(
+                "VM %s: %s; give each VM the vcenter (host:port of an entry of vcenters) that holds it, as "
+                "cs_volume_plan_info does with vcenters" % (item.get("name") or item.get("moid"), (
+                    "its vCenter %s is not among vcenters (%s)" % (item["vcenter"], ", ".join(by_address)))
+                    if item.get("vcenter") else "no vcenter is given"), vm=item.get("name"))
+        groups.setdefault((item["vcenter"], item.get("datacenter")), []).append(item)
+    vm_facts, problems = [], []
+    for (address, datacenter), items in groups.items():
+        client = connect(VCenterSettings.from_params(dict(by_address[address], datacenter=datacenter)))
+        try:
+            report = check_inventory(client, expectations_from_options(items), datacenter=datacenter,
+                                     verify_files=verify_files, focused_read=True)
+        finally:
+            client.close()
+        vm_facts.extend(report.vms)
+        problems.extend(report.problems)
+    return InventoryReport(vm_facts, problems)

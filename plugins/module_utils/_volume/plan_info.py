@@ -242,14 +242,15 @@ class PlanResolver:
         return self._pools[pool_id]
 
 
-def inventory_expectations(volumes):
-    """The ``vms`` of vmware_inventory_assert for resolved volumes: each VM once, with the disks it must hold.
+def inventory_expectations(volumes, routes=None):
+    """The ``vms`` of vmware_inventory_assert for resolved volumes: each VM once, with the disks it must hold, and
+    with ``routes`` (zone id -> ZoneRoute, zones on several vCenters) the vCenter and datacenter of its zone.
 
     A disk is expected on its current pool's datastores (the destination's, for a volume already there).
     A volume without a path (an earlier false success) cannot be matched to a disk, but its VM is still
     checked; volumes without a VM cannot be asked about in vCenter at all; preflight reports both.
     """
-    by_vm, order = {}, []
+    by_vm, order, where = {}, [], {}
     for volume in volumes:
         name = volume["instance_name"]
         if not name:
@@ -257,10 +258,12 @@ def inventory_expectations(volumes):
         if name not in by_vm:
             by_vm[name] = []
             order.append(name)
+            route = routes.get(volume["zone_id"]) if routes else None
+            where[name] = {"vcenter": route.as_dict()["vcenter"], "datacenter": route.datacenter} if route else {}
         if volume["path"]:
             datastores = volume["destination_datastores"] if volume["already_on_destination"] else volume["source_datastores"]
             by_vm[name].append({"path": volume["path"], "datastores": list(datastores)})
-    return [{"name": name, "disks": by_vm[name]} for name in order]
+    return [dict({"name": name, "disks": by_vm[name]}, **where[name]) for name in order]
 
 
 def summarize(entries, volumes, vms):
@@ -275,11 +278,12 @@ def summarize(entries, volumes, vms):
     }
 
 
-def resolve_plan(cloudstack, plan):
+def resolve_plan(cloudstack, plan, router=None):
     """The module's result: every entry accounted for, resolved volumes, the VMs to assert in vCenter, the plan's capacity.
 
     Fails (``PreflightFailed`` with ``entries``) when any entry is bad, listing them all; a CloudStack error while
-    resolving is re-raised as a failure of the whole plan, also with ``entries``.
+    resolving is re-raised as a failure of the whole plan, also with ``entries``. With a ``ZoneRouter`` (zones on
+    several vCenters) every zone of the plan is routed (``zones``), each VM tagged with its vCenter and datacenter.
     """
     entries = PlanEntries(plan)
     resolver = PlanResolver(cloudstack)
@@ -290,7 +294,12 @@ def resolve_plan(cloudstack, plan):
                      problems=[problem["message"] for account in entries.bad for problem in account.problems])
         raise type(error)("CloudStack could not resolve the plan, nothing was changed: %s" % error.message, **facts) from None
     entries.raise_problems()
-    vms = inventory_expectations(volumes)
-    return {"changed": False, "entries": entries.as_list(), "volumes": volumes, "vms": vms,
-            "capacity": plan_capacity(volumes, resolver.destinations),
-            "summary": summarize(entries, volumes, vms)}
+    routes = None
+    if router is not None:
+        routes = {zone_id: router.route(zone_id) for zone_id in sorted({volume["zone_id"] for volume in volumes if volume["zone_id"]})}
+    vms = inventory_expectations(volumes, routes)
+    result = {"changed": False, "entries": entries.as_list(), "volumes": volumes, "vms": vms,
+              "capacity": plan_capacity(volumes, resolver.destinations), "summary": summarize(entries, volumes, vms)}
+    if routes is not None:
+        result["zones"] = [route.as_dict() for route in routes.values()]
+    return result

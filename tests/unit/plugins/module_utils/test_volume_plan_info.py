@@ -321,6 +321,24 @@ def test_inventory_expectations_group_disks_by_vm_and_keep_the_vm_of_a_volume_wi
         {"name": "i-2-8-VM", "disks": []}]
 
 
+def test_with_zones_on_several_vcenters_each_vm_names_its_zones_vcenter_and_datacenter():
+    class Route:  # what ZoneRouter.route gives
+        datacenter = "DC-West"
+
+        @staticmethod
+        def as_dict():
+            return {"vcenter": "vc-west:443", "datacenter": "DC-West"}
+    volumes = [dict(instance_name="i-2-7-VM", path="ROOT-7", zone_id="west", already_on_destination=False,
+                    source_datastores=["s"], destination_datastores=["d"]),
+               dict(instance_name="i-2-9-VM", path="ROOT-9", zone_id="east", already_on_destination=False,
+                    source_datastores=["s"], destination_datastores=["d"])]
+
+    assert inventory_expectations(volumes, {"west": Route()}) == [
+        {"name": "i-2-7-VM", "disks": [{"path": "ROOT-7", "datastores": ["s"]}], "vcenter": "vc-west:443",
+         "datacenter": "DC-West"},
+        {"name": "i-2-9-VM", "disks": [{"path": "ROOT-9", "datastores": ["s"]}]}]
+
+
 def test_plan_items_keep_their_position():
     item = PlanItem.from_dict(3, {"source_pool": "nfs-1", "destination": "nfs-2", "zone": "zone1"})
 
