@@ -37,7 +37,9 @@ def preflight_plan_lines(resolved):
 def preflight_resolution_problems(resolved):
     """Why the plan did not resolve: every bad entry (its error names its position), then an error of CloudStack."""
     problems = [entry["error"] for entry in resolved.get("entries") or [] if entry.get("error")]
-    if resolved.get("plan_error"):
+    if resolved.get("zone_routing"):
+        problems.append("Zones and vCenters: " + _text(resolved.get("msg")))
+    elif resolved.get("plan_error"):
         problems.append("CloudStack: %s. %s" % (resolved.get("msg"), CONNECTION_HINT))
     elif not problems:
         message = resolved["msg"] if "msg" in resolved else "the plan could not be resolved"

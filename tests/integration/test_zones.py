@@ -261,3 +261,20 @@ def test_a_pool_of_the_second_zone_is_evacuated_through_its_vcenter(two_zones, t
         if volume.get("virtualmachineid"):
             vm = two_zones.admin().listVirtualMachines(id=volume["virtualmachineid"], listall=True)["virtualmachine"][0]
             assert _where(two_zones, 2, dict(volume, vm=vm)) == location, "zone 2's vCenter shows the disk there"
+
+
+def test_a_plan_with_a_zone_that_no_vcenter_serves_stops_before_anything_is_read_in_vcenter(two_zones, tmp_path):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    variables = tmp_path / "vcenters.json"
+    variables.write_text(json.dumps({"safe_migration_vcenters": two_zones.vcenters()[:1]}))
+
+    run = run_playbook(two_zones, tmp_path, plan_of(volumes), "-e", "@%s" % variables)
+
+    assert run.returncode != 0, run.output
+    report = run.report()
+    assert report["status"] == "preflight_failed"
+    [problem] = report["preflight"]["problems"]
+    assert problem.startswith("Zones and vCenters: Zone zone2 (") and "is not among the vCenters given" in problem, problem
+    assert "safe_migration_vcenters" in problem
+    assert "TASK [cloudstack_vmware.safe_migration.preflight : Check in vCenter" not in run.output
+    assert migrate_jobs(two_zones) == []

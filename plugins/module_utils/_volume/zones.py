@@ -49,7 +49,7 @@ class ZoneRouter:
         explicit = [entry for entry in self._entries if names & set(entry.get("zones") or [])]
         if len(explicit) > 1:
             raise InvalidInput("Zone %s is named in the zones of %d vCenters (%s); name it in one only" % (
-                _zone_label(zone), len(explicit), ", ".join(_address(_settings(entry)) for entry in explicit)), zone=zone_id)
+                _zone_label(zone), len(explicit), ", ".join(_address(_settings(entry)) for entry in explicit)), zone=zone_id, zone_routing=True)
         dcs = self._cs.list_vmware_dcs(zone_id)
         if explicit:
             datacenter = explicit[0].get("datacenter") or (dcs[0].get("name") if len(dcs) == 1 else None)
@@ -57,8 +57,9 @@ class ZoneRouter:
         if len(dcs) != 1:
             raise InvalidInput(
                 "Zone %s has no VMware datacenter in CloudStack (listVmwareDcs: its clusters were added without one), so "
-                "its vCenter is not known; name the zone in the zones of the vCenter that serves it (vcenters)"
-                % _zone_label(zone), zone=zone_id)
+                "its vCenter is not known; name the zone in the zones of the vCenter that serves it (vcenters, playbooks: "
+                "safe_migration_vcenters)"
+                % _zone_label(zone), zone=zone_id, zone_routing=True)
         return self._by_address(zone, dcs[0])
 
     def _by_address(self, zone, dc):
@@ -70,9 +71,9 @@ class ZoneRouter:
             trouble = "is not among the vCenters given" if not matching else "matches %d of the vCenters given" % len(matching)
             raise InvalidInput(
                 "Zone %s: its datacenter %s is on vCenter %s (listVmwareDcs), which %s (%s); give that vCenter in "
-                "vcenters with the host name CloudStack uses, or name the zone in the zones of the vCenter that serves it"
+                "vcenters (playbooks: safe_migration_vcenters) with the host name CloudStack uses, or name the zone in the zones of the vCenter that serves it"
                 % (_zone_label(zone), dc.get("name"), dc.get("vcenter"), trouble, given), zone=zone["id"],
-                vcenter=dc.get("vcenter"), datacenter=dc.get("name"))
+                vcenter=dc.get("vcenter"), datacenter=dc.get("name"), zone_routing=True)
         datacenter = matching[0].get("datacenter") or dc.get("name")
         return ZoneRoute(zone["id"], zone.get("name"), _settings(matching[0], datacenter), datacenter, "listVmwareDcs")
 
@@ -80,7 +81,7 @@ class ZoneRouter:
         if self._zones is None:
             self._zones = {zone["id"]: zone for zone in self._cs.list_zones()}
         if zone_id not in self._zones:
-            raise InvalidInput("No zone %s in CloudStack" % zone_id, zone=zone_id)
+            raise InvalidInput("No zone %s in CloudStack" % zone_id, zone=zone_id, zone_routing=True)
         return self._zones[zone_id]
 
 
@@ -136,7 +137,7 @@ def refuse_zones_on_several_vcenters(cloudstack, zone_ids):
     raise InvalidInput(
         "The scope spans zones on %d vCenters (%s, listVmwareDcs), and one vCenter is given: give each vCenter in "
         "vcenters (playbook: safe_migration_vcenters), or limit the scope to the zones of this one (zone)"
-        % (len(by_vcenter), where), vcenters=sorted(by_vcenter))
+        % (len(by_vcenter), where), vcenters=sorted(by_vcenter), zone_routing=True)
 
 
 def _settings(entry, datacenter=None):

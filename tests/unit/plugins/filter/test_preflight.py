@@ -49,6 +49,13 @@ def test_each_bad_entry_is_a_problem_and_a_plan_error_adds_the_connection_settin
     assert "CLOUDSTACK_ENDPOINT" in problems[0] and problems[0].endswith("then run again")
 
 
+def test_a_zone_that_no_vcenter_serves_is_said_as_such_not_as_a_cloudstack_error():
+    problems = preflight_resolution_problems({"zone_routing": True, "msg": "Zone zone2 (z2): its datacenter DC0 is on "
+                                              "vCenter vc2, which is not among the vCenters given (vc1:443)"})
+    assert problems == ["Zones and vCenters: Zone zone2 (z2): its datacenter DC0 is on vCenter vc2, which is not among "
+                        "the vCenters given (vc1:443)"]
+
+
 def test_a_resolution_failure_without_a_bad_entry_gives_cloudstacks_message_or_a_default():
     assert preflight_resolution_problems({"entries": [{"error": None}], "msg": "no zone"}) == ["CloudStack: no zone"]
     assert preflight_resolution_problems({}) == ["CloudStack: the plan could not be resolved"]
