@@ -48,8 +48,9 @@ class ZoneRouter:
         names = {zone_id, zone.get("name")}
         explicit = [entry for entry in self._entries if names & set(entry.get("zones") or [])]
         if len(explicit) > 1:
-            raise InvalidInput("Zone %s is named in the zones of %d vCenters (%s); name it in one only" % (
-                _zone_label(zone), len(explicit), ", ".join(_address(_settings(entry)) for entry in explicit)), zone=zone_id, zone_routing=True)
+            addresses = ", ".join(_address(_settings(entry)) for entry in explicit)
+            raise InvalidInput("Zone %s is named in the zones of %d vCenters (%s); name it in one only"
+                               % (_zone_label(zone), len(explicit), addresses), zone=zone_id, zone_routing=True)
         dcs = self._cs.list_vmware_dcs(zone_id)
         if explicit:
             datacenter = explicit[0].get("datacenter") or (dcs[0].get("name") if len(dcs) == 1 else None)
@@ -71,7 +72,8 @@ class ZoneRouter:
             trouble = "is not among the vCenters given" if not matching else "matches %d of the vCenters given" % len(matching)
             raise InvalidInput(
                 "Zone %s: its datacenter %s is on vCenter %s (listVmwareDcs), which %s (%s); give that vCenter in "
-                "vcenters (playbooks: safe_migration_vcenters) with the host name CloudStack uses, or name the zone in the zones of the vCenter that serves it"
+                "vcenters (playbooks: safe_migration_vcenters) with the host name CloudStack uses, or name the zone in "
+                "the zones of the vCenter that serves it"
                 % (_zone_label(zone), dc.get("name"), dc.get("vcenter"), trouble, given), zone=zone["id"],
                 vcenter=dc.get("vcenter"), datacenter=dc.get("name"), zone_routing=True)
         datacenter = matching[0].get("datacenter") or dc.get("name")
