@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - cloudstack_vmware.safe_migration.cloudstack.beside_vcenter
   - cloudstack_vmware.safe_migration.vcenter
+  - cloudstack_vmware.safe_migration.vcenters
   - cloudstack_vmware.safe_migration.volume_selection
 options:
   volume:
@@ -182,7 +183,10 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
+    vcenters_argument_spec,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.zones import ZoneRouter
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.record_sync import (
     RecordSyncService,
     SyncOptions,
@@ -194,6 +198,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 def argument_spec():
     spec = cloudstack_argument_spec(beside_vcenter=True)
     spec.update(vcenter_argument_spec())
+    spec.update(vcenters_argument_spec())
     spec.update(volume_selection_argument_spec())
     spec.update(
         volume=dict(type="str", required=True),
@@ -216,11 +221,16 @@ def sync(params, check_mode):
     options = SyncOptions(job_timeout=params["job_timeout"], poll_interval=params["poll_interval"], check_mode=check_mode)
     journal = Journal(params["journal_path"], create_directory=params["journal_create_directory"])
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
-    vcenter = vcenter_client.connect(VCenterSettings.from_params(params))
+    settings, datacenter = VCenterSettings.from_params(params), params.get("datacenter")
+    if params.get("vcenters"):
+        # zones on several vCenters: the volume's zone says which one, and which datacenter in it
+        volume = Planner(cloudstack, None).resolve_volume(request)
+        route = ZoneRouter(cloudstack, params["vcenters"]).route(volume.get("zoneid"))
+        settings, datacenter = route.settings, route.datacenter
+    vcenter = vcenter_client.connect(settings)
     try:
-        disks = VCenterDisks(vcenter, datacenter=params.get("datacenter"))
-        service = RecordSyncService(cloudstack, disks, vcenter, journal, options,
-                                    datacenter=params.get("datacenter"))
+        disks = VCenterDisks(vcenter, datacenter=datacenter)
+        service = RecordSyncService(cloudstack, disks, vcenter, journal, options, datacenter=datacenter)
         return service.run(request)
     finally:
         vcenter.close()

@@ -278,3 +278,25 @@ def test_a_plan_with_a_zone_that_no_vcenter_serves_stops_before_anything_is_read
     assert "safe_migration_vcenters" in problem
     assert "TASK [cloudstack_vmware.safe_migration.preflight : Check in vCenter" not in run.output
     assert migrate_jobs(two_zones) == []
+
+
+def test_a_false_success_in_the_second_zone_is_audited_then_repaired_through_that_zones_vcenter(two_zones, tmp_path,
+                                                                                                   drift_info):
+    volume = _volume_to_move(two_zones, "zone2")
+    two_zones.control("fault_next_job", mode="false_success")
+    two_zones.admin().migrateVolume(volumeid=volume["id"], storageid=volume["destination"]["id"])
+    assert two_zones.records()[volume["id"]]["storageid"] == volume["destination"]["id"], "the record lies"
+    drift = [item for item in drift_info(vcenters=two_zones.vcenters())["drift"] if item["volume_id"] == volume["id"]]
+    assert [item["code"] for item in drift] == ["disk_on_other_datastore"]
+    variables = tmp_path / "approved.json"
+    variables.write_text(json.dumps({"safe_migration_repair_items": drift, "safe_migration_vcenters": two_zones.vcenters(),
+                                     "safe_migration_repair_journal_path": str(tmp_path / "journal.jsonl"),
+                                     "safe_migration_repair_poll_interval": 0.05}))
+
+    run = run_playbook(two_zones, tmp_path, [], "-e", "@%s" % variables, playbook=REPO / "playbooks" / "repair_records.yml")
+
+    assert run.returncode == 0, run.output
+    record = two_zones.records()[volume["id"]]
+    assert (record["storageid"], record["path"], record["state"]) == (volume["storageid"], volume["path"], "Ready")
+    assert _where(two_zones, 2, volume).startswith("[%s] " % volume["storageid"].replace("-", ""))
+    assert drift_info(vcenters=two_zones.vcenters())["clean"] is True
