@@ -300,3 +300,19 @@ def test_a_false_success_in_the_second_zone_is_audited_then_repaired_through_tha
     assert (record["storageid"], record["path"], record["state"]) == (volume["storageid"], volume["path"], "Ready")
     assert _where(two_zones, 2, volume).startswith("[%s] " % volume["storageid"].replace("-", ""))
     assert drift_info(vcenters=two_zones.vcenters())["clean"] is True
+
+
+def test_the_inventory_check_on_several_vcenters_needs_each_vms_vcenter(two_zones, module_runner):
+    vm = _stopped_vm(two_zones, "zone2")
+    args = {"vcenters": two_zones.vcenters(), "vms": [{"name": vm["instancename"]}]}
+
+    refused = module_runner("vmware_inventory_assert", args, dict(two_zones.env))
+    where = "%s:%s" % (two_zones.env["VMWARE_HOST_ZONE2"], two_zones.env["VMWARE_PORT_ZONE2"])
+    found = module_runner("vmware_inventory_assert", dict(args, vms=[{"name": vm["instancename"], "vcenter": where}]),
+                          dict(two_zones.env))
+    elsewhere = module_runner("vmware_inventory_assert", dict(args, vms=[{"name": vm["instancename"], "vcenter": "%s:%s" % (
+        two_zones.env["VMWARE_HOST"], two_zones.env["VMWARE_PORT"])}]), dict(two_zones.env))
+
+    assert refused["failed"] is True and refused["msg"].startswith("VM %s: no vcenter is given" % vm["instancename"])
+    assert found["ok"] is True and not found.get("failed"), found
+    assert elsewhere["failed"] is True and [problem["code"] for problem in elsewhere["problems"]] == ["vm_not_found"]

@@ -410,13 +410,12 @@ def check_on_vcenters(connect, vcenters, vms, verify_files=True):
     by_address = {"%s:%s" % (entry["hostname"], entry.get("port") or 443): entry for entry in vcenters}
     groups = {}
     for item in vms:
-        if item.get("vcenter") not in by_address:
-            raise InvalidInput(
-                "VM %s: %s; give each VM the vcenter (host:port of an entry of vcenters) that holds it, as "
-                "cs_volume_plan_info does with vcenters" % (item.get("name") or item.get("moid"), (
-                    "its vCenter %s is not among vcenters (%s)" % (item["vcenter"], ", ".join(by_address)))
-                    if item.get("vcenter") else "no vcenter is given"), vm=item.get("name"))
-        groups.setdefault((item["vcenter"], item.get("datacenter")), []).append(item)
+        address = item.get("vcenter")
+        if address not in by_address:
+            why = "its vCenter %s is not among vcenters (%s)" % (address, ", ".join(by_address)) if address else "no vcenter is given"
+            raise InvalidInput("VM %s: %s; give each VM the vcenter (host:port of an entry of vcenters) that holds it, as "
+                               "cs_volume_plan_info does with vcenters" % (_vm_label(item), why), vm=_vm_label(item))
+        groups.setdefault((address, item.get("datacenter")), []).append(item)
     vm_facts, problems = [], []
     for (address, datacenter), items in groups.items():
         client = connect(VCenterSettings.from_params(dict(by_address[address], datacenter=datacenter)))
@@ -428,3 +427,7 @@ def check_on_vcenters(connect, vcenters, vms, verify_files=True):
         vm_facts.extend(report.vms)
         problems.extend(report.problems)
     return InventoryReport(vm_facts, problems)
+
+
+def _vm_label(item):
+    return next((item[option] for _ref_type, option in _REF_OPTIONS if item.get(option)), "?")
