@@ -46,10 +46,17 @@ def seed_accounts(store) -> None:
                                   "user_uuid": uuid_for("user", account_id)})
 
 
+@dataclass
+class _Zone:
+    id: int
+    prefix: str  # of the names of its pools and datastores ("" in zone 1)
+    topology: dict
+
+
 def seed_zone(store, topology: dict, scale: Scale, zone_id: int = 1) -> None:
     """Records for a zone (a vcsim's datacenter and clusters), its pools, VMs and volumes. Zone 1 is the lab's first;
-    a later zone takes the next free ids of every table and names prefixed ``z<N>-`` (its pools, VMs and volumes are
-    unique across the cloud, as the lab's plans name them)."""
+    a later zone takes the next free ids of every table, so its VMs and volumes are numbered on from the zones before
+    it, and its pools and datastores are named ``z<N>-...``: every name is unique across the cloud."""
     rng = random.Random(20250301 + zone_id - 1)
     store.insert("zones", {"id": zone_id, "uuid": uuid_for("zone", zone_id), "name": f"zone{zone_id}",
                            "datacenter": topology["datacenter"], "datacenter_moid": topology["datacenter_moid"]})
@@ -59,13 +66,6 @@ def seed_zone(store, topology: dict, scale: Scale, zone_id: int = 1) -> None:
     pools = _seed_pools(store, zone, clusters, scale)
     _seed_vms(store, rng, zone, clusters, pools, scale)
     _seed_detached(store, rng, zone, pools, scale)
-
-
-@dataclass
-class _Zone:
-    id: int
-    prefix: str  # of the names of its pools and datastores ("" in zone 1)
-    topology: dict
 
 
 def _next_id(store, table: str) -> int:
