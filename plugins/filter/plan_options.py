@@ -12,6 +12,7 @@ import math
 import re
 from datetime import datetime, timezone
 
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE, boolean
 
@@ -27,6 +28,8 @@ WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
 WHOLE_AT_LEAST_0 = ("max_per_destination",)
 POSITIVE_NUMBERS = ("job_timeout", "poll_interval")
 BOOLEANS = ("allow_live_migration", "skip_preflight", "journal_create_directory", "progress")
+# what every entry of vcenters must give (the rest has defaults)
+VCENTER_KEYS = ("hostname", "username", "password")
 
 
 def option_errors(options, prefix="safe_migration_"):
@@ -39,9 +42,11 @@ def option_errors(options, prefix="safe_migration_"):
         raise AnsibleFilterError("option_errors expects a mapping of variable names to values, got %s" % type(options).__name__)
     errors = []
     for variable, value in options.items():
-        error = _option_error(str(variable)[len(prefix):] if str(variable).startswith(prefix) else str(variable), value)
+        option = str(variable)[len(prefix):] if str(variable).startswith(prefix) else str(variable)
+        error = _option_error(option, value)
         if error:
-            errors.append("%s %s (got %s)" % (variable, error, _shown(value)))
+            # vcenters holds passwords: never shown
+            errors.append("%s %s" % (variable, error) if option == "vcenters" else "%s %s (got %s)" % (variable, error, _shown(value)))
     journal_error = _journal_error(options, prefix)
     return errors + ([journal_error] if journal_error else [])
 
@@ -75,6 +80,41 @@ def _option_error(option, value):
         return None if number is not None and number > 0 else "must be a number of seconds greater than 0"
     if option in BOOLEANS:
         return None if _is_boolean(value) else "must be true or false"
+    if option == "vcenters":
+        return _vcenters_error(value)
+    return None
+
+
+def vcenter_list(value):
+    """``safe_migration_vcenters`` as the modules take it: a list, or the YAML (or JSON) text of one, as an AWX
+    credential injects it; [] when empty. Entries are checked by the modules; a value that is no list is refused."""
+    error = _vcenters_error(value)
+    if error:
+        raise AnsibleFilterError("safe_migration_vcenters %s" % error)
+    return _parsed_vcenters(value) or []
+
+
+def _parsed_vcenters(value):
+    if isinstance(value, str):
+        return yaml.safe_load(value) if value.strip() else []
+    return value
+
+
+def _vcenters_error(value):
+    """What is wrong with a vcenters value, without showing it (it holds passwords); None when it is fine."""
+    try:
+        entries = _parsed_vcenters(value)
+    except yaml.YAMLError:
+        return "is text that is not YAML: give a list of {hostname, username, password} entries"
+    if entries is None:
+        return None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        return "must be a list of {hostname, username, password} entries (optionally port, validate_certs, ca_cert, " \
+               "datacenter, zones)"
+    for number, entry in enumerate(entries, start=1):
+        missing = [key for key in VCENTER_KEYS if not entry.get(key)]
+        if missing:
+            return "entry %d (%s) lacks %s" % (number, entry.get("hostname") or "no hostname", ", ".join(missing))
     return None
 
 
@@ -140,4 +180,4 @@ class FilterModule:
     """The playbooks' option checks and messages."""
 
     def filters(self):
-        return {"option_errors": option_errors, "window_end_at": window_end_at}
+        return {"option_errors": option_errors, "window_end_at": window_end_at, "vcenter_list": vcenter_list}

@@ -119,7 +119,8 @@ def test_the_audit_playbook_audits_both_zones_from_a_list_of_vcenters(two_zones,
     vm = _stopped_vm(two_zones, "zone2")
     two_zones.control("vcenter_unregister_vm", instance_name=vm["instancename"])
     variables = tmp_path / "vcenters.json"
-    variables.write_text(json.dumps({"safe_migration_vcenters": two_zones.vcenters()}))
+    # as an AWX credential injects it (docs/awx/credential_type_vcenters.yml): the list as YAML text
+    variables.write_text(json.dumps({"safe_migration_vcenters": yaml.safe_dump(two_zones.vcenters())}))
 
     run = run_audit_playbook(two_zones, tmp_path, "-e", "@%s" % variables, "-e", "safe_migration_fail_on_drift=true")
 
@@ -316,3 +317,18 @@ def test_the_inventory_check_on_several_vcenters_needs_each_vms_vcenter(two_zone
     assert refused["failed"] is True and refused["msg"].startswith("VM %s: no vcenter is given" % vm["instancename"])
     assert found["ok"] is True and not found.get("failed"), found
     assert elsewhere["failed"] is True and [problem["code"] for problem in elsewhere["problems"]] == ["vm_not_found"]
+
+
+def test_a_vcenters_entry_without_its_password_is_refused_before_anything_runs(two_zones, tmp_path):
+    volumes = [_volume_to_move(two_zones, "zone2")]
+    entries = two_zones.vcenters()
+    del entries[1]["password"]
+    variables = tmp_path / "vcenters.json"
+    variables.write_text(json.dumps({"safe_migration_vcenters": entries}))
+
+    run = run_playbook(two_zones, tmp_path, plan_of(volumes), "-e", "@%s" % variables)
+
+    assert run.returncode != 0
+    assert "safe_migration_vcenters entry 2 (%s) lacks password" % entries[1]["hostname"] in run.output, run.output
+    assert entries[0]["password"] not in run.output
+    assert "Resolve the plan" not in run.output and migrate_jobs(two_zones) == []

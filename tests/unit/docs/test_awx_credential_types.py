@@ -14,9 +14,11 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     CloudStackSettings,
     cloudstack_argument_spec,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_options import vcenter_list
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import (
     VCenterSettings,
     vcenter_argument_spec,
+    vcenters_argument_spec,
 )
 
 KEYS = {"endpoint": "https://cs/client/api", "api_key": "k", "api_secret": "s"}
@@ -70,3 +72,20 @@ def test_vcenter_credential(monkeypatch):
     env = injected("credential_type_vcenter.yml", {"host": "vc", "username": "u", "password": "p"})
     settings = VCenterSettings.from_params(read_by_modules(monkeypatch, env, vcenter_argument_spec()))
     assert (settings.hostname, settings.port, settings.validate_certs, settings.ca_cert) == ("vc", 443, True, "")
+
+
+def test_vcenters_credential_gives_the_list_the_modules_take(monkeypatch):
+    definition = yaml.safe_load((AWX / "credential_type_vcenters.yml").read_text())
+    text = "- {hostname: vc-east, username: ro, password: pe}\n- {hostname: vc-west, username: ro, password: pw, zones: [west]}\n"
+    [(name, template)] = definition["injectors"]["extra_vars"].items()
+    value = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(vcenters=text)
+    assert definition["inputs"]["fields"][0]["secret"] is True
+
+    entries = vcenter_list(value)
+
+    assert name == "safe_migration_vcenters"
+    result = ArgumentSpecValidator(vcenters_argument_spec()).validate({"vcenters": entries})
+    assert not result.error_messages, result.error_messages
+    vcenters = result.validated_parameters["vcenters"]
+    assert [(entry["hostname"], entry["port"], entry["validate_certs"], entry["zones"]) for entry in vcenters] == [
+        ("vc-east", 443, True, []), ("vc-west", 443, True, ["west"])]

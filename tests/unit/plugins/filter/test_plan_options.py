@@ -2,14 +2,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The playbooks' option checks and the messages that name the playbook's variables."""
 
-import pytest
-from ansible.errors import AnsibleFilterError
-
+import json
 from datetime import datetime, timezone
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_options import (
     FilterModule,
     option_errors,
+    vcenter_list,
     window_end_at,
 )
 
@@ -65,7 +68,7 @@ def test_a_non_mapping_is_a_filter_error():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"option_errors", "window_end_at"}
+    assert set(FilterModule().filters()) == {"option_errors", "window_end_at", "vcenter_list"}
 
 
 def test_the_journal_path_is_checked_as_the_modules_check_it(tmp_path):
@@ -89,3 +92,28 @@ def test_the_window_end_is_fixed_once_as_an_absolute_time():
     assert window_end_at("", now) == ""
     with pytest.raises(AnsibleFilterError, match="give a time with its timezone"):
         window_end_at("half past five", now)
+
+
+VCENTERS = [{"hostname": "vc-east", "username": "ro", "password": "s3cret-east"},
+            {"hostname": "vc-west", "username": "ro", "password": "s3cret-west", "zones": ["west"]}]
+
+
+def test_vcenters_come_as_a_list_or_as_the_yaml_text_an_awx_credential_injects():
+    assert vcenter_list(VCENTERS) == VCENTERS
+    assert vcenter_list(yaml.safe_dump(VCENTERS)) == VCENTERS
+    assert vcenter_list(json.dumps(VCENTERS)) == VCENTERS
+    assert vcenter_list("") == [] and vcenter_list([]) == [] and vcenter_list(None) == []
+
+
+@pytest.mark.parametrize("value, text", [
+    ("hostname: vc-east", "must be a list of {hostname, username, password} entries"),
+    ("[unclosed", "is text that is not YAML"),
+    ([{"hostname": "vc-east", "username": "ro"}], "entry 1 (vc-east) lacks password"),
+    ([VCENTERS[0], {"username": "ro", "password": "s3cret-x"}], "entry 2 (no hostname) lacks hostname"),
+])
+def test_a_wrong_vcenters_value_is_refused_naming_what_is_wrong_never_its_passwords(value, text):
+    with pytest.raises(AnsibleFilterError) as raised:
+        vcenter_list(value)
+    assert text in str(raised.value) and "s3cret" not in str(raised.value)
+    [error] = option_errors({"safe_migration_vcenters": value})
+    assert error.startswith("safe_migration_vcenters ") and text in error and "s3cret" not in error
