@@ -332,3 +332,16 @@ def test_a_vcenters_entry_without_its_password_is_refused_before_anything_runs(t
     assert "safe_migration_vcenters entry 2 (%s) lacks password" % entries[1]["hostname"] in run.output, run.output
     assert entries[0]["password"] not in run.output
     assert "Resolve the plan" not in run.output and migrate_jobs(two_zones) == []
+
+
+def test_a_vcenter_that_refuses_its_login_stops_the_run_before_anything_is_submitted(two_zones, migrate):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    plan = [{"volume": volume["id"], "destination": volume["destination"]["name"]} for volume in volumes]
+    first, second = two_zones.vcenters()
+
+    result = migrate(volumes=plan, vcenters=[first, dict(second, password="wrong-password")])
+
+    assert result["failed"] is True and "refused the login of user" in result["msg"], result["msg"]
+    assert second["port"] and str(second["port"]) in result["msg"] and "wrong-password" not in json.dumps(result)
+    assert migrate_jobs(two_zones) == [], "nothing submitted in either zone"
+    assert all(two_zones.records()[volume["id"]]["storageid"] == volume["storageid"] for volume in volumes)

@@ -149,10 +149,11 @@ class VolumeMigrationService:
 
     # ---- zones on several vCenters ----------------------------------------------------------------------
     def _route_zones(self, resolved):
-        """With several vCenters: the route of every zone of the plan, before anything is done (None: one vCenter)."""
+        """With several vCenters: the route of every zone of the plan, each vCenter logged in to, before anything is done
+        (None: one vCenter)."""
         if self._zones is None:
             return None
-        return self._zones.route_all(sorted({volume["zoneid"] for volume, _destination in resolved if volume and volume.get("zoneid")}))
+        return self._zones.connect_all(sorted({volume["zoneid"] for volume, _destination in resolved if volume and volume.get("zoneid")}))
 
     def _in_zone(self, volume):
         """This service working with the vCenter of the volume's zone (itself when there is one vCenter): the same

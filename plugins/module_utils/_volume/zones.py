@@ -105,6 +105,14 @@ class ZonedVCenters:
                     self._routes[zone_id] = self._router.route(zone_id)
             return [self._routes[zone_id].as_dict() for zone_id in zone_ids]
 
+    def connect_all(self, zone_ids):
+        """Every zone routed and its vCenter logged in to, before any work: a zone that no vCenter serves, or a
+        vCenter that refuses its login, stops the run here (one attempt per vCenter, never one per volume)."""
+        routes = self.route_all(zone_ids)
+        for zone_id in zone_ids:
+            self.of(zone_id)
+        return routes
+
     def of(self, zone_id):
         """The disks locator of the zone's vCenter, in the zone's datacenter."""
         self.route_all([zone_id])
