@@ -13,24 +13,11 @@ from integration.lab_queries import assert_no_traceback  # pylint: disable=impor
 from integration.playbook_runner import REPO, plan_of, run_playbook  # pylint: disable=import-error
 from integration.test_cs_volume_migrate_safe import migrate_jobs  # pylint: disable=import-error
 from integration.test_audit_drift_playbook import audit as run_audit_playbook  # pylint: disable=import-error
-from lab.fixtures import Lab
 
 pytestmark = pytest.mark.lab
 
 MODULE = "cs_vmware_drift_info"
 EVACUATE = REPO / "playbooks" / "evacuate_pool.yml"
-
-
-@pytest.fixture(scope="module")
-def zones_lab(tmp_path_factory):
-    lab = Lab.up(tmp_path_factory.mktemp("zones"), zones=2, vms=8, pools=4)
-    yield lab
-    lab.down()
-
-
-@pytest.fixture
-def two_zones(zones_lab):
-    return zones_lab.reset()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 
 `lab` (session): brought up in a temporary lab dir, brought down at the end.
 `fresh_lab` (function): the same lab, reset first (fresh vcsim, seeded records re-deployed).
+`zones_lab` (session) and `two_zones` (function, reset first): a lab of two zones on two vCenters.
 """
 
 from __future__ import annotations
@@ -136,3 +137,17 @@ def lab(tmp_path_factory):
 def fresh_lab(lab):
     """The lab, reset before the test."""
     return lab.reset()
+
+
+@pytest.fixture(scope="session")
+def zones_lab(tmp_path_factory):
+    """A lab of two zones on two vCenters (8 VMs and 4 NFS pools each), up for the session when a test asks."""
+    started = Lab.up(tmp_path_factory.mktemp("zones"), zones=2, vms=8, pools=4)
+    yield started
+    started.down()
+
+
+@pytest.fixture
+def two_zones(zones_lab):
+    """The two-zone lab, reset before the test."""
+    return zones_lab.reset()

@@ -6,24 +6,8 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from lab.cloudstack_sim.vmware_backend import VMwareBackend
-from lab.fixtures import Lab
-
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def two_zones(tmp_path_factory):
-    lab = Lab.up(tmp_path_factory.mktemp("zones"), zones=2, vms=8, pools=4)
-    env = lab.env
-    second = VMwareBackend(env["VMWARE_HOST_ZONE2"], int(env["VMWARE_PORT_ZONE2"]), env["VMWARE_USER"],
-                           env["VMWARE_PASSWORD_ZONE2"], ca_file=env["VMWARE_CA_CERT_ZONE2"],
-                           datastore_root=lab.lab_dir / "datastores")
-    second.reconnect()
-    lab.vcenters = {1: lab.vsphere, 2: second}
-    yield lab
-    second.close()
-    lab.down()
+pytest_plugins = ["lab.fixtures"]  # zones_lab, two_zones
 
 
 def _zone(admin, name):
@@ -44,9 +28,9 @@ def test_each_zone_names_its_own_vcenter_and_holds_its_own_vms(two_zones):
         [dc] = admin.listVmwareDcs(zoneid=zone["id"])["VMwareDC"]
         assert dc["vcenter"] == "%s:%s" % (env["VMWARE_HOST"], port) and dc["zoneid"] == zone["id"]
         instances = {vm["instancename"] for vm in admin.listVirtualMachines(listall=True, zoneid=zone["id"])["virtualmachine"]}
-        in_vcenter = _vm_names(two_zones.vcenters[number])
+        in_vcenter = _vm_names(two_zones.vcenter_backend(number))
         assert len(instances) == 8 and instances <= in_vcenter
-        other = _vm_names(two_zones.vcenters[3 - number])
+        other = _vm_names(two_zones.vcenter_backend(3 - number))
         assert not instances & other, "a zone's VMs are in its own vCenter only"
     pools = {pool["name"]: pool["zonename"] for pool in admin.listStoragePools()["storagepool"]}
     assert pools["z2-nfs-primary-1"] == "zone2" and pools["nfs-primary-1"] == "zone1"
@@ -63,7 +47,7 @@ def test_a_volume_of_the_second_zone_moves_in_that_zones_vcenter_and_a_reset_red
     moved = admin.migrateVolume(volumeid=volume["id"], storageid=destination["id"])["volume"]
 
     assert moved["storageid"] == destination["id"]
-    vsphere = two_zones.vcenters[2].vsphere
+    vsphere = two_zones.vcenter_backend(2).vsphere
     [found] = vsphere.find_vms(vm["instancename"])
     disk = vsphere.find_disk(found, volume["path"])
     assert disk.backing.fileName.startswith("[%s] " % destination["id"].replace("-", ""))
@@ -71,8 +55,7 @@ def test_a_volume_of_the_second_zone_moves_in_that_zones_vcenter_and_a_reset_red
         destination["id"].replace("-", ""), vm["instancename"], volume["path"])]
     # a reset restores the seeded records and deploys them again in both vCenters
     two_zones.reset()
-    two_zones.vcenters[2].reconnect()
     assert two_zones.records()[volume["id"]]["storageid"] == volume["storageid"]
-    [again] = two_zones.vcenters[2].vsphere.find_vms(vm["instancename"])
+    [again] = two_zones.vcenter_backend(2).vsphere.find_vms(vm["instancename"])
     source = volume["storageid"].replace("-", "")
-    assert two_zones.vcenters[2].vsphere.find_disk(again, volume["path"]).backing.fileName.startswith("[%s] " % source)
+    assert two_zones.vcenter_backend(2).vsphere.find_disk(again, volume["path"]).backing.fileName.startswith("[%s] " % source)
