@@ -96,11 +96,12 @@ class VcsimProcess:
     """vcsim in the background, described by <lab_dir>/vcsim.json so another process can stop or restart it."""
 
     def __init__(self, lab_dir, binary=None, port=0, use_tls=True, clusters=1, hosts_per_cluster=2,
-                 standalone_hosts=0, delay_ms=0, method_delay=None, credentials=None):
+                 standalone_hosts=0, delay_ms=0, method_delay=None, credentials=None, datacenters=1):
         self.lab_dir = Path(lab_dir)
         self.binary = Path(binary) if binary else self.lab_dir / "bin" / "vcsim"
         self.port, self.use_tls = int(port), use_tls
-        self.topology = {"clusters": clusters, "hosts_per_cluster": hosts_per_cluster, "standalone_hosts": standalone_hosts}
+        self.topology = {"clusters": clusters, "hosts_per_cluster": hosts_per_cluster, "standalone_hosts": standalone_hosts,
+                         "datacenters": datacenters}
         self.delay_ms, self.method_delay = delay_ms, method_delay or {}
         # (user, password): the only login vcsim accepts; None accepts any (vcsim's default)
         self.credentials = tuple(credentials) if credentials else None
@@ -149,7 +150,8 @@ class VcsimProcess:
         process = cls(lab_dir, binary=state["binary"], port=state["port"], use_tls=state["use_tls"],
                       clusters=state["clusters"], hosts_per_cluster=state["hosts_per_cluster"],
                       standalone_hosts=state["standalone_hosts"], delay_ms=state["delay_ms"],
-                      method_delay=state["method_delay"], credentials=state.get("credentials"))
+                      method_delay=state["method_delay"], credentials=state.get("credentials"),
+                      datacenters=state.get("datacenters", 1))
         process.pid, process.url = state.get("pid"), state.get("url")
         return process
 
@@ -157,6 +159,7 @@ class VcsimProcess:
 
     def command(self):
         args = [str(self.binary), "-listen", "127.0.0.1:%d" % self.port, "-url-file", str(self.url_file),
+                "-dc", str(self.topology["datacenters"]),
                 "-cluster", str(self.topology["clusters"]), "-host-per-cluster", str(self.topology["hosts_per_cluster"]),
                 "-standalone-host", str(self.topology["standalone_hosts"]), "-delay", str(self.delay_ms)]
         if self.method_delay:

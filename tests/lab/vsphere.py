@@ -110,6 +110,14 @@ class LabVSphere:
             self._datacenter = datacenters[0]
         return self._datacenter
 
+    def use_datacenter(self, name):
+        """Work in the datacenter ``name`` from now on (the first one by default)."""
+        found = [dc for dc in self.content.rootFolder.childEntity if isinstance(dc, vim.Datacenter) and dc.name == name]
+        if not found:
+            raise VSphereError("no datacenter named %s" % name)
+        self._datacenter = found[0]
+        return self
+
     # ---- batched reads -------------------------------------------------------------------
 
     def _retrieve(self, object_specs, obj_type, properties):
