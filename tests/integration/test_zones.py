@@ -268,8 +268,8 @@ def test_a_plan_with_a_zone_that_no_vcenter_serves_stops_before_anything_is_read
     assert migrate_jobs(two_zones) == []
 
 
-def test_a_false_success_in_the_second_zone_is_audited_then_repaired_through_that_zones_vcenter(two_zones, tmp_path,
-                                                                                                   drift_info):
+def test_a_false_success_in_the_second_zone_is_audited_then_repaired_through_that_zones_vcenter(
+        two_zones, tmp_path, drift_info):
     volume = _volume_to_move(two_zones, "zone2")
     two_zones.control("fault_next_job", mode="false_success")
     two_zones.admin().migrateVolume(volumeid=volume["id"], storageid=volume["destination"]["id"])

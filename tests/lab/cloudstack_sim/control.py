@@ -117,7 +117,7 @@ class Control:
     def datastore_state(self, payload):
         pool = self._pool(payload)
         self._backend(payload).set_datastore_state(pool["datastore"], accessible=payload.get("accessible"),
-                                            maintenance=payload.get("maintenance"))
+                                                   maintenance=payload.get("maintenance"))
         return {"datastore": pool["datastore"]}
 
     def vm_connection_state(self, payload):
@@ -159,7 +159,7 @@ class Control:
         instance_name = _required(payload, "instance_name")
         extra = {"cloud.vm.internal.name": instance_name} if payload.get("extra_config") else None
         return self._backend(payload).disguise_vm(instance_name, _required(payload, "new_name"), extra_config=extra,
-                                           annotation=payload.get("annotation"))
+                                                  annotation=payload.get("annotation"))
 
     # --- reads --------------------------------------------------------------------------------------
     def volumes(self, payload):
