@@ -332,3 +332,20 @@ def test_a_vcenter_that_refuses_its_login_stops_the_run_before_anything_is_submi
     assert second["port"] and str(second["port"]) in result["msg"] and "wrong-password" not in json.dumps(result)
     assert migrate_jobs(two_zones) == [], "nothing submitted in either zone"
     assert all(two_zones.records()[volume["id"]]["storageid"] == volume["storageid"] for volume in volumes)
+
+
+def test_a_wrong_password_for_one_vcenter_stops_the_window_at_the_preflight_and_is_never_shown(two_zones, tmp_path):
+    volumes = [_volume_to_move(two_zones, "zone1"), _volume_to_move(two_zones, "zone2")]
+    first, second = two_zones.vcenters()
+    variables = tmp_path / "vcenters.json"
+    variables.write_text(json.dumps({"safe_migration_vcenters": [first, dict(second, password="typo-d-password")]}))
+
+    run = run_playbook(two_zones, tmp_path, plan_of(volumes), "-e", "@%s" % variables)
+
+    assert run.returncode != 0, run.output
+    report = run.report()
+    assert report["status"] == "preflight_failed" and report["summary"].get("migrated", 0) == 0, report["summary"]
+    assert any("refused the login of user" in str(problem) for problem in report["preflight"]["problems"]), report["preflight"]
+    assert "typo-d-password" not in run.output and first["password"] not in run.output
+    assert "typo-d-password" not in (tmp_path / "report" / "report.json").read_text()
+    assert migrate_jobs(two_zones) == [], "nothing migrated in either zone"
