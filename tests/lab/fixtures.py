@@ -101,24 +101,24 @@ class Lab:
         if zone_id == 1:
             return self.vsphere
         if zone_id not in self._zone_backends:
-            suffix = "_ZONE%d" % zone_id
-            backend = VMwareBackend(self.env["VMWARE_HOST" + suffix], int(self.env["VMWARE_PORT" + suffix]),
-                                    self.env["VMWARE_USER"], self.env["VMWARE_PASSWORD" + suffix],
-                                    ca_file=self.env["VMWARE_CA_CERT" + suffix], datastore_root=self.lab_dir / "datastores")
-            self._zone_backends[zone_id] = backend
+            vcenter = self._vcenter_of(zone_id)
+            self._zone_backends[zone_id] = VMwareBackend(vcenter["hostname"], vcenter["port"], vcenter["username"],
+                                                         vcenter["password"], ca_file=vcenter["ca_cert"],
+                                                         datastore_root=self.lab_dir / "datastores")
         backend = self._zone_backends[zone_id]
         backend.reconnect()
         return backend
 
     def vcenters(self):
         """Each zone's vCenter as an entry of the ``vcenters`` option (zone 1's first)."""
-        entries = []
-        for zone_id in range(1, int(self.env.get("LAB_ZONES", "1")) + 1):
-            suffix = "" if zone_id == 1 else "_ZONE%d" % zone_id
-            entries.append({"hostname": self.env["VMWARE_HOST" + suffix], "port": int(self.env["VMWARE_PORT" + suffix]),
-                            "username": self.env["VMWARE_USER"], "password": self.env["VMWARE_PASSWORD" + suffix],
-                            "ca_cert": self.env["VMWARE_CA_CERT" + suffix]})
-        return entries
+        return [self._vcenter_of(zone_id) for zone_id in range(1, int(self.env.get("LAB_ZONES", "1")) + 1)]
+
+    def _vcenter_of(self, zone_id):
+        """A zone's vCenter as lab.env names it (VMWARE_*, with the suffix _ZONE<N> after the first zone)."""
+        suffix = "" if zone_id == 1 else "_ZONE%d" % zone_id
+        return {"hostname": self.env["VMWARE_HOST" + suffix], "port": int(self.env["VMWARE_PORT" + suffix]),
+                "username": self.env["VMWARE_USER"], "password": self.env["VMWARE_PASSWORD" + suffix],
+                "ca_cert": self.env["VMWARE_CA_CERT" + suffix]}
 
     def vmdk_locations(self, base_name):
         """Where base_name.vmdk really is, read from the datastore directories on disk."""

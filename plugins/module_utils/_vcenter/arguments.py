@@ -103,6 +103,10 @@ class VCenterSettings:
             return None, None
         return self.proxy_host, self.proxy_port or DEFAULT_PROXY_PORT
 
+    def address(self):
+        """``host:port``: how a vCenter is named among several (the ``vcenter`` of a route and of a VM to check)."""
+        return "%s:%s" % (self.hostname, self.port)
+
     def public_facts(self):
         """What may be shown to a user: no password."""
         return {"hostname": self.hostname, "port": self.port, "username": self.username,

@@ -407,7 +407,7 @@ def check_on_vcenters(connect, vcenters, vms, verify_files=True):
     """The check of VMs on several vCenters (``vms`` as the option gives them, each with the ``vcenter`` host:port
     and ``datacenter`` that cs_volume_plan_info gives it): one connection and check per vCenter and datacenter,
     the findings in one report. ``vcenters``: the validated entries of the ``vcenters`` option."""
-    by_address = {"%s:%s" % (entry["hostname"], entry.get("port") or 443): entry for entry in vcenters}
+    by_address = {VCenterSettings.from_params(entry).address(): entry for entry in vcenters}
     groups = {}
     for item in vms:
         address = item.get("vcenter")

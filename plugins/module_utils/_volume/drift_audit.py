@@ -71,9 +71,14 @@ class DriftAudit:
         pools = self._cs.list_storage_pools()
         scope = resolve_scope(self._cs, pools, zone=zone, cluster=cluster, pool=pool)
         refuse_zones_on_several_vcenters(self._cs, sorted({item.get("zoneid") for item in scope.pools if item.get("zoneid")}))
-        records = CloudStackRecords.read(self._cs, pools, scope.zone_id)
-        inventory = self._vcenter.read_inventory(self._datacenter)
-        return Comparison(scope, records, inventory, DatastoreFiles(self._vcenter, inventory)).report()
+        return compare(self._cs, scope, pools, self._vcenter, self._datacenter)
+
+
+def compare(cloudstack, scope, pools, vcenter, datacenter):
+    """The report of one scope against one vCenter: the scope's records (one paged pass), one inventory read."""
+    records = CloudStackRecords.read(cloudstack, pools, scope.zone_id)
+    inventory = vcenter.read_inventory(datacenter)
+    return Comparison(scope, records, inventory, DatastoreFiles(vcenter, inventory)).report()
 
 
 class ZonedDriftAudit:
@@ -102,11 +107,9 @@ class ZonedDriftAudit:
     def _zone_report(self, scope, pools, route):
         zone_scope = Scope(scope.kind, [item for item in scope.pools if item.get("zoneid") == route.zone_id], route.zone_id,
                            scope.label)
-        records = CloudStackRecords.read(self._cs, pools, route.zone_id)
         vcenter = self._connect(route.settings)
         try:
-            inventory = vcenter.read_inventory(route.datacenter)
-            return Comparison(zone_scope, records, inventory, DatastoreFiles(vcenter, inventory)).report()
+            return compare(self._cs, zone_scope, pools, vcenter, route.datacenter)
         finally:
             vcenter.close()
 

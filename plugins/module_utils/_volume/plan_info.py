@@ -259,7 +259,7 @@ def inventory_expectations(volumes, routes=None):
             by_vm[name] = []
             order.append(name)
             route = routes.get(volume["zone_id"]) if routes else None
-            where[name] = {"vcenter": route.as_dict()["vcenter"], "datacenter": route.datacenter} if route else {}
+            where[name] = {"vcenter": route.settings.address(), "datacenter": route.datacenter} if route else {}
         if volume["path"]:
             datastores = volume["destination_datastores"] if volume["already_on_destination"] else volume["source_datastores"]
             by_vm[name].append({"path": volume["path"], "datastores": list(datastores)})

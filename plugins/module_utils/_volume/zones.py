@@ -30,7 +30,7 @@ class ZoneRoute:
     matched_by: str  # "listVmwareDcs" or "zones"
 
     def as_dict(self):
-        return {"zone_id": self.zone_id, "zone_name": self.zone_name, "vcenter": _address(self.settings),
+        return {"zone_id": self.zone_id, "zone_name": self.zone_name, "vcenter": self.settings.address(),
                 "datacenter": self.datacenter, "matched_by": self.matched_by}
 
 
@@ -48,7 +48,7 @@ class ZoneRouter:
         names = {zone_id, zone.get("name")}
         explicit = [entry for entry in self._entries if names & set(entry.get("zones") or [])]
         if len(explicit) > 1:
-            addresses = ", ".join(_address(_settings(entry)) for entry in explicit)
+            addresses = ", ".join(_settings(entry).address() for entry in explicit)
             raise InvalidInput("Zone %s is named in the zones of %d vCenters (%s); name it in one only"
                                % (_zone_label(zone), len(explicit), addresses), zone=zone_id, zone_routing=True)
         dcs = self._cs.list_vmware_dcs(zone_id)
@@ -66,9 +66,9 @@ class ZoneRouter:
     def _by_address(self, zone, dc):
         host, port = _split_address(dc.get("vcenter"))
         matching = [entry for entry in self._entries if (entry.get("hostname") or "").lower() == host
-                    and (port is None or int(entry.get("port") or 443) == port)]
+                    and (port is None or _settings(entry).port == port)]
         if len(matching) != 1:
-            given = ", ".join(_address(_settings(entry)) for entry in self._entries) or "none"
+            given = ", ".join(_settings(entry).address() for entry in self._entries) or "none"
             trouble = "is not among the vCenters given" if not matching else "matches %d of the vCenters given" % len(matching)
             raise InvalidInput(
                 "Zone %s: its datacenter %s is on vCenter %s (listVmwareDcs), which %s (%s); give that vCenter in "
@@ -88,7 +88,7 @@ class ZoneRouter:
 
 
 class ZonedVCenters:
-    """The vCenter of each zone of a run, connected when its first volume needs it and closed at the end."""
+    """The vCenter of each zone of a run, logged in to once (``connect_all``, before any work) and closed at the end."""
 
     def __init__(self, router, connect):
         self._router = router
@@ -152,10 +152,6 @@ def refuse_zones_on_several_vcenters(cloudstack, zone_ids):
 
 def _settings(entry, datacenter=None):
     return VCenterSettings.from_params(dict(entry, datacenter=datacenter or entry.get("datacenter")))
-
-
-def _address(settings):
-    return "%s:%s" % (settings.hostname, settings.port)
 
 
 def _split_address(vcenter):

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
@@ -324,10 +325,7 @@ def test_inventory_expectations_group_disks_by_vm_and_keep_the_vm_of_a_volume_wi
 def test_with_zones_on_several_vcenters_each_vm_names_its_zones_vcenter_and_datacenter():
     class Route:  # what ZoneRouter.route gives
         datacenter = "DC-West"
-
-        @staticmethod
-        def as_dict():
-            return {"vcenter": "vc-west:443", "datacenter": "DC-West"}
+        settings = VCenterSettings(hostname="vc-west", port=443)
     volumes = [dict(instance_name="i-2-7-VM", path="ROOT-7", zone_id="west", already_on_destination=False,
                     source_datastores=["s"], destination_datastores=["d"]),
                dict(instance_name="i-2-9-VM", path="ROOT-9", zone_id="east", already_on_destination=False,
