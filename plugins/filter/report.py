@@ -105,18 +105,19 @@ def _entries(entries, plan, volumes, resolved):
     for position, entry in enumerate(source, start=1):
         index = entry.get("index", position)
         ids = entry.get("volume_ids")
+        elsewhere = list(entry.get("other_zone_volume_ids") or [])
         if entry.get("error"):
             status = "error"
         elif ids is None:
             status = "unresolved"
         elif not ids:
-            status = "empty"
+            status = "other_zone" if elsewhere else "empty"
         else:
             status = "resolved"
         reported.append({"index": index, "entry": entry.get("entry"), "description": describe_entry(entry.get("entry")),
                          "status": status, "volume_ids": list(ids or []),
                          "volumes": [names.get(volume_id) or volume_id for volume_id in ids or []],
-                         "error": entry.get("error"), "error_code": entry.get("error_code")})
+                         "other_zone_volume_ids": elsewhere, "error": entry.get("error"), "error_code": entry.get("error_code")})
     if [entry["index"] for entry in reported] != list(range(1, len(reported) + 1)):
         raise ReportInvariantError("plan entries are not numbered 1 to %d: %s"
                                    % (len(reported), [entry["index"] for entry in reported]))
@@ -186,11 +187,14 @@ def _status(preflight, entries, volumes, counts, errors, check_mode, window_end=
     return "failed"
 
 
-def _nothing_to_do_reason(entries):
+def _nothing_to_do_reason(entries, zone=None):
     empty = ["entry %d (%s) has no volumes" % (entry["index"], entry["description"]) for entry in entries
              if entry["status"] == "empty"]
+    elsewhere = sum(len(entry["other_zone_volume_ids"]) for entry in entries)
+    if zone and elsewhere:
+        empty.append("its %d volume(s) are in other zones than %s, left to their runs" % (elsewhere, zone["name"]))
     if empty:
-        return "the plan resolved to no volume: " + "; ".join(empty)
+        return "the plan resolved to no volume%s: %s" % (" in zone %s" % zone["name"] if zone else "", "; ".join(empty))
     return "the plan resolved to no volume: it has no entries"
 
 
@@ -288,7 +292,8 @@ def _check(report, entries_in):
     if status == "succeeded" and not (summary["planned"] > 0 and summary["migrated"] + summary["already_in_place"] == summary["planned"]
                                       and not report["check_mode"] and not report["errors"]):
         raise ReportInvariantError("status succeeded but not every planned volume is verified")
-    if status == "nothing_to_do" and (summary["planned"] or any(entry["status"] != "empty" for entry in report["entries"])):
+    if status == "nothing_to_do" and (summary["planned"] or any(entry["status"] not in ("empty", "other_zone")
+                                                                  for entry in report["entries"])):
         raise ReportInvariantError("status nothing_to_do with planned volumes or unresolved entries")
     if status == "checked" and (summary["planned"] != summary["not_started"] or not report["check_mode"]):
         raise ReportInvariantError("status checked but volumes were started")
@@ -299,8 +304,9 @@ def _check(report, entries_in):
 
 def migration_report(results, volumes=None, entries=None, plan=None, resolved=True, preflight=None, waves=None, errors=None,
                      journal_path=None, started=None, finished=None, check_mode=False, report_dir=None,
-                     journal_max_bytes=JOURNAL_MAX_BYTES, window_end=None):
+                     journal_max_bytes=JOURNAL_MAX_BYTES, window_end=None, zone=None, other_zones=None):
     """The whole report of a maintenance window as one dict (report.json); see migration_report.yml."""
+    zone = dict(zone) if zone else None
     results, volumes, waves, errors = list(results or []), list(volumes or []), list(waves or []), list(errors or [])
     plan = _plan_list(plan)
     preflight = dict({"ok": False, "skipped": False, "problems": []}, **(preflight or {}))
@@ -311,7 +317,7 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
     report_volumes = _volumes(volumes, results, check_mode)
     counts = count_outcomes(report_volumes)
     status = _status(preflight, report_entries, report_volumes, counts, errors, check_mode, window_end)
-    reason = _nothing_to_do_reason(report_entries) if status == "nothing_to_do" else None
+    reason = _nothing_to_do_reason(report_entries, zone) if status == "nothing_to_do" else None
     if status == "window_ended":
         reason = str(window_end)
     journal = _journal(journal_path, started, {volume["volume_id"] for volume in volumes}, journal_max_bytes)
@@ -321,13 +327,17 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
                    duration_seconds=round(max(0.0, finished - started), 3),
                    report_dir=os.path.realpath(os.path.expanduser(report_dir)) if report_dir else None, journal=journal["path"])
     summary["headline"] = _headline(status, summary, reason)
+    if zone:
+        summary["headline"] = "zone %s: %s%s" % (zone["name"], summary["headline"], "; %d volume(s) of the plan are in other zones, "
+                                                 "left to their runs" % len(other_zones) if other_zones else "")
     report = {
         "status": status, "headline": summary["headline"], "reason": reason, "check_mode": bool(check_mode),
         "started": summary["started"], "finished": summary["finished"], "duration_seconds": summary["duration_seconds"],
         "duration": _duration_text(summary["duration_seconds"]), "summary": summary, "entries": report_entries,
         "preflight": preflight, "volumes": report_volumes, "waves": waves, "errors": [_text(error) for error in errors],
         "problems": _problems(preflight, report_entries, report_volumes, errors), "notes": _notes(report_volumes),
-        "journal": journal, "window_end": window_end or None, "next_plan": _next_plan(report_volumes, check_mode)}
+        "journal": journal, "window_end": window_end or None, "next_plan": _next_plan(report_volumes, check_mode),
+        "zone": zone, "other_zones": list(other_zones or [])}
     _check(report, len(entries) if entries else len(plan or []))
     return report
 

@@ -52,6 +52,15 @@ options:
       - Exactly one of O(plan) and O(evacuate) is required.
     type: list
     elements: raw
+  zone:
+    description:
+      - Keep the result to the volumes of this zone (name or UUID), for one run (one inventory host) per zone.
+      - The whole O(plan) is still resolved, so that a bad entry is reported by every zone's run; the volumes of other
+        zones are left out of RV(volumes), RV(vms) and RV(capacity) and listed in RV(other_zones), and each entry's
+        in RV(entries) C(other_zone_volume_ids).
+      - A name or UUID that is not a zone of this CloudStack is an error that lists its zones.
+      - Ignored with O(evacuate), whose pool has one zone.
+    type: str
   evacuate:
     description:
       - Plan moving every volume off O(evacuate.source_pool) instead of resolving a plan.
@@ -167,6 +176,10 @@ entries:
       elements: str
     excluded_ids:
       description: UUIDs of the volumes of a C(source_pool) entry left out by its C(exclude).
+      type: list
+      elements: str
+    other_zone_volume_ids:
+      description: With O(zone), UUIDs of the volumes the entry resolved to in other zones (not in C(volume_ids)).
       type: list
       elements: str
     error:
@@ -352,8 +365,23 @@ zones:
   sample:
     - {zone_id: 8e1c1e51-0b2a-4c55-9a4e-3c3f2b5d1a10, zone_name: zone2, vcenter: "vcenter-west.example.com:443",
        datacenter: DC-West, matched_by: listVmwareDcs}
+zone:
+  description: With O(zone), the zone the result is kept to (C(id), C(name)).
+  returned: when O(plan) and O(zone) are given
+  type: dict
+  sample: {id: 8e1c1e51-0b2a-4c55-9a4e-3c3f2b5d1a10, name: zone2}
+other_zones:
+  description:
+    - With O(zone), the plan's volumes in other zones, left to the runs of those zones (C(volume_id), C(volume_name),
+      C(entry), C(zone_id), C(zone_name), C(vm_name), C(source_pool_name), C(destination_pool_name)).
+  returned: when O(plan) and O(zone) are given
+  type: list
+  elements: dict
+  sample:
+    - {volume_id: 0f6b7c1e-2d7a-5b9e-8c41-6a1f0e3b9d22, volume_name: DATA-31, entry: 2, zone_id: 8e1c1e51-0b2a-4c55-9a4e-3c3f2b5d1a10,
+       zone_name: zone2, vm_name: vm-0031, source_pool_name: z2-nfs-primary-1, destination_pool_name: z2-nfs-primary-2}
 summary:
-  description: Counts.
+  description: Counts (with O(zone), C(other_zones) too).
   returned: when O(plan) is given
   type: dict
   sample: {items: 2, volumes: 5, to_migrate: 4, already_on_destination: 1, detached: 0, excluded: 0, vms: 3}
@@ -448,6 +476,7 @@ def argument_spec():
         # Entries are checked one by one by the service, so that every bad entry is reported with its position.
         plan=dict(type="list", elements="raw"),
         evacuate=dict(type="dict", options=EVACUATE),
+        zone=dict(type="str"),
     )
     return spec
 
@@ -457,7 +486,8 @@ def plan_volumes(params):
     cloudstack = cloudstack_client.connect(CloudStackSettings.from_params(params))
     if params["evacuate"] is not None:
         return plan_evacuation(cloudstack, params["evacuate"])
-    return resolve_plan(cloudstack, params["plan"], ZoneRouter(cloudstack, params["vcenters"]) if params["vcenters"] else None)
+    router = ZoneRouter(cloudstack, params["vcenters"]) if params["vcenters"] else None
+    return resolve_plan(cloudstack, params["plan"], router, zone=params["zone"])
 
 
 def main():

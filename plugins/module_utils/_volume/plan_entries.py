@@ -32,6 +32,7 @@ class EntryAccount:
         self.entry = entry
         self.volume_ids = []
         self.excluded_ids = []
+        self.other_zone_ids = []
         self.problems = []
 
     @property
@@ -57,6 +58,7 @@ class EntryAccount:
             "entry": self.entry,
             "volume_ids": list(self.volume_ids),
             "excluded_ids": list(self.excluded_ids),
+            "other_zone_volume_ids": list(self.other_zone_ids),
             "error": "; ".join(problem["message"] for problem in self.problems) if self.problems else None,
             "error_code": self.problems[0]["code"] if self.problems else None,
             "problems": list(self.problems),

@@ -278,28 +278,60 @@ def summarize(entries, volumes, vms):
     }
 
 
-def resolve_plan(cloudstack, plan, router=None):
+def find_zone(cloudstack, reference):
+    """The zone a run is kept to (UUID or name); one that is not a zone of this CloudStack is an error naming them all."""
+    zones = cloudstack.list_zones()
+    found = [zone for zone in zones if reference in (zone.get("id"), zone.get("name"))]
+    if len(found) != 1:
+        known = ", ".join("%s (%s)" % (zone.get("name"), zone.get("id")) for zone in zones) or "none"
+        raise InvalidInput("Zone %s is %s of this CloudStack: give one zone by name or UUID (its zones: %s)"
+                           % (reference, "not a zone" if not found else "the name of several zones", known), zone=reference)
+    return found[0]
+
+
+def keep_to_zone(entries, volumes, zone):
+    """The volumes of ``zone``; every entry's volumes of other zones set aside in its account (``other_zone_ids``),
+    and returned as what other runs (other hosts, one per zone) have to do."""
+    elsewhere = {volume["volume_id"]: volume for volume in volumes if volume["zone_id"] != zone["id"]}
+    for account in entries.accounts:
+        account.other_zone_ids = [volume_id for volume_id in account.volume_ids if volume_id in elsewhere]
+        account.volume_ids = [volume_id for volume_id in account.volume_ids if volume_id not in elsewhere]
+    others = [{key: volume[key] for key in ("volume_id", "volume_name", "entry", "zone_id", "zone_name", "vm_name",
+                                              "source_pool_name", "destination_pool_name")} for volume in elsewhere.values()]
+    return [volume for volume in volumes if volume["volume_id"] not in elsewhere], others
+
+
+def resolve_plan(cloudstack, plan, router=None, zone=None):
     """The module's result: every entry accounted for, resolved volumes, the VMs to assert in vCenter, the plan's capacity.
 
     Fails (``PreflightFailed`` with ``entries``) when any entry is bad, listing them all; a CloudStack error while
     resolving is re-raised as a failure of the whole plan, also with ``entries``. With a ``ZoneRouter`` (zones on
     several vCenters) every zone of the plan is routed (``zones``), each VM tagged with its vCenter and datacenter.
+    With ``zone`` (one host per zone), the whole plan is resolved and checked, and only that zone's volumes are kept;
+    the others are listed in ``other_zones``.
     """
     entries = PlanEntries(plan)
     resolver = PlanResolver(cloudstack)
     try:
+        kept_zone = find_zone(cloudstack, zone) if zone else None
         volumes = resolver.resolve(entries)
     except (ConnectionFailed, CloudStackApiError) as error:
         facts = dict(error.facts, entries=entries.as_list(), plan_error=True,
                      problems=[problem["message"] for account in entries.bad for problem in account.problems])
         raise type(error)("CloudStack could not resolve the plan, nothing was changed: %s" % error.message, **facts) from None
     entries.raise_problems()
+    other_zones = []
+    if kept_zone is not None:
+        volumes, other_zones = keep_to_zone(entries, volumes, kept_zone)
     routes = None
     if router is not None:
         routes = {zone_id: router.route(zone_id) for zone_id in sorted({volume["zone_id"] for volume in volumes if volume["zone_id"]})}
     vms = inventory_expectations(volumes, routes)
     result = {"changed": False, "entries": entries.as_list(), "volumes": volumes, "vms": vms,
               "capacity": plan_capacity(volumes, resolver.destinations), "summary": summarize(entries, volumes, vms)}
+    if kept_zone is not None:
+        result.update(zone={"id": kept_zone["id"], "name": kept_zone.get("name")}, other_zones=other_zones)
+        result["summary"]["other_zones"] = len(other_zones)
     if routes is not None:
         result["zones"] = [route.as_dict() for route in routes.values()]
     return result

@@ -11,6 +11,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import (
     CloudStackApiError,
     ConnectionFailed,
+    InvalidInput,
     PreflightFailed,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan_info import (
@@ -100,8 +101,43 @@ def test_a_volume_item_resolves_everything_preflight_and_migration_need(cloudsta
     assert result["summary"] == {"items": 1, "volumes": 1, "to_migrate": 1, "already_on_destination": 0, "detached": 0,
                                  "excluded": 0, "vms": 1}
     assert result["entries"] == [{"index": 1, "entry": {"volume": "DATA-7", "vm": "web-7", "destination": "nfs-2"},
-                                  "volume_ids": [volume["volume_id"]], "excluded_ids": [], "error": None, "error_code": None,
-                                  "problems": []}]
+                                  "volume_ids": [volume["volume_id"]], "excluded_ids": [], "other_zone_volume_ids": [],
+                                  "error": None, "error_code": None, "problems": []}]
+
+
+ZONE2 = "d2d2d2d2-dddd-4ddd-8ddd-dddddddddddd"
+
+
+def _two_zones(cloudstack):
+    """DATA-10 (on nfs-2) is in zone2; the fake lists both zones."""
+    cloudstack.volumes[VOLUME_IDS[5]].update(zoneid=ZONE2, zonename="zone2")
+    cloudstack.list_zones = lambda: [{"id": ZONE, "name": "zone1"}, {"id": ZONE2, "name": "zone2"}]
+    return [{"volume": "DATA-7", "vm": "web-7", "destination": "nfs-2"}, {"volume": "DATA-10", "destination": "nfs-1"}]
+
+
+@pytest.mark.parametrize("zone", ["zone2", ZONE2])
+def test_a_run_kept_to_one_zone_resolves_the_whole_plan_and_keeps_that_zones_volumes(cloudstack, zone):
+    result = resolve_plan(cloudstack, _two_zones(cloudstack), zone=zone)
+
+    assert [volume["volume_name"] for volume in result["volumes"]] == ["DATA-10"]
+    assert [vm["name"] for vm in result["vms"]] == ["i-2-8-VM"]
+    assert result["zone"] == {"id": ZONE2, "name": "zone2"}
+    assert [(other["volume_name"], other["zone_name"], other["entry"]) for other in result["other_zones"]] == [("DATA-7", "zone1", 1)]
+    assert [(entry["volume_ids"], entry["other_zone_volume_ids"]) for entry in result["entries"]] == [
+        ([], [VOLUME_IDS[2]]), ([VOLUME_IDS[5]], [])]
+    assert result["summary"]["volumes"] == 1 and result["summary"]["other_zones"] == 1
+    assert [capacity["pool_name"] for capacity in result["capacity"]] == ["nfs-1"]
+
+
+def test_a_zone_that_is_not_one_of_cloudstacks_is_refused_listing_its_zones(cloudstack):
+    plan = _two_zones(cloudstack)
+
+    with pytest.raises(InvalidInput) as error:
+        resolve_plan(cloudstack, plan, zone="zone-2")
+
+    assert error.value.message == ("Zone zone-2 is not a zone of this CloudStack: give one zone by name or UUID (its zones: "
+                                   "zone1 (%s), zone2 (%s))" % (ZONE, ZONE2))
+    assert not any(call[0] == "list_volumes" for call in cloudstack.calls)
 
 
 def test_a_source_pool_item_expands_to_every_volume_on_the_pool_by_vm_name(cloudstack):
