@@ -35,19 +35,19 @@ EXIT_CODES = {"succeeded": 0, "nothing_to_do": 0, "checked": 0, "failed": 2, "pr
 JOURNAL_MAX_BYTES = 64 * 1024 * 1024
 
 
-def _text(problem):
+def problem_text(problem):
     if isinstance(problem, (list, tuple)):
-        return "; ".join(_text(item) for item in problem)
+        return "; ".join(problem_text(item) for item in problem)
     if isinstance(problem, dict):
         return str(problem.get("message") or problem.get("msg") or problem)
     return str(problem)
 
 
-def _iso(timestamp):
+def iso_time(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def _duration_text(seconds):
+def duration_text(seconds):
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -187,7 +187,7 @@ def _status(preflight, entries, volumes, counts, errors, check_mode, window_end=
     return "failed"
 
 
-def _nothing_to_do_reason(entries, zone=None):
+def nothing_to_do_reason(entries, zone=None):
     empty = ["entry %d (%s) has no volumes" % (entry["index"], entry["description"]) for entry in entries
              if entry["status"] == "empty"]
     elsewhere = sum(len(entry["other_zone_volume_ids"]) for entry in entries)
@@ -198,7 +198,7 @@ def _nothing_to_do_reason(entries, zone=None):
     return "the plan resolved to no volume: it has no entries"
 
 
-def _headline(status, summary, reason):
+def headline(status, summary, reason):
     planned = summary["planned"]
     if status == "succeeded":
         return "SUCCEEDED: all %d planned volume(s) migrated or already in place, verified against vCenter" % planned
@@ -221,7 +221,7 @@ def _headline(status, summary, reason):
 def _problems(preflight, entries, volumes, errors):
     """Each failure once: preflight problems, entry errors not already among them, failed volumes, run errors."""
     problems = []
-    texts = [_text(problem) for problem in preflight["problems"]]
+    texts = [problem_text(problem) for problem in preflight["problems"]]
     for text in texts:
         problems.append({"kind": "preflight", "subject": None, "message": text})
     for entry in entries:
@@ -236,7 +236,7 @@ def _problems(preflight, entries, volumes, errors):
             problems.append({"kind": volume["outcome"], "subject": "%s (%s)" % (volume["volume_name"], volume["vm_name"] or "detached"),
                              "message": message})
     for error in errors:
-        problems.append({"kind": "error", "subject": None, "message": _text(error)})
+        problems.append({"kind": "error", "subject": None, "message": problem_text(error)})
     return problems
 
 
@@ -251,12 +251,12 @@ def _journal(path, started, volume_ids, max_bytes):
             read["skipped"] += 1
             continue
         if stamp >= started and entry.get("volume") in volume_ids:
-            events.append({"ts": stamp, "time": _iso(stamp), "volume": entry.get("volume"), "event": entry.get("event"),
+            events.append({"ts": stamp, "time": iso_time(stamp), "volume": entry.get("volume"), "event": entry.get("event"),
                            "job_id": entry.get("job_id"), "job_status": entry.get("job_status")})
     return {"path": path, "events": events, "skipped_lines": read["skipped"], "truncated": read["truncated"]}
 
 
-def _check(report, entries_in):
+def check_report(report, entries_in):
     """The invariants; raise ReportInvariantError when one is broken."""
     summary, volumes = report["summary"], report["volumes"]
     if summary["entries"] != entries_in or len(report["entries"]) != entries_in:
@@ -310,35 +310,35 @@ def migration_report(results, volumes=None, entries=None, plan=None, resolved=Tr
     results, volumes, waves, errors = list(results or []), list(volumes or []), list(waves or []), list(errors or [])
     plan = _plan_list(plan)
     preflight = dict({"ok": False, "skipped": False, "problems": []}, **(preflight or {}))
-    preflight["problems"] = [_text(problem) for problem in preflight["problems"] or []]
+    preflight["problems"] = [problem_text(problem) for problem in preflight["problems"] or []]
     started = float(started) if started not in (None, "") else time.time()
     finished = float(finished) if finished not in (None, "") else time.time()
     report_entries = _entries(entries, plan, volumes, resolved)
     report_volumes = _volumes(volumes, results, check_mode)
     counts = count_outcomes(report_volumes)
     status = _status(preflight, report_entries, report_volumes, counts, errors, check_mode, window_end)
-    reason = _nothing_to_do_reason(report_entries, zone) if status == "nothing_to_do" else None
+    reason = nothing_to_do_reason(report_entries, zone) if status == "nothing_to_do" else None
     if status == "window_ended":
         reason = str(window_end)
     journal = _journal(journal_path, started, {volume["volume_id"] for volume in volumes}, journal_max_bytes)
     summary = {"status": status, "entries": len(report_entries), "planned": len(report_volumes)}
     summary.update(counts)
-    summary.update(waves=len(waves), exit_code=EXIT_CODES[status], started=_iso(started), finished=_iso(finished),
+    summary.update(waves=len(waves), exit_code=EXIT_CODES[status], started=iso_time(started), finished=iso_time(finished),
                    duration_seconds=round(max(0.0, finished - started), 3),
                    report_dir=os.path.realpath(os.path.expanduser(report_dir)) if report_dir else None, journal=journal["path"])
-    summary["headline"] = _headline(status, summary, reason)
+    summary["headline"] = headline(status, summary, reason)
     if zone:
         summary["headline"] = "zone %s: %s%s" % (zone["name"], summary["headline"], "; %d volume(s) of the plan are in other zones, "
                                                  "left to their runs" % len(other_zones) if other_zones else "")
     report = {
         "status": status, "headline": summary["headline"], "reason": reason, "check_mode": bool(check_mode),
         "started": summary["started"], "finished": summary["finished"], "duration_seconds": summary["duration_seconds"],
-        "duration": _duration_text(summary["duration_seconds"]), "summary": summary, "entries": report_entries,
-        "preflight": preflight, "volumes": report_volumes, "waves": waves, "errors": [_text(error) for error in errors],
+        "duration": duration_text(summary["duration_seconds"]), "summary": summary, "entries": report_entries,
+        "preflight": preflight, "volumes": report_volumes, "waves": waves, "errors": [problem_text(error) for error in errors],
         "problems": _problems(preflight, report_entries, report_volumes, errors), "notes": _notes(report_volumes),
         "journal": journal, "window_end": window_end or None, "next_plan": _next_plan(report_volumes, check_mode),
         "zone": zone, "other_zones": list(other_zones or [])}
-    _check(report, len(entries) if entries else len(plan or []))
+    check_report(report, len(entries) if entries else len(plan or []))
     return report
 
 
