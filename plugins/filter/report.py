@@ -256,8 +256,9 @@ def _journal(path, started, volume_ids, max_bytes):
     return {"path": path, "events": events, "skipped_lines": read["skipped"], "truncated": read["truncated"]}
 
 
-def check_report(report, entries_in):
-    """The invariants; raise ReportInvariantError when one is broken."""
+def check_report(report, entries_in, preflight_per_run=False):
+    """The invariants; raise ReportInvariantError when one is broken. ``preflight_per_run``: a merged report, whose runs
+    each checked that none of their volumes ran past a failed preflight."""
     summary, volumes = report["summary"], report["volumes"]
     if summary["entries"] != entries_in or len(report["entries"]) != entries_in:
         raise ReportInvariantError("%d plan entries in, %d reported" % (entries_in, len(report["entries"])))
@@ -292,13 +293,13 @@ def check_report(report, entries_in):
     if status == "succeeded" and not (summary["planned"] > 0 and summary["migrated"] + summary["already_in_place"] == summary["planned"]
                                       and not report["check_mode"] and not report["errors"]):
         raise ReportInvariantError("status succeeded but not every planned volume is verified")
-    if status == "nothing_to_do" and (summary["planned"] or any(entry["status"] not in ("empty", "other_zone")
-                                                                  for entry in report["entries"])):
+    unplanned = [entry for entry in report["entries"] if entry["status"] not in ("empty", "other_zone")]
+    if status == "nothing_to_do" and (summary["planned"] or unplanned):
         raise ReportInvariantError("status nothing_to_do with planned volumes or unresolved entries")
     if status == "checked" and (summary["planned"] != summary["not_started"] or not report["check_mode"]):
         raise ReportInvariantError("status checked but volumes were started")
     ran = summary["planned"] - summary["not_started"]
-    if ran and not (report["preflight"]["ok"] or report["preflight"]["skipped"]):
+    if ran and not (report["preflight"]["ok"] or report["preflight"]["skipped"] or preflight_per_run):
         raise ReportInvariantError("%d volume(s) ran although preflight failed and was not skipped" % ran)
 
 
@@ -358,6 +359,8 @@ def migration_report_lines(report):
              "%d plan entr%s, %d planned volume(s): %s; %d wave(s); started %s, took %s" % (
                  summary["entries"], "y" if summary["entries"] == 1 else "ies", summary["planned"], counts_text(summary),
                  summary["waves"], summary["started"], report["duration"])]
+    for host in report.get("hosts") or []:
+        lines.append("host %s: %s" % (host["host"], host["headline"]))
     for problem in report["problems"]:
         kind = problem["kind"].replace("_", " ")
         if problem["kind"] == "preflight" and report["preflight"]["skipped"]:
