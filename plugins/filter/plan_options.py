@@ -23,6 +23,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 CHOICES = {
     "on_false_success": ("fail", "restore"),
     "on_volume_failure": ("stop", "finish_wave"),
+    "other_zones": ("stop", "leave"),
 }
 WHOLE_AT_LEAST_1 = ("concurrency", "wave_size")
 WHOLE_AT_LEAST_0 = ("max_per_destination",)
@@ -118,6 +119,28 @@ def _vcenters_error(value):
     return None
 
 
+def zone_host_errors(zones):
+    """What is wrong with the hosts of a run ({inventory host: its safe_migration_zone, '' when it has none}): one host
+    per zone, so that no two hosts migrate the same volumes; empty when they are fine."""
+    if not isinstance(zones, dict):
+        raise AnsibleFilterError("zone_host_errors expects a mapping of hosts to zones, got %s" % type(zones).__name__)
+    errors = ["host %s has safe_migration_zone %s: give a zone's name or UUID as text" % (host, _shown(zone))
+              for host, zone in zones.items() if not isinstance(zone, str)]
+    named = {host: zone.strip() for host, zone in zones.items() if isinstance(zone, str)}
+    unzoned = sorted(host for host, zone in named.items() if not zone)
+    if len(zones) > 1 and unzoned:
+        lacking = ", ".join(unzoned) + (" has" if len(unzoned) == 1 else " have")
+        errors.append("hosts %s run this play together, and %s no safe_migration_zone: give each host its zone (one "
+                      "host per zone), or run the play on one host" % (", ".join(sorted(zones)), lacking))
+    by_zone = {}
+    for host, zone in sorted(named.items()):
+        if zone:
+            by_zone.setdefault(zone, []).append(host)
+    errors += ["hosts %s all have safe_migration_zone %s: one host per zone" % (" and ".join(hosts), zone)
+               for zone, hosts in sorted(by_zone.items()) if len(hosts) > 1]
+    return errors
+
+
 def _window_end_error(value):
     try:
         window_end_time(value, datetime.now(timezone.utc))
@@ -180,4 +203,5 @@ class FilterModule:
     """The playbooks' option checks and messages."""
 
     def filters(self):
-        return {"option_errors": option_errors, "window_end_at": window_end_at, "vcenter_list": vcenter_list}
+        return {"option_errors": option_errors, "window_end_at": window_end_at, "vcenter_list": vcenter_list,
+                "zone_host_errors": zone_host_errors}

@@ -115,9 +115,41 @@ def preflight_problems(resolved, inventory=None, checks=None):
     return problems + _inventory_problems(resolved, inventory, checks) + _check_problems(resolved, inventory, checks)
 
 
+def _zone_name(facts):
+    zone = facts.get("preflight_zone_kept") or {}
+    return zone.get("name") or zone.get("id") or facts.get("safe_migration_zone") or "?"
+
+
+def zone_preflight_problems(hostvars, hosts, host, other_zones="stop"):
+    """What stops the run of ``host``, one host per zone, once every zone's preflight has run: another zone's
+    preflight that did not pass, one zone run by two hosts, and (``other_zones='stop'``) plan volumes in a zone
+    that no host serves. ``hostvars`` gives each of ``hosts`` its preflight facts."""
+    runs = {name: hostvars[name] for name in hosts}
+    failed = [name for name in hosts if name != host and not runs[name].get("preflight_ok")]
+    if failed:
+        return ["Zone %s (host %s): its preflight did not pass, so nothing is migrated in any zone"
+                % (_zone_name(runs[name]), name) for name in failed]
+    by_zone = {}
+    for name in hosts:
+        zone_id = (runs[name].get("preflight_zone_kept") or {}).get("id")
+        by_zone.setdefault(zone_id, []).append(name)
+    problems = ["Zone %s is run by hosts %s: one host per zone" % (_zone_name(runs[names[0]]), " and ".join(names))
+                for zone_id, names in by_zone.items() if zone_id and len(names) > 1]
+    if other_zones == "stop":
+        unserved = {}
+        for volume in runs[host].get("preflight_other_zones") or []:
+            if volume.get("zone_id") not in by_zone:
+                unserved.setdefault(volume.get("zone_name") or volume.get("zone_id"), []).append(volume)
+        problems += ["Zone %s has %d volume(s) of the plan, and no host of this run serves it: add a host with "
+                     "safe_migration_zone: %s, or set safe_migration_other_zones: leave when another run has that zone "
+                     "(another slice of an AWX sliced job)" % (zone, len(volumes), zone)
+                     for zone, volumes in sorted(unserved.items())]
+    return problems
+
+
 class FilterModule:
     """The preflight's filters."""
 
     def filters(self):
         return {"preflight_plan_lines": preflight_plan_lines, "preflight_problems": preflight_problems,
-                "preflight_resolution_problems": preflight_resolution_problems}
+                "preflight_resolution_problems": preflight_resolution_problems, "zone_preflight_problems": zone_preflight_problems}

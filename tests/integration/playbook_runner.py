@@ -12,16 +12,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "playbooks" / "migrate_volumes.yml"
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
 class PlayRun:
     def __init__(self, returncode, output, report_dir):
         self.returncode = returncode
         self.output = output
-        recap = RECAP.search(output)
+        recap = RECAP.findall(output.rsplit("PLAY RECAP", 1)[-1])
         assert recap, "no PLAY RECAP:\n%s" % output
-        self.changed, self.failed = int(recap.group(2)), int(recap.group(4))
+        # Summed over the hosts (localhost, or one host per zone).
+        self.changed, self.failed = sum(int(host[2]) for host in recap), sum(int(host[4]) for host in recap)
         self.report_dir = report_dir
 
     def report(self):

@@ -296,8 +296,8 @@ def keep_to_zone(entries, volumes, zone):
     for account in entries.accounts:
         account.other_zone_ids = [volume_id for volume_id in account.volume_ids if volume_id in elsewhere]
         account.volume_ids = [volume_id for volume_id in account.volume_ids if volume_id not in elsewhere]
-    others = [{key: volume[key] for key in ("volume_id", "volume_name", "entry", "zone_id", "zone_name", "vm_name",
-                                              "source_pool_name", "destination_pool_name")} for volume in elsewhere.values()]
+    keys = ("volume_id", "volume_name", "entry", "zone_id", "zone_name", "vm_name", "source_pool_name", "destination_pool_name")
+    others = [{key: volume[key] for key in keys} for volume in elsewhere.values()]
     return [volume for volume in volumes if volume["volume_id"] not in elsewhere], others
 
 

@@ -14,6 +14,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.plan_op
     option_errors,
     vcenter_list,
     window_end_at,
+    zone_host_errors,
 )
 
 GOOD = {"safe_migration_on_false_success": "fail", "safe_migration_on_volume_failure": "finish_wave",
@@ -68,7 +69,7 @@ def test_a_non_mapping_is_a_filter_error():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"option_errors", "window_end_at", "vcenter_list"}
+    assert set(FilterModule().filters()) == {"option_errors", "window_end_at", "vcenter_list", "zone_host_errors"}
 
 
 def test_the_journal_path_is_checked_as_the_modules_check_it(tmp_path):
@@ -117,3 +118,21 @@ def test_a_wrong_vcenters_value_is_refused_naming_what_is_wrong_never_its_passwo
     assert text in str(raised.value) and "s3cret" not in str(raised.value)
     [error] = option_errors({"safe_migration_vcenters": value})
     assert error.startswith("safe_migration_vcenters ") and text in error and "s3cret" not in error
+
+
+@pytest.mark.parametrize("zones", [{"localhost": ""}, {"west": "zone1"}, {"west": "zone1", "east": " zone2 "}])
+def test_one_host_or_one_host_per_zone_is_fine(zones):
+    assert zone_host_errors(zones) == []
+
+
+@pytest.mark.parametrize("zones, errors", [
+    ({"west": "zone1", "east": ""}, [
+        "hosts east, west run this play together, and east has no safe_migration_zone: give each host its zone (one host "
+        "per zone), or run the play on one host"]),
+    ({"a": "", "b": ""}, ["hosts a, b run this play together, and a, b have no safe_migration_zone: give each host its zone "
+                          "(one host per zone), or run the play on one host"]),
+    ({"west": "zone1", "east": "zone1 "}, ["hosts east and west all have safe_migration_zone zone1: one host per zone"]),
+    ({"west": 2}, ["host west has safe_migration_zone 2: give a zone's name or UUID as text"]),
+])
+def test_hosts_that_would_migrate_the_same_volumes_are_refused(zones, errors):
+    assert zone_host_errors(zones) == errors

@@ -7,6 +7,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.filter.preflig
     preflight_plan_lines,
     preflight_problems,
     preflight_resolution_problems,
+    zone_preflight_problems,
 )
 
 
@@ -114,4 +115,37 @@ def test_checks_that_could_not_run_are_one_problem_each():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"preflight_plan_lines", "preflight_problems", "preflight_resolution_problems"}
+    assert set(FilterModule().filters()) == {"preflight_plan_lines", "preflight_problems", "preflight_resolution_problems",
+                                             "zone_preflight_problems"}
+
+
+def zone_facts(zone_id, name, ok=True, others=()):
+    return {"preflight_ok": ok, "safe_migration_zone": name, "preflight_zone_kept": {"id": zone_id, "name": name},
+            "preflight_other_zones": [{"volume_id": "v-%s" % other, "zone_id": other, "zone_name": "zone-" + other}
+                                      for other in others]}
+
+
+def test_a_zone_may_migrate_when_every_zone_passed_and_each_has_its_host():
+    hostvars = {"west": zone_facts("z1", "zone1", others=["z2"]), "east": zone_facts("z2", "zone2", others=["z1"])}
+    assert zone_preflight_problems(hostvars, ["west", "east"], "west") == []
+
+
+def test_another_zones_preflight_that_did_not_pass_or_did_not_complete_stops_this_one():
+    hostvars = {"west": zone_facts("z1", "zone1"), "east": zone_facts("z2", "zone2", ok=False),
+                "north": {"safe_migration_zone": "zone3"}}
+    assert zone_preflight_problems(hostvars, ["west", "east", "north"], "west") == [
+        "Zone zone2 (host east): its preflight did not pass, so nothing is migrated in any zone",
+        "Zone zone3 (host north): its preflight did not pass, so nothing is migrated in any zone"]
+
+
+def test_one_zone_by_name_and_by_uuid_on_two_hosts_stops_both():
+    hostvars = {"west": zone_facts("z1", "zone1"), "west2": zone_facts("z1", "zone1")}
+    assert zone_preflight_problems(hostvars, ["west", "west2"], "west2") == ["Zone zone1 is run by hosts west and west2: one host per zone"]
+
+
+def test_a_zone_no_host_serves_stops_the_run_unless_left_to_another_run():
+    hostvars = {"west": zone_facts("z1", "zone1", others=["z3", "z3"])}
+    [problem] = zone_preflight_problems(hostvars, ["west"], "west")
+    assert problem.startswith("Zone zone-z3 has 2 volume(s) of the plan, and no host of this run serves it: add a host with "
+                              "safe_migration_zone: zone-z3, or set safe_migration_other_zones: leave")
+    assert zone_preflight_problems(hostvars, ["west"], "west", "leave") == []
