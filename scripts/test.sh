@@ -16,8 +16,8 @@ step_pytest() {
     # Unit tests, the lab's own tests, the modules' tests against the lab and the campaign. The generated plans with
     # mistakes and the campaign's schedules run fixed seeded slices here (each is one or more ansible-playbook runs);
     # the full runs: docs/development.md and docs/reliability.md.
-    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-30}" CAMPAIGN_SCHEDULES="${CAMPAIGN_SCHEDULES:-50}" \
-        python -m pytest -n 2 --dist loadfile -p no:cacheprovider --durations=15)
+    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-20}" CAMPAIGN_SCHEDULES="${CAMPAIGN_SCHEDULES:-25}" \
+        python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile -p no:cacheprovider --durations=15)
 }
 
 step_sanity() {
