@@ -7,6 +7,9 @@ from .protocol import CS_PERMISSION_DENIED, PERMISSION_DENIED, ApiError, invalid
 from .views import (OVERPROVISION_FACTOR, cluster_view, host_view, job_view, pod_view, pool_view, vm_view, volume_view,
                     zone_view)
 
+# SQLite's lowest bound on the parameters of one statement: more ids than this read the whole table.
+MAX_SQL_PARAMETERS = 999
+
 
 def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
     keyword = request.get("keyword")
@@ -24,6 +27,27 @@ def _by_uuid_param(request, rows: list[dict], param: str, key: str, table_rows: 
     if not related:
         raise invalid_entity(request.short_name, param, value)
     return [row for row in rows if row[key] in related]
+
+
+def _by_vm(request, rows: list[dict]) -> list[dict]:
+    """As _by_uuid_param for virtualmachineid, the VM read by its UUID alone (not the whole table)."""
+    value = request.get("virtualmachineid")
+    if value is None:
+        return rows
+    vm = request.store.by_uuid("vms", value)
+    if vm is None:
+        raise invalid_entity(request.short_name, "virtualmachineid", value)
+    return [row for row in rows if row["vm_id"] == vm["id"]]
+
+
+def _narrowed(request, table: str, sql: str) -> list[dict]:
+    """The rows of ``sql`` (a SELECT of ``table``), only those named when id / ids are given: read by index, as the
+    listing is filtered on them afterwards anyway (_with_ids), so that a lookup by id does not read the whole table."""
+    wanted = _ids(request)
+    if wanted is None or len(wanted) > MAX_SQL_PARAMETERS:
+        return request.store.all(sql)
+    joiner = " AND " if " WHERE " in sql else " WHERE "
+    return request.store.all(sql + joiner + "uuid IN (%s)" % ",".join("?" * len(wanted)), sorted(wanted))
 
 
 def _equal(request, rows: list[dict], param: str, field: str) -> list[dict]:
@@ -142,7 +166,7 @@ def find_storage_pools_for_migration(request) -> dict:
 
 def pool_reachable(catalog, pool: dict, volume: dict) -> bool:
     """The allocators offer an attached volume only the cluster-scoped pools of its VM's cluster."""
-    vm = catalog.vms.get(volume["vm_id"]) if volume["vm_id"] else None
+    vm = catalog.vm(volume["vm_id"])
     host = catalog.hosts.get(vm["host_id"] or vm["last_host_id"]) if vm else None
     return pool["scope"] != "CLUSTER" or host is None or pool["cluster_id"] == host["cluster_id"]
 
@@ -162,7 +186,7 @@ def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
 
 def list_virtual_machines(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, list(catalog.vms.values()), "vms"))
+    rows = _owned(request, _with_ids(request, _narrowed(request, "vms", "SELECT * FROM vms"), "vms"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     if request.full:
         rows = _by_uuid_param(request, rows, "hostid", "host_id", catalog.hosts)
@@ -175,9 +199,9 @@ def list_virtual_machines(request) -> dict:
 
 def list_volumes(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, request.store.all("SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
+    rows = _owned(request, _with_ids(request, _narrowed(request, "volumes", "SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
-    rows = _by_uuid_param(request, rows, "virtualmachineid", "vm_id", catalog.vms)
+    rows = _by_vm(request, rows)
     if request.full:
         rows = _by_uuid_param(request, rows, "storageid", "pool_id", catalog.pools)
         rows = _by_volume_cluster(request, rows)

@@ -24,6 +24,7 @@ class Catalog:
         self.pools = _by_id(store.all("SELECT * FROM pools"))
         self.accounts = _by_id(store.all("SELECT * FROM accounts"))
         self._vms = None
+        self._vm_rows = {}
         self._pending = None
 
     @property
@@ -31,6 +32,17 @@ class Catalog:
         if self._vms is None:
             self._vms = _by_id(self.store.all("SELECT * FROM vms"))
         return self._vms
+
+    def vm(self, vm_id) -> dict | None:
+        """One VM by its row id: read alone (by its key) unless the whole table was read, so that rendering a few
+        volumes does not read every VM."""
+        if vm_id is None:
+            return None
+        if self._vms is not None:
+            return self._vms.get(vm_id)
+        if vm_id not in self._vm_rows:
+            self._vm_rows[vm_id] = self.store.by_id("vms", vm_id)
+        return self._vm_rows[vm_id]
 
     def pending_job(self, instance_type: str, instance_id: int) -> dict | None:
         if self._pending is None:
@@ -130,7 +142,7 @@ def volume_view(catalog: Catalog, volume: dict, full: bool) -> dict:
     zone = catalog.zones[volume["zone_id"]]
     view = {"id": volume["uuid"], "name": volume["name"], "zoneid": zone["uuid"], "zonename": zone["name"],
             "type": volume["type"]}
-    vm = catalog.vms.get(volume["vm_id"]) if volume["vm_id"] else None
+    vm = catalog.vm(volume["vm_id"])
     if vm:
         view.update(deviceid=volume["device_id"], virtualmachineid=vm["uuid"], vmname=vm["name"],
                     vmdisplayname=vm["display_name"], vmstate=vm["state"])
