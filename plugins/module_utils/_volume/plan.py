@@ -114,6 +114,9 @@ class Planner:
         self._cs = cloudstack
         self._vcenter = vcenter
         self._allow_live = allow_live_migration
+        # A pool is read once per planner (one module run): a plan of 100 volumes to 20 pools reads 20 destinations,
+        # not 100. Its state and free space are those of the plan's resolution, as when each volume read its own.
+        self._pools = {}
 
     def resolve(self, request):
         """The volume record and the destination pool named by a request."""
@@ -125,7 +128,7 @@ class Planner:
         if not volume.get("virtualmachineid"):
             return self._plan_detached(volume, destination)
         vm = self._cs.get_virtual_machine(volume["virtualmachineid"]) if volume.get("virtualmachineid") else None
-        source_pool = self._cs.get_storage_pool(volume["storageid"]) if volume.get("storageid") else None
+        source_pool = self._pool_by_id(volume["storageid"]) if volume.get("storageid") else None
         live = bool(vm and vm.get("state") == "Running")
         if volume.get("storageid") == destination["id"]:
             # Idempotence: the service compares this record with vCenter; nothing is planned.
@@ -175,14 +178,21 @@ class Planner:
                                volume=request.volume, candidates=[vol["id"] for vol in candidates])
         return candidates[0]
 
+    def _pool_by_id(self, pool_id):
+        if pool_id not in self._pools:
+            self._pools[pool_id] = self._cs.get_storage_pool(pool_id)
+        return self._pools[pool_id]
+
     def _resolve_pool(self, reference, zone_id):
         if is_uuid(reference):
-            pool = self._cs.get_storage_pool(reference)
+            pool = self._pool_by_id(reference)
             if pool is None:
                 raise PreflightFailed("Destination storage pool %s was not found in CloudStack; check the pool id" % reference,
                                       destination=reference)
             return pool
-        pools = [pool for pool in self._cs.list_storage_pools(name=reference) if pool.get("name") == reference]
+        if ("name", reference) not in self._pools:
+            self._pools[("name", reference)] = self._cs.list_storage_pools(name=reference)
+        pools = [pool for pool in self._pools[("name", reference)] if pool.get("name") == reference]
         in_zone = [pool for pool in pools if pool.get("zoneid") == zone_id]
         pools = in_zone or pools
         if not pools:
@@ -218,7 +228,7 @@ class Planner:
 
     def _plan_detached(self, volume, destination):
         """A volume without a VM: its file is located by datastore searches of both pools (no VM to ask)."""
-        source_pool = self._cs.get_storage_pool(volume["storageid"]) if volume.get("storageid") else None
+        source_pool = self._pool_by_id(volume["storageid"]) if volume.get("storageid") else None
         if volume.get("storageid") == destination["id"]:
             # Idempotence: the verifier searches the datastores and compares them with this record.
             return DetachedMigrationPlan(volume, source_pool, destination, None, None, [])

@@ -13,12 +13,13 @@ import pytest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common import problems as problem_codes
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import datastore_paths
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory_facts
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import PreflightFailed, VCenterError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import check_inventory
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import (
     DiskExpectation,
     VmExpectation,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationRequest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 
@@ -372,3 +373,35 @@ def test_cloudstack_and_vcenter_reasons_against_the_destination_are_both_listed(
     result = Planner(PoolInMaintenance(), VCenterDisks(FakeClient([vm()], datastores=[datastore("ds-src", SRC), dest]))).plan(
         dict(VOLUME), dict(DESTINATION, state="Maintenance"))
     assert [b.code for b in result.blockers] == ["pool_not_up", "destination_datastore_in_maintenance"]
+
+
+class CountingCloudStack(FakeCloudStack):
+    """Every volume of the plan on the source pool; counts the pool reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool_reads = []
+
+    def get_volume(self, volume_id):
+        return dict(VOLUME, id=volume_id)
+
+    def get_storage_pool(self, pool_id):
+        self.pool_reads.append(("id", pool_id))
+        return dict(SOURCE if pool_id == SRC_UUID else DESTINATION)
+
+    def list_storage_pools(self, name=None):
+        self.pool_reads.append(("name", name))
+        return [dict(DESTINATION)] if name == DESTINATION["name"] else []
+
+
+def test_a_plan_reads_each_pool_once_however_many_volumes_go_there():
+    cloudstack = CountingCloudStack()
+    planner = Planner(cloudstack, VCenterDisks(FakeClient([vm()])))
+    volume_ids = ["4080ebaa-3a9a-52bf-b060-fca72d3113d%d" % number for number in range(5)]
+    requests = [MigrationRequest(volume_id, DESTINATION["name"] if number % 2 else DST_UUID)
+                for number, volume_id in enumerate(volume_ids)]
+    plans = [planner.plan(*planner.resolve(request)) for request in requests]
+    assert [plan.destination["id"] for plan in plans] == [DST_UUID] * 5 and all(plan.action == "migrate" for plan in plans)
+    assert sorted(cloudstack.pool_reads) == sorted([("id", DST_UUID), ("name", DESTINATION["name"]), ("id", SRC_UUID)])
+    with pytest.raises(PreflightFailed, match="Destination storage pool nfs-missing was not found"):
+        planner.resolve(MigrationRequest(volume_ids[0], "nfs-missing"))
