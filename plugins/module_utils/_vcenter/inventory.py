@@ -23,6 +23,7 @@ The checks of one VM are in ``inventory_checks``, the shapes in ``inventory_fact
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import re
 
@@ -72,7 +73,7 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True, fo
     for expectation in expectations:
         validate(expectation)
     inventory = read_focused(client, expectations, datacenter) if focused_read else client.read_inventory(datacenter)
-    index = InventoryIndex(inventory)
+    index = index_of(client, inventory)
     results = [check_vm(index, expectation) for expectation in expectations]
     find_registered_elsewhere(client, index, results, datacenter)
     if verify_files:
@@ -101,11 +102,18 @@ def read_focused(client, expectations, datacenter=None):
 def attached_disk_files(client, instance_name, datacenter=None):
     """The files of every disk attached to VM ``instance_name`` ("[ds] dir/file.vmdk"), or None unless exactly one
     VM of the inventory has that instance name."""
-    index = InventoryIndex(client.read_inventory(datacenter))
+    index = index_of(client, client.read_inventory(datacenter))
     matches = index.find(VmExpectation(ref=instance_name, ref_type="instance_name"))
     if len(matches) != 1:
         return None
     return [normalize_path(disk["file"]) for disk in matches[0].get("disks") or [] if disk.get("file")]
+
+
+def index_of(client, inventory):
+    """The lookups over ``inventory``: those the client keeps with its read (a run's shared read, SharedInventory),
+    else built now."""
+    kept = getattr(client, "index_of", None)
+    return kept(inventory) if kept is not None else InventoryIndex(inventory)
 
 
 def validate(expectation):
@@ -132,6 +140,27 @@ class InventoryIndex:
         for vm in self.vms:
             for ref_type, value in _lookup_keys(vm):
                 self._by_key.setdefault((ref_type, value), []).append(vm)
+
+    def with_vms(self, inventory, fresh):
+        """The index of ``inventory``, which is this index's inventory with the VMs ``fresh`` read again (the same
+        morefs): only their keys are redone, so that refreshing one VM does not cost the whole inventory's keys."""
+        index = copy.copy(self)
+        index.vms = inventory.get("vms") or []
+        index._by_key = dict(self._by_key)
+        for vm in fresh:
+            if ("moid", vm["moid"]) not in self._by_key:
+                continue  # not of this inventory: a full build would not list it either
+            new_keys = set(_lookup_keys(vm))
+            for old in self._by_key.get(("moid", vm["moid"]), []):
+                for key in set(_lookup_keys(old)) - new_keys:
+                    index._by_key[key] = [other for other in index._by_key[key] if other["moid"] != vm["moid"]]
+            for key in new_keys:
+                listed = index._by_key.get(key, [])
+                if any(other["moid"] == vm["moid"] for other in listed):
+                    index._by_key[key] = [vm if other["moid"] == vm["moid"] else other for other in listed]
+                else:
+                    index._by_key[key] = listed + [vm]
+        return index
 
     def find(self, expectation):
         """The distinct VMs that match the expectation, as CloudStack would match them."""

@@ -27,30 +27,48 @@ class SharedInventory:
     def __init__(self, client):
         self._client = client
         self._lock = threading.Lock()
-        self._inventories = {}  # datacenter (None: all) -> the inventory dict, replaced whole, never edited in place
+        # datacenter (None: all) -> (the inventory dict, its InventoryIndex), replaced whole, never edited in place
+        self._inventories = {}
 
     def __getattr__(self, name):
         return getattr(self._client, name)
 
     def read_inventory(self, datacenter=None):
+        return self._read(datacenter)[0]
+
+    def index_of(self, inventory):
+        """The lookups over an inventory this object handed out, kept with it (built once per read, redone only for the
+        VMs read again): a look at one VM does not rebuild the index of a 5,000-VM inventory. Any other: built now."""
+        with self._lock:
+            for held, index in self._inventories.values():
+                if held is inventory:
+                    return index
+        return InventoryIndex(inventory)
+
+    def _read(self, datacenter):
         with self._lock:
             if datacenter not in self._inventories:
-                self._inventories[datacenter] = self._client.read_inventory(datacenter)
+                self._inventories[datacenter] = _indexed(self._client.read_inventory(datacenter))
             return self._inventories[datacenter]
 
     def refresh_vm(self, instance_name, datacenter=None):
         """Read again the VMs that are CloudStack VM ``instance_name``, before their disks are looked at; the whole
         inventory when the shared read holds none of them."""
-        inventory = self.read_inventory(datacenter)
-        matches = InventoryIndex(inventory).find(VmExpectation(ref=instance_name, ref_type="instance_name"))
+        inventory, index = self._read(datacenter)
+        matches = index.find(VmExpectation(ref=instance_name, ref_type="instance_name"))
         fresh = None
         if matches:
             fresh = self._client.read_vms([vm["moid"] for vm in matches], inventory.get("hosts") or {},
                                           inventory.get("custom_fields") or {})
         with self._lock:
             if fresh is None:
-                self._inventories[datacenter] = self._client.read_inventory(datacenter)
+                self._inventories[datacenter] = _indexed(self._client.read_inventory(datacenter))
                 return
-            current = self._inventories[datacenter]
+            current, current_index = self._inventories[datacenter]
             by_moid = {vm["moid"]: vm for vm in fresh}
-            self._inventories[datacenter] = dict(current, vms=[by_moid.get(vm["moid"], vm) for vm in current["vms"]])
+            refreshed = dict(current, vms=[by_moid.get(vm["moid"], vm) for vm in current["vms"]])
+            self._inventories[datacenter] = (refreshed, current_index.with_vms(refreshed, fresh))
+
+
+def _indexed(inventory):
+    return inventory, InventoryIndex(inventory)

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One inventory read per run: later looks read only the VM asked about; a VM the read does not hold reads it all."""
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import InventoryIndex
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import VmExpectation
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.shared_inventory import SharedInventory
 
 
@@ -72,3 +74,29 @@ def test_each_datacenter_is_read_once_and_other_calls_go_to_the_client():
     shared.read_inventory("DC2")
     assert client.full_reads == 2
     assert shared.search_datastore("ds1", ["a.vmdk"]) == ["searched ds1"]
+
+
+def lookups(index, names):
+    """What a full index build would answer for each name: the morefs and disk files found."""
+    return {name: [(item["moid"], item["disks"][0]["file"]) for item in index.find(VmExpectation(ref=name, ref_type="instance_name"))]
+            for name in names}
+
+
+def test_the_index_is_kept_with_the_read_and_redone_only_for_the_vm_read_again():
+    client = Client()
+    client.vms["vm-3"] = dict(vm("vm-3", "i-2-3-VM", "[ds1] c.vmdk"), internal_name="i-2-1-VM")  # a second i-2-1-VM
+    shared = SharedInventory(client)
+    first = shared.index_of(shared.read_inventory())
+    assert shared.index_of(shared.read_inventory()) is first  # not rebuilt for the next look
+    client.vms["vm-1"] = vm("vm-1", "i-2-9-VM", "[ds2] a.vmdk")   # renamed, and its disk moved
+    shared.refresh_vm("i-2-1-VM")
+    inventory = shared.read_inventory()
+    kept, rebuilt = shared.index_of(inventory), InventoryIndex(inventory)
+    names = ["i-2-1-vm", "i-2-9-VM", "i-2-2-VM", "i-2-3-VM"]
+    assert lookups(kept, names) == lookups(rebuilt, names) == {
+        "i-2-1-vm": [("vm-3", "[ds1] c.vmdk")], "i-2-9-VM": [("vm-1", "[ds2] a.vmdk")],
+        "i-2-2-VM": [("vm-2", "[ds1] b.vmdk")], "i-2-3-VM": [("vm-3", "[ds1] c.vmdk")]}
+    assert lookups(first, ["i-2-1-VM"]) == {"i-2-1-VM": [("vm-1", "[ds1] a.vmdk"), ("vm-3", "[ds1] c.vmdk")]}  # left as it was
+    assert client.full_reads == 1
+    assert shared.index_of({"vms": [vm("vm-7", "i-2-7-VM", "[ds1] g.vmdk")]}).find(
+        VmExpectation(ref="i-2-7-VM", ref_type="instance_name"))[0]["moid"] == "vm-7"  # an inventory it did not read: built
