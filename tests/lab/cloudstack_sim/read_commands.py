@@ -40,8 +40,8 @@ def _by_vm(request, rows: list[dict]) -> list[dict]:
     return [row for row in rows if row["vm_id"] == vm["id"]]
 
 
-def _narrowed(request, table: str, sql: str) -> list[dict]:
-    """The rows of ``sql`` (a SELECT of ``table``), only those named when id / ids are given: read by index, as the
+def _narrowed(request, sql: str) -> list[dict]:
+    """The rows of ``sql`` (a SELECT of one table), only those named when id / ids are given: read by index, as the
     listing is filtered on them afterwards anyway (_with_ids), so that a lookup by id does not read the whole table."""
     wanted = _ids(request)
     if wanted is None or len(wanted) > MAX_SQL_PARAMETERS:
@@ -186,7 +186,7 @@ def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
 
 def list_virtual_machines(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, _narrowed(request, "vms", "SELECT * FROM vms"), "vms"))
+    rows = _owned(request, _with_ids(request, _narrowed(request, "SELECT * FROM vms"), "vms"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     if request.full:
         rows = _by_uuid_param(request, rows, "hostid", "host_id", catalog.hosts)
@@ -199,7 +199,7 @@ def list_virtual_machines(request) -> dict:
 
 def list_volumes(request) -> dict:
     catalog = request.catalog
-    rows = _owned(request, _with_ids(request, _narrowed(request, "volumes", "SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
+    rows = _owned(request, _with_ids(request, _narrowed(request, "SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
     rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
     rows = _by_vm(request, rows)
     if request.full:
