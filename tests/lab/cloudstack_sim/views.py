@@ -12,6 +12,10 @@ HYPERVISOR = "VMware"
 MANAGEMENT_SERVER_UUID = "7f5bd5f4-8f0a-11ee-9a8d-0242ac110002"
 
 
+# How many VMs one request reads by key before it reads the whole table.
+VMS_READ_ALONE = 20
+
+
 class Catalog:
     """The small tables, loaded once per request, so that rendering is lookups only."""
 
@@ -27,17 +31,13 @@ class Catalog:
         self._vm_rows = {}
         self._pending = None
 
-    @property
-    def vms(self) -> dict:
-        if self._vms is None:
-            self._vms = _by_id(self.store.all("SELECT * FROM vms"))
-        return self._vms
-
     def vm(self, vm_id) -> dict | None:
-        """One VM by its row id: read alone (by its key) unless the whole table was read, so that rendering a few
-        volumes does not read every VM."""
+        """One VM by its row id. The first few are read alone (by key), then the whole table at once: rendering a few
+        volumes does not read every VM, nor a long listing each VM by itself."""
         if vm_id is None:
             return None
+        if self._vms is None and len(self._vm_rows) >= VMS_READ_ALONE:
+            self._vms = _by_id(self.store.all("SELECT * FROM vms"))
         if self._vms is not None:
             return self._vms.get(vm_id)
         if vm_id not in self._vm_rows:
