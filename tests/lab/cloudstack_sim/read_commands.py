@@ -18,26 +18,16 @@ def _keyword(request, rows: list[dict], field: str = "name") -> list[dict]:
     return [row for row in rows if keyword.lower() in (row[field] or "").lower()]
 
 
-def _by_uuid_param(request, rows: list[dict], param: str, key: str, table_rows: dict) -> list[dict]:
-    """Filter on a UUID parameter naming a related row (zoneid -> zone_id...); an unknown one is ParamProcessWorker's 431."""
+def _by_uuid_param(request, rows: list[dict], param: str, key: str, table: str) -> list[dict]:
+    """Filter on a UUID parameter naming a row of ``table`` (zoneid -> zone_id...), read by its UUID alone; an unknown
+    one is ParamProcessWorker's 431."""
     value = request.get(param)
     if value is None:
         return rows
-    related = [row["id"] for row in table_rows.values() if row["uuid"] == value]
-    if not related:
+    related = request.store.by_uuid(table, value)
+    if related is None:
         raise invalid_entity(request.short_name, param, value)
-    return [row for row in rows if row[key] in related]
-
-
-def _by_vm(request, rows: list[dict]) -> list[dict]:
-    """As _by_uuid_param for virtualmachineid, the VM read by its UUID alone (not the whole table)."""
-    value = request.get("virtualmachineid")
-    if value is None:
-        return rows
-    vm = request.store.by_uuid("vms", value)
-    if vm is None:
-        raise invalid_entity(request.short_name, "virtualmachineid", value)
-    return [row for row in rows if row["vm_id"] == vm["id"]]
+    return [row for row in rows if row[key] == related["id"]]
 
 
 def _narrowed(request, sql: str) -> list[dict]:
@@ -113,7 +103,7 @@ def list_vmware_dcs(request) -> dict:
 def list_pods(request) -> dict:
     catalog = request.catalog
     rows = _with_ids(request, list(catalog.pods.values()), "pods")
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
     rows = _equal(request, _keyword(request, rows), "name", "name")
     return _listing(request, "pod", rows, lambda row: pod_view(catalog, row))
 
@@ -121,8 +111,8 @@ def list_pods(request) -> dict:
 def list_clusters(request) -> dict:
     catalog = request.catalog
     rows = _with_ids(request, list(catalog.clusters.values()), "clusters")
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
-    rows = _by_uuid_param(request, rows, "podid", "pod_id", catalog.pods)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
+    rows = _by_uuid_param(request, rows, "podid", "pod_id", "pods")
     rows = _equal(request, _keyword(request, rows), "name", "name")
     return _listing(request, "cluster", rows, lambda row: cluster_view(catalog, row))
 
@@ -130,8 +120,8 @@ def list_clusters(request) -> dict:
 def list_hosts(request) -> dict:
     catalog = request.catalog
     rows = _with_ids(request, list(catalog.hosts.values()), "hosts")
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
-    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
+    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", "clusters")
     rows = _equal(request, _equal(request, _keyword(request, rows), "name", "name"), "state", "state")
     return _listing(request, "host", rows, lambda row: host_view(catalog, row))
 
@@ -139,8 +129,8 @@ def list_hosts(request) -> dict:
 def list_storage_pools(request) -> dict:
     catalog = request.catalog
     rows = _with_ids(request, list(catalog.pools.values()), "pools")
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
-    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", catalog.clusters)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
+    rows = _by_uuid_param(request, rows, "clusterid", "cluster_id", "clusters")
     for param, field in (("name", "name"), ("path", "path"), ("ipaddress", "ipaddress"), ("scope", "scope"),
                          ("status", "state")):
         rows = _equal(request, rows, param, field)
@@ -187,9 +177,9 @@ def pool_suitable(catalog, pool: dict, volume: dict) -> bool:
 def list_virtual_machines(request) -> dict:
     catalog = request.catalog
     rows = _owned(request, _with_ids(request, _narrowed(request, "SELECT * FROM vms"), "vms"))
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
     if request.full:
-        rows = _by_uuid_param(request, rows, "hostid", "host_id", catalog.hosts)
+        rows = _by_uuid_param(request, rows, "hostid", "host_id", "hosts")
     name = request.get("name")
     if name is not None:
         rows = [row for row in rows if name.lower() in row["name"].lower()]
@@ -200,10 +190,10 @@ def list_virtual_machines(request) -> dict:
 def list_volumes(request) -> dict:
     catalog = request.catalog
     rows = _owned(request, _with_ids(request, _narrowed(request, "SELECT * FROM volumes WHERE removed IS NULL"), "volumes"))
-    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", catalog.zones)
-    rows = _by_vm(request, rows)
+    rows = _by_uuid_param(request, rows, "zoneid", "zone_id", "zones")
+    rows = _by_uuid_param(request, rows, "virtualmachineid", "vm_id", "vms")
     if request.full:
-        rows = _by_uuid_param(request, rows, "storageid", "pool_id", catalog.pools)
+        rows = _by_uuid_param(request, rows, "storageid", "pool_id", "pools")
         rows = _by_volume_cluster(request, rows)
     for param, field in (("name", "name"), ("type", "type"), ("state", "state")):
         rows = _equal(request, rows, param, field)
