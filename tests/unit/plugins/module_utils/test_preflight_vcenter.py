@@ -63,6 +63,10 @@ class FakeClient:
     def read_inventory(self, datacenter=None):
         return self.inventory
 
+    def read_vm_identities(self, datacenter=None):
+        inventory = self.read_inventory(datacenter)
+        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
+
     def read_vms(self, moids, hosts, field_names):
         return [vm for vm in self.inventory["vms"] if vm["moid"] in moids]
 

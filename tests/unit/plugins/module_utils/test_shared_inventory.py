@@ -1,6 +1,7 @@
 # Copyright: contributors to the cloudstack_vmware.safe_migration collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One inventory read per run: later looks read only the VM asked about; a VM the read does not hold reads it all."""
+"""One read of the VMs' identities per run; a VM's disks come from its own read by moref, just before a look at them; a
+VM the read does not hold reads the identities again."""
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import InventoryIndex
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import VmExpectation
@@ -8,20 +9,25 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 
 def vm(moid, name, file):
-    return {"moid": moid, "name": name, "internal_name": name, "disks": [{"key": 2000, "file": file}]}
+    return {"moid": moid, "name": name, "internal_name": name, "disks": [{"key": 2000, "file": file}], "has_snapshots": False}
 
 
 class Client:
-    """vCenter as it is now (``vms``); counts the full reads and the VM reads."""
+    """vCenter as it is now (``vms``); counts the full reads, the identity reads and the VM reads."""
 
     def __init__(self):
         self.vms = {"vm-1": vm("vm-1", "i-2-1-VM", "[ds1] a.vmdk"), "vm-2": vm("vm-2", "i-2-2-VM", "[ds1] b.vmdk")}
-        self.full_reads, self.vm_reads = 0, []
+        self.full_reads, self.identity_reads, self.vm_reads = 0, 0, []
 
     def read_inventory(self, datacenter=None):
         self.full_reads += 1
         return {"vms": [dict(item) for item in self.vms.values()], "datastores": {}, "hosts": {"host-1": "esx-1"},
                 "custom_fields": {101: "cloud.vm.internal.name"}}
+
+    def read_vm_identities(self, datacenter=None):
+        self.identity_reads += 1
+        return {"vms": [dict(item, disks=None, has_snapshots=None) for item in self.vms.values()], "datastores": {},
+                "hosts": {"host-1": "esx-1"}, "custom_fields": {101: "cloud.vm.internal.name"}}
 
     def read_vms(self, moids, hosts, field_names):
         self.vm_reads.append((list(moids), dict(hosts), dict(field_names)))
@@ -33,16 +39,19 @@ class Client:
         return ["searched %s" % datastore]
 
 
-def test_the_inventory_is_read_once_and_the_vm_asked_about_again_by_itself():
+def files_of(inventory):
+    return {item["moid"]: item["disks"] and item["disks"][0]["file"] for item in inventory["vms"]}
+
+
+def test_the_identities_are_read_once_and_the_vm_asked_about_in_full_by_itself():
     client = Client()
     shared = SharedInventory(client)
-    assert len(shared.read_inventory()["vms"]) == 2
+    assert files_of(shared.read_inventory()) == {"vm-1": None, "vm-2": None}  # no devices in the shared read
     client.vms["vm-1"] = vm("vm-1", "i-2-1-VM", "[ds2] a.vmdk")   # a migration moved its disk
     client.vms["vm-2"] = vm("vm-2", "i-2-2-VM", "[ds3] b.vmdk")   # not asked about: not read
     shared.refresh_vm("i-2-1-VM")
-    files = {item["moid"]: item["disks"][0]["file"] for item in shared.read_inventory()["vms"]}
-    assert files == {"vm-1": "[ds2] a.vmdk", "vm-2": "[ds1] b.vmdk"}
-    assert client.full_reads == 1
+    assert files_of(shared.read_inventory()) == {"vm-1": "[ds2] a.vmdk", "vm-2": None}
+    assert (client.identity_reads, client.full_reads) == (1, 0)
     assert client.vm_reads == [(["vm-1"], {"host-1": "esx-1"}, {101: "cloud.vm.internal.name"})]
 
 
@@ -50,10 +59,21 @@ def test_a_vm_the_shared_read_does_not_hold_reads_the_whole_inventory_again():
     client = Client()
     shared = SharedInventory(client)
     shared.read_inventory()
+    shared.refresh_vm("i-2-1-VM")
     client.vms["vm-3"] = vm("vm-3", "i-2-3-VM", "[ds1] c.vmdk")   # registered since the read
     shared.refresh_vm("i-2-3-VM")
-    assert client.full_reads == 2 and client.vm_reads == []
-    assert "vm-3" in {item["moid"] for item in shared.read_inventory()["vms"]}
+    assert (client.identity_reads, client.full_reads) == (2, 0)
+    assert [moids for moids, unused_hosts, unused_fields in client.vm_reads] == [["vm-1"], ["vm-3"]]
+    # vm-1 keeps the disks of its refresh: a look between its refresh and another VM's read again finds them
+    assert files_of(shared.read_inventory()) == {"vm-1": "[ds1] a.vmdk", "vm-2": None, "vm-3": "[ds1] c.vmdk"}
+
+
+def test_a_vm_registered_nowhere_reads_the_identities_again_and_nothing_more():
+    client = Client()
+    shared = SharedInventory(client)
+    shared.read_inventory()
+    shared.refresh_vm("i-2-8-VM")   # removed from the inventory (apache/cloudstack#9881)
+    assert (client.identity_reads, client.full_reads, client.vm_reads) == (2, 0, [])
 
 
 def test_a_vm_gone_since_the_read_reads_the_whole_inventory_again():
@@ -62,8 +82,8 @@ def test_a_vm_gone_since_the_read_reads_the_whole_inventory_again():
     shared.read_inventory()
     del client.vms["vm-2"]   # removed from the inventory (apache/cloudstack#9881)
     shared.refresh_vm("i-2-2-VM")
-    assert client.full_reads == 2
-    assert {item["moid"] for item in shared.read_inventory()["vms"]} == {"vm-1"}
+    assert (client.identity_reads, client.full_reads) == (1, 1)   # every VM read again, in full
+    assert files_of(shared.read_inventory()) == {"vm-1": "[ds1] a.vmdk"}
 
 
 def test_each_datacenter_is_read_once_and_other_calls_go_to_the_client():
@@ -72,13 +92,13 @@ def test_each_datacenter_is_read_once_and_other_calls_go_to_the_client():
     shared.read_inventory("DC1")
     shared.read_inventory("DC1")
     shared.read_inventory("DC2")
-    assert client.full_reads == 2
+    assert (client.identity_reads, client.full_reads) == (2, 0)
     assert shared.search_datastore("ds1", ["a.vmdk"]) == ["searched ds1"]
 
 
 def lookups(index, names):
     """What a full index build would answer for each name: the morefs and disk files found."""
-    return {name: [(item["moid"], item["disks"][0]["file"]) for item in index.find(VmExpectation(ref=name, ref_type="instance_name"))]
+    return {name: [(item["moid"], item["disks"] and item["disks"][0]["file"]) for item in index.find(VmExpectation(ref=name, ref_type="instance_name"))]
             for name in names}
 
 
@@ -95,8 +115,8 @@ def test_the_index_is_kept_with_the_read_and_redone_only_for_the_vm_read_again()
     names = ["i-2-1-vm", "i-2-9-VM", "i-2-2-VM", "i-2-3-VM"]
     assert lookups(kept, names) == lookups(rebuilt, names) == {
         "i-2-1-vm": [("vm-3", "[ds1] c.vmdk")], "i-2-9-VM": [("vm-1", "[ds2] a.vmdk")],
-        "i-2-2-VM": [("vm-2", "[ds1] b.vmdk")], "i-2-3-VM": [("vm-3", "[ds1] c.vmdk")]}
-    assert lookups(first, ["i-2-1-VM"]) == {"i-2-1-VM": [("vm-1", "[ds1] a.vmdk"), ("vm-3", "[ds1] c.vmdk")]}  # left as it was
-    assert client.full_reads == 1
+        "i-2-2-VM": [("vm-2", None)], "i-2-3-VM": [("vm-3", "[ds1] c.vmdk")]}
+    assert lookups(first, ["i-2-1-VM"]) == {"i-2-1-VM": [("vm-1", None), ("vm-3", None)]}  # left as it was
+    assert (client.identity_reads, client.full_reads) == (1, 0)
     assert shared.index_of({"vms": [vm("vm-7", "i-2-7-VM", "[ds1] g.vmdk")]}).find(
         VmExpectation(ref="i-2-7-VM", ref_type="instance_name"))[0]["moid"] == "vm-7"  # an inventory it did not read: built

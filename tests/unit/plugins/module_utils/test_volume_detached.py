@@ -46,6 +46,10 @@ class FakeVCenterClient:
                                                 **self.unusable.get(name, {}))
         return {"vms": [], "datastores": datastores}
 
+    def read_vm_identities(self, datacenter=None):
+        inventory = self.read_inventory(datacenter)
+        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
+
     def search_datastore(self, datastore, file_names, timeout=None):
         self.searches.append(datastore["name"])
         if datastore["name"] in self.failing:

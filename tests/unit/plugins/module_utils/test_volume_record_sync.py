@@ -62,6 +62,10 @@ class FakeVCenterClient:
         return {"vms": [], "datastores": {name: {"moid": name, "name": name, "browser": "b", "accessible": name not in self.unusable}
                                           for name in names}}
 
+    def read_vm_identities(self, datacenter=None):
+        inventory = self.read_inventory(datacenter)
+        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
+
     def search_datastore(self, datastore, file_names, timeout=None):
         return [path for path in self.files if path.startswith("[%s]" % datastore["name"]) and path.split("] ", 1)[1].rsplit("/", 1)[-1] in file_names]
 

@@ -59,6 +59,10 @@ class FakeVCenter:
                          "disks": [{"key": 2000, "file": FILE, "datastore_moid": "ds-1"}]}],
                 "datastores": {"ds-1": {"moid": "ds-1", "name": SRC_DS, "browser": "b", "accessible": True}}}
 
+    def read_vm_identities(self, datacenter=None):
+        inventory = self.read_inventory(datacenter)
+        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
+
     def read_vms(self, moids, hosts, field_names):
         return [vm for vm in self.read_inventory()["vms"] if vm["moid"] in moids]
 
