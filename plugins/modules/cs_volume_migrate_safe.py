@@ -147,8 +147,8 @@ options:
         this (at most 30 s).
       - Once a migration of the task has ended, each job is also polled when it should end (the median time of the
         task's succeeded migrations, from CloudStack's C(created) and C(completed)), so its end is seen about half a
-        second after it happens; a job not ended then is polled at short steps (a tenth of that time, at least 1 s)
-        until twice that time.
+        second after it happens; a job not ended then is polled every quarter second for a second (CloudStack's times
+        are whole seconds), then at short steps (a tenth of that time, at least 1 s) until twice that time.
     type: float
     default: 5
   journal_path:

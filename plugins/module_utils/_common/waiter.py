@@ -15,8 +15,12 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 # How long after the expected end the poll is made (a job's times are whole seconds).
 EXPECTED_MARGIN = 0.5
-# Once the expected end has passed, until twice the expected time: polls this share of the expected time apart (at
-# least 2 margins), not a backoff step (a 3-second job missed at 3.5 s was otherwise seen at 11 s).
+# Whole-second times put the true end within about a second of the expected one: through that second, polls this
+# far apart (a 3-second job missed at 3.5 s is seen by 3.75 s or 4 s, not at 4.5 s).
+FINE_STEP = 0.25
+WHOLE_SECOND = 1.0
+# After that, until twice the expected time: polls this share of the expected time apart (at least 2 margins), not a
+# backoff step (a 3-second job missed at 4.5 s was otherwise seen at 11 s).
 OVERDUE_STEP = 0.1
 
 
@@ -51,7 +55,8 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
     state and the elapsed time. ``on_poll(state, elapsed)`` observes each poll.
     ``expected``: seconds after which the condition is expected to hold; a poll is
     made then (``EXPECTED_MARGIN`` later) even when the backoff would sleep longer,
-    and at short steps after it until twice that time (``OVERDUE_STEP``).
+    at quarter seconds through the second after it (``FINE_STEP``), then at short
+    steps until twice that time (``OVERDUE_STEP``).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -83,6 +88,8 @@ def _until_next_expected_poll(elapsed, expected):
     to_expected = expected + EXPECTED_MARGIN - elapsed
     if to_expected > 0:
         return to_expected
+    if elapsed < expected + EXPECTED_MARGIN + WHOLE_SECOND:
+        return FINE_STEP
     if elapsed < 2 * expected + EXPECTED_MARGIN:
         return max(2 * EXPECTED_MARGIN, expected * OVERDUE_STEP)
     return float("inf")
