@@ -10,6 +10,7 @@ import pytest
 import requests
 from cs import CloudStackApiException
 
+from lab.cloudstack_sim.app import Settings, Simulator
 from lab.cloudstack_sim.testing import SimLab
 
 pytestmark = pytest.mark.lab
@@ -238,3 +239,16 @@ def test_detach_keeps_the_file_at_the_datastore_root_and_attach_puts_it_back(fre
         p["id"] for p in admin.listStoragePools(clusterid=volume["clusterid"])["storagepool"] if p["id"] != volume["storageid"]))
     assert fresh.records()[volume["id"]]["storageid"] == moved["volume"]["storageid"]
     assert len(fresh.vmdk_locations(volume["path"])) == 1
+
+
+def test_a_migration_job_lasts_job_seconds_its_vcenter_work_included(tmp_path):
+    sim = Simulator(Settings(state_dir=tmp_path, job_seconds=3.0))
+    try:
+        assert sim.migration_pause() == 3.0   # no migration yet: the whole time is waited
+        for seconds in (0.4, 0.9, 0.5):
+            sim.note_migration_work(seconds)
+        assert sim.migration_pause() == pytest.approx(2.5)   # less the median of the last works
+        sim.job_seconds = 0.05
+        assert sim.migration_pause() == 0.0   # work longer than the job: no wait at all
+    finally:
+        sim.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from .jobs import RESET_TEXT, RESTART_TEXT, JobRunner
 from .store import Store
 
 BEHAVIOURS = ("legacy", "fixed")
+MIGRATION_WORK_SAMPLES = 20
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Simulator:
         self.lock = threading.Lock()
         self.behaviour = settings.behaviour
         self.job_seconds = settings.job_seconds
+        # how long the vCenter work of the last migrations took: a migration job lasts job_seconds in all
+        self.migration_work_seconds: deque[float] = deque(maxlen=MIGRATION_WORK_SAMPLES)
+        self.migration_work_lock = threading.Lock()
         self.job_faults: list[dict] = []
         self.call_faults: list[CallFault] = []
         self.release = threading.Event()
@@ -78,6 +83,16 @@ class Simulator:
     def wait(self, seconds: float) -> bool:
         """Sleep for a job; False when a reset interrupted it."""
         return not self.reset_event.wait(max(0.0, seconds))
+
+    def migration_pause(self) -> float:
+        """The wait before a migration's vCenter work: job_seconds less what that work took lately (the median)."""
+        with self.migration_work_lock:
+            work = sorted(self.migration_work_seconds)
+        return max(0.0, self.job_seconds - (work[len(work) // 2] if work else 0.0))
+
+    def note_migration_work(self, seconds: float) -> None:
+        with self.migration_work_lock:
+            self.migration_work_seconds.append(seconds)
 
     def wait_for_release(self) -> bool:
         """A hung job waits until release_jobs or reset; False on reset."""

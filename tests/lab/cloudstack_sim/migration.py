@@ -13,6 +13,7 @@ The other fault shapes (false failure, source left behind or removed) live in fa
 """
 from __future__ import annotations
 
+import time
 import uuid as uuidlib
 from dataclasses import dataclass
 
@@ -48,7 +49,9 @@ def run_migration(sim, job: dict, order: MigrationOrder):
     duplicate_id = _duplicate_row(sim, job, volume, pool) if vm is None else None
     try:
         _pause(sim, order.fault)
+        work_started = time.monotonic()
         _migrate(sim, job, order, volume, pool, vm, duplicate_id)
+        sim.note_migration_work(time.monotonic() - work_started)
     except Abandoned:
         raise ApiError(INTERNAL_ERROR, RESET_TEXT) from None
     except ApiError as error:
@@ -58,9 +61,9 @@ def run_migration(sim, job: dict, order: MigrationOrder):
 
 
 def _pause(sim, fault: dict | None) -> None:
-    """The job's duration, or the injected slowness or hang."""
+    """The job's duration (its vCenter work included), or the injected slowness or hang."""
     mode = (fault or {}).get("mode")
-    seconds = float(fault.get("seconds", sim.job_seconds)) if mode == "slow" else sim.job_seconds
+    seconds = float(fault.get("seconds", sim.job_seconds)) if mode == "slow" else sim.migration_pause()
     if not sim.wait(seconds):
         raise Abandoned()
     if mode == "hang" and not sim.wait_for_release():
