@@ -84,6 +84,8 @@ options:
         one volume of a VM moves at a time (CloudStack runs a VM's work one item at a time), and at most
         C(concurrent.migrations.per.target.datastore) volumes (read with C(listConfigurations); 0 is no limit) go to
         one destination pool at a time, as CloudStack refuses the excess with an error instead of queueing it.
+      - These limits count CloudStack's migration jobs in flight. Once a volume's job has ended, its verification
+        against vCenter goes on beside the next volume's job; its VM stays busy until that verification ends.
     type: int
     default: 1
   max_per_destination:

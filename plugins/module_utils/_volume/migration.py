@@ -85,6 +85,8 @@ class VolumeMigrationService:
         self._zones = zones
         self._in_zones = {}
         self._zones_lock = threading.Lock()
+        # per worker thread: frees the scheduler slot of the volume it works on once that volume's job has ended
+        self._job_slot = threading.local()
 
     def run(self, requests):
         """Migrate every requested volume; raise a ``SafeMigrationError`` carrying all results if one failed.
@@ -115,8 +117,13 @@ class VolumeMigrationService:
                 scheduler.stop()
 
         def work(item):
-            return self._outcome(requests[item.key], resolved[item.key], on_failure=stop_on_failure)
-        ended = run_scheduled(scheduler, work, min(self._options.concurrency, max(1, len(requests))))
+            self._job_slot.release = lambda: scheduler.job_ended(item)
+            try:
+                return self._outcome(requests[item.key], resolved[item.key], on_failure=stop_on_failure)
+            finally:
+                self._job_slot.release = None
+        # twice the concurrency in threads: a volume being verified leaves its job's slot to the next volume
+        ended = run_scheduled(scheduler, work, min(2 * self._options.concurrency, max(1, len(requests))))
         for item, result in ended:
             results[item.key] = result
         failed_before = first_failure[:1] if scheduler.stopped_first() else []
@@ -504,8 +511,13 @@ class VolumeMigrationService:
             return None
 
     def _finish(self, essentials, job_id):
+        """Wait for the job, then judge it; its slot goes to the next volume as soon as it ended (the judging submits no
+        migration)."""
         volume_id = essentials["volume_id"]
         job = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume_id), volume_id=volume_id)
+        release = getattr(self._job_slot, "release", None)
+        if release is not None:
+            release()
         return self._judge(essentials, job)
 
     def _judge(self, essentials, job):

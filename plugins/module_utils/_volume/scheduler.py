@@ -6,9 +6,10 @@ CloudStack runs one VM's work one item at a time (its VM work queue) and, when
 ``concurrent.migrations.per.target.datastore`` is above 0, refuses more migrations to one pool than that. The
 scheduler never asks for more: at most ``concurrency`` migrations at once, at most ``per_destination`` to one
 destination pool, one per VM; the next eligible item of the plan starts as soon as one ends (a later item to an
-idle pool goes before an earlier one to a busy pool, which spreads the work across destinations). After
-``deadline`` (the window's end), or once ``stop`` was called, nothing new starts: the items left are returned by
-``not_started``.
+idle pool goes before an earlier one to a busy pool, which spreads the work across destinations). The overall
+and per-destination limits count CloudStack's jobs in flight: once an item's job has ended (``job_ended``), its
+verification goes on outside them, and its VM stays busy until the item is done. After ``deadline`` (the window's
+end), or once ``stop`` was called, nothing new starts: the items left are returned by ``not_started``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Scheduler:
         self._deadline = deadline
         self._clock = clock
         self._running = []
+        self._verifying = []  # their job ended: outside the limits, their VM still busy
         self._stopped_at = None
         self._condition = threading.Condition()
         self.peak = {"overall": 0, "per_destination": {}, "per_vm": {}}
@@ -57,9 +59,19 @@ class Scheduler:
                     return item
                 self._condition.wait(self._time_to_deadline())
 
+    def job_ended(self, item):
+        """The item's CloudStack job has ended: its slot goes to the next item; its VM stays busy until ``done``."""
+        with self._condition:
+            if item in self._running:
+                self._running.remove(item)
+                self._verifying.append(item)
+                self._condition.notify_all()
+
     def done(self, item):
         with self._condition:
-            self._running.remove(item)
+            for held in (self._running, self._verifying):
+                if item in held:
+                    held.remove(item)
             self._condition.notify_all()
 
     def stop(self):
@@ -88,7 +100,7 @@ class Scheduler:
     def _first_eligible(self):
         if len(self._running) >= self._concurrency:
             return None
-        busy_vms = {item.vm for item in self._running if item.vm is not None}
+        busy_vms = {item.vm for item in self._running + self._verifying if item.vm is not None}
         for item in self._pending:
             if item.vm is not None and item.vm in busy_vms:
                 continue
@@ -108,9 +120,9 @@ class Scheduler:
                 self.peak[scope][value] = max(self.peak[scope].get(value, 0), values.count(value))
 
 
-def run_scheduled(scheduler, work, concurrency):
-    """Run ``work(item)`` for every item the scheduler hands out, on ``concurrency`` worker threads; the results in
-    the order the work ended. ``work`` must not raise (it returns its failure as a result)."""
+def run_scheduled(scheduler, work, workers):
+    """Run ``work(item)`` for every item the scheduler hands out, on ``workers`` threads; the results in the order the
+    work ended. ``work`` must not raise (it returns its failure as a result)."""
     results, lock = [], threading.Lock()
 
     def worker():
@@ -124,7 +136,7 @@ def run_scheduled(scheduler, work, concurrency):
                 scheduler.done(item)
             with lock:
                 results.append((item, result))
-    threads = [threading.Thread(target=worker, name="migration-%d" % number) for number in range(concurrency)]
+    threads = [threading.Thread(target=worker, name="migration-%d" % number) for number in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -3,6 +3,7 @@
 """The migration service's schedule: the window's end, and the limit per destination pool (the option and CloudStack's
 own setting). The scheduler itself: test_scheduler.py; the limits kept in the lab: integration/test_schedule_limits.py."""
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,6 +22,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from unit.plugins.module_utils.test_volume_migration import (  # pylint: disable=import-error,unused-import
     DST,
     SRC_DS,
+    VM,
     VOL,
     VOL2,
     lock_directory_of,
@@ -44,6 +46,49 @@ def second_volume(world):  # pylint: disable=redefined-outer-name
     cloudstack, vcenter = world[0], world[1]
     cloudstack.volumes[VOL2] = dict(cloudstack.volumes[VOL], id=VOL2, name="DATA-8", path="DATA-8")
     vcenter.vms["i-2-7-VM"]["DATA-8"] = SRC_DS
+
+
+def watch_verification_of_the_first_volume(world, patience):  # pylint: disable=redefined-outer-name
+    """Whether the second volume was submitted while the first one was being verified (its job ended), waited for up to
+    ``patience`` seconds from the start of that verification: [True or False]."""
+    cloudstack, vcenter = world[0], world[1]
+    second_submitted, seen = threading.Event(), []
+    migrate, locate = cloudstack.migrate_volume, vcenter.locate
+
+    def migrate_volume(volume_id, *args, **kwargs):
+        if volume_id == VOL2:
+            second_submitted.set()
+        return migrate(volume_id, *args, **kwargs)
+
+    def located(instance_name, path, datastores=None):
+        first_job_ended = any(job.get("volume_id") == VOL and job.get("done") for job in cloudstack.jobs.values())
+        if path == "DATA-7" and first_job_ended and not seen:
+            seen.append(second_submitted.wait(patience))
+        return locate(instance_name, path, datastores)
+    cloudstack.migrate_volume, vcenter.locate = migrate_volume, located
+    return seen
+
+
+def test_a_volume_being_verified_leaves_its_job_slot_to_the_next_volume(world):  # pylint: disable=redefined-outer-name
+    cloudstack, vcenter = world[0], world[1]
+    vm2 = VM.replace("c", "e")
+    cloudstack.vms[vm2] = dict(id=vm2, name="web-8", state="Stopped", instancename="i-2-8-VM")
+    cloudstack.volumes[VOL2] = dict(cloudstack.volumes[VOL], id=VOL2, name="DATA-8", path="DATA-8", virtualmachineid=vm2,
+                                    vmname="web-8")
+    vcenter.vms["i-2-8-VM"] = {"DATA-8": SRC_DS}
+    seen = watch_verification_of_the_first_volume(world, patience=10)
+    result = service(world, concurrency=1).run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    assert seen == [True], "the second job was submitted while the first volume was verified"
+    assert [entry["status"] for entry in result["volumes"]] == ["migrated", "migrated"]
+    assert result["schedule"]["peak"]["overall"] == 1, "never two CloudStack jobs at once"
+
+
+def test_a_volume_being_verified_keeps_its_vm_busy(world):  # pylint: disable=redefined-outer-name
+    second_volume(world)   # DATA-8 of the same VM
+    seen = watch_verification_of_the_first_volume(world, patience=0.5)
+    result = service(world, concurrency=2).run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    assert seen == [False], "nothing submitted for the VM while its first volume was verified"
+    assert [entry["status"] for entry in result["volumes"]] == ["migrated", "migrated"]
 
 
 @pytest.mark.parametrize("value, end", [

@@ -78,6 +78,21 @@ def test_nothing_starts_after_the_window_end_and_the_rest_is_listed_in_plan_orde
     assert [item.key for item in scheduler.not_started()] == ["vol-1", "vol-2", "vol-3"]
 
 
+def test_an_ended_job_frees_its_slot_and_destination_but_its_vm_stays_busy_until_done():
+    items = [ScheduledItem("a", "pool-1", vm="vm-1"), ScheduledItem("b", "pool-1", vm="vm-1"),
+             ScheduledItem("c", "pool-1", vm="vm-2")]
+    scheduler = Scheduler(items, concurrency=1, per_destination=1)
+    first = scheduler.next()
+    scheduler.job_ended(first)   # being verified: no longer a CloudStack job in flight
+    second = scheduler.next()
+    assert (first.key, second.key) == ("a", "c"), "b waits: its VM is busy until a is done"
+    scheduler.job_ended(second)
+    scheduler.done(second)
+    scheduler.done(first)
+    assert scheduler.next().key == "b"
+    assert scheduler.peak["overall"] == 1 and scheduler.peak["per_destination"] == {"pool-1": 1}
+
+
 def test_a_worker_waiting_for_a_busy_vm_stops_waiting_when_the_window_ends():
     items = [ScheduledItem("root", "pool-1", vm="vm-1"), ScheduledItem("data", "pool-2", vm="vm-1")]
     scheduler = Scheduler(items, concurrency=2, deadline=time.monotonic() + 0.3)
