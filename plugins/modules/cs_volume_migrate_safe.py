@@ -109,7 +109,9 @@ options:
     description:
       - What a failed volume does to the volumes of O(volumes) not started yet.
       - V(continue) starts them all the same. V(stop) starts no other volume after a failure; the volumes already
-        running go on to their end and are verified. The volumes not started are returned with status
+        running go on to their end and are verified. A failure is known once the volume is verified: a volume whose
+        job has ended may leave its slot to the next volume before its verification finds the failure (see
+        O(concurrency)). The volumes not started are returned with status
         V(not_started) and the task fails saying which volume failed; running the same task again goes on where
         this one stopped.
       - Ignored in check mode, which plans every volume.
