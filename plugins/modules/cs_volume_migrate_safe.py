@@ -84,8 +84,10 @@ options:
         one volume of a VM moves at a time (CloudStack runs a VM's work one item at a time), and at most
         C(concurrent.migrations.per.target.datastore) volumes (read with C(listConfigurations); 0 is no limit) go to
         one destination pool at a time, as CloudStack refuses the excess with an error instead of queueing it.
-      - These limits count CloudStack's migration jobs in flight. Once a volume's job has ended, its verification
-        against vCenter goes on beside the next volume's job; its VM stays busy until that verification ends.
+      - With O(on_volume_failure=continue), these limits count CloudStack's migration jobs in flight: once a volume's
+        job has ended, its verification against vCenter goes on beside the next volume's job (its VM stays busy until
+        that verification ends). With O(on_volume_failure=stop), a volume keeps its place until it is verified, so
+        that no volume starts before the failure of the one before it is known.
     type: int
     default: 1
   max_per_destination:
@@ -109,9 +111,7 @@ options:
     description:
       - What a failed volume does to the volumes of O(volumes) not started yet.
       - V(continue) starts them all the same. V(stop) starts no other volume after a failure; the volumes already
-        running go on to their end and are verified. A failure is known once the volume is verified: a volume whose
-        job has ended may leave its slot to the next volume before its verification finds the failure (see
-        O(concurrency)). The volumes not started are returned with status
+        running go on to their end and are verified. The volumes not started are returned with status
         V(not_started) and the task fails saying which volume failed; running the same task again goes on where
         this one stopped.
       - Ignored in check mode, which plans every volume.

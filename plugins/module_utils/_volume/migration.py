@@ -86,6 +86,7 @@ class VolumeMigrationService:
         self._in_zones = {}
         self._zones_lock = threading.Lock()
         # per worker thread: frees the scheduler slot of the volume it works on once that volume's job has ended
+        # (on_volume_failure=continue only: under stop, no volume starts before the one before is known not to fail)
         self._job_slot = threading.local()
 
     def run(self, requests):
@@ -116,14 +117,17 @@ class VolumeMigrationService:
                 first_failure.append(result)
                 scheduler.stop()
 
+        release_at_job_end = self._options.on_volume_failure == "continue"
+
         def work(item):
-            self._job_slot.release = lambda: scheduler.job_ended(item)
+            self._job_slot.release = (lambda: scheduler.job_ended(item)) if release_at_job_end else None
             try:
                 return self._outcome(requests[item.key], resolved[item.key], on_failure=stop_on_failure)
             finally:
                 self._job_slot.release = None
-        # twice the concurrency in threads: a volume being verified leaves its job's slot to the next volume
-        ended = run_scheduled(scheduler, work, min(2 * self._options.concurrency, max(1, len(requests))))
+        # twice the concurrency in threads when a volume being verified leaves its job's slot to the next volume
+        workers = (2 if release_at_job_end else 1) * self._options.concurrency
+        ended = run_scheduled(scheduler, work, min(workers, max(1, len(requests))))
         for item, result in ended:
             results[item.key] = result
         failed_before = first_failure[:1] if scheduler.stopped_first() else []
@@ -511,8 +515,8 @@ class VolumeMigrationService:
             return None
 
     def _finish(self, essentials, job_id):
-        """Wait for the job, then judge it; its slot goes to the next volume as soon as it ended (the judging submits no
-        migration)."""
+        """Wait for the job, then judge it; under on_volume_failure=continue its slot goes to the next volume as soon as
+        it ended (the judging submits no migration)."""
         volume_id = essentials["volume_id"]
         job = self._jobs.wait(job_id, "migrateVolume job %s of volume %s" % (job_id, volume_id), volume_id=volume_id)
         release = getattr(self._job_slot, "release", None)

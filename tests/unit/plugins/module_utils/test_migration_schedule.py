@@ -69,16 +69,21 @@ def watch_verification_of_the_first_volume(world, patience):  # pylint: disable=
     return seen
 
 
-def test_a_volume_being_verified_leaves_its_job_slot_to_the_next_volume(world):  # pylint: disable=redefined-outer-name
+@pytest.mark.parametrize("policy, patience, next_started", [
+    ("continue", 10, True),   # its job ended: the next volume's job starts beside the verification
+    ("stop", 0.5, False),     # a volume keeps its place until verified: a failure is known before the next starts
+])
+def test_a_volume_being_verified_leaves_its_job_slot_to_the_next_volume_unless_stopping_on_failure(
+        world, policy, patience, next_started):  # pylint: disable=redefined-outer-name
     cloudstack, vcenter = world[0], world[1]
     vm2 = VM.replace("c", "e")
     cloudstack.vms[vm2] = dict(id=vm2, name="web-8", state="Stopped", instancename="i-2-8-VM")
     cloudstack.volumes[VOL2] = dict(cloudstack.volumes[VOL], id=VOL2, name="DATA-8", path="DATA-8", virtualmachineid=vm2,
                                     vmname="web-8")
     vcenter.vms["i-2-8-VM"] = {"DATA-8": SRC_DS}
-    seen = watch_verification_of_the_first_volume(world, patience=10)
-    result = service(world, concurrency=1).run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
-    assert seen == [True], "the second job was submitted while the first volume was verified"
+    seen = watch_verification_of_the_first_volume(world, patience)
+    result = service(world, concurrency=1, on_volume_failure=policy).run([MigrationRequest(VOL, DST), MigrationRequest(VOL2, DST)])
+    assert seen == [next_started]
     assert [entry["status"] for entry in result["volumes"]] == ["migrated", "migrated"]
     assert result["schedule"]["peak"]["overall"] == 1, "never two CloudStack jobs at once"
 
