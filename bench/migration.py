@@ -119,11 +119,14 @@ def run_playbook(lab, volumes, settings, workdir):
 
 
 def parse_matrix(text):
-    """'100:10:3,100:10:3:5' -> [(volumes, concurrency, job seconds, wave size or None), ...]"""
+    """'100:10:3,100:10:3:5,100:10:3::finish_wave' -> [(volumes, concurrency, job seconds, wave size or None,
+    on_volume_failure or None), ...]"""
     rows = []
     for item in text.split(","):
-        volumes, concurrency, job_seconds, *wave_size = item.split(":")
-        rows.append((int(volumes), int(concurrency), float(job_seconds), int(wave_size[0]) if wave_size else None))
+        volumes, concurrency, job_seconds, *rest = item.split(":")
+        wave_size, on_volume_failure = (rest + ["", ""])[:2]
+        rows.append((int(volumes), int(concurrency), float(job_seconds), int(wave_size) if wave_size else None,
+                     on_volume_failure or None))
     return rows
 
 
@@ -194,7 +197,10 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "lookups, then a rolling window of `concurrency` volumes) that waits for its slowest volume before the next "
         "wave starts; the first jobs of a wave are seen to end at a backoff step (after 5 s, then 7.5 s more), the "
         "later ones about 0.5 s after their expected end (the median time of the wave's succeeded jobs), then "
-        "every quarter second for a second, then at steps of a tenth of it (at least 1 s).",
+        "every quarter second for a second, then at steps of a tenth of it (at least 1 s). With "
+        "`on_volume_failure=finish_wave`, a volume whose job has ended leaves its place to the next volume's job while "
+        "it is verified; with `stop` (the default) it keeps its place until verified, so that no volume starts before "
+        "a failure of the one before is known.",
         "",
         "Bringing the lab up took %.0f s." % lab_seconds,
         "",
@@ -218,7 +224,7 @@ def main(argv=None):
     parser.add_argument("--service-concurrency", type=int, default=10)
     parser.add_argument("--service-job-seconds", type=float, default=3.0)
     parser.add_argument("--playbook-runs", default="10:10:3,100:10:3,100:20:3,100:10:0,100:10:3:5",
-                        help="volumes:concurrency:job seconds[:wave size] of each playbook run")
+                        help="volumes:concurrency:job seconds[:wave size[:on_volume_failure]] of each playbook run")
     parser.add_argument("--wave-size", default="", help="safe_migration_wave_size for the playbook runs (default: the playbook's)")
     parser.add_argument("--on-volume-failure", default="", help="safe_migration_on_volume_failure (default: the playbook's)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running at the end")
@@ -242,13 +248,13 @@ def main(argv=None):
                 print("service, %d volumes: %.1f s, %d SOAP calls, %d CloudStack requests" % (
                     count, run["seconds"], sum(run["soap"].values()), sum(run["api"].values())), flush=True)
                 turn += 1
-            for count, concurrency, job_seconds, wave_size in parse_matrix(args.playbook_runs):
+            for count, concurrency, job_seconds, wave_size, on_volume_failure in parse_matrix(args.playbook_runs):
                 lab.control("job_seconds", seconds=job_seconds)
                 settings = {"concurrency": concurrency}
                 if wave_size or args.wave_size:
                     settings["wave_size"] = wave_size or args.wave_size
-                if args.on_volume_failure:
-                    settings["on_volume_failure"] = args.on_volume_failure
+                if on_volume_failure or args.on_volume_failure:
+                    settings["on_volume_failure"] = on_volume_failure or args.on_volume_failure
                 workdir = Path(scratch) / ("playbook-%d" % turn)
                 workdir.mkdir()
                 run = run_playbook(lab, pick_volumes(lab, count, turn), settings, workdir)
