@@ -16,7 +16,7 @@ step_pytest() {
     # Unit tests, the lab's own tests, the modules' tests against the lab and the campaign. The generated plans with
     # mistakes and the campaign's schedules run fixed seeded slices here (each is one or more ansible-playbook runs);
     # the full runs: docs/development.md and docs/reliability.md.
-    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-16}" CAMPAIGN_SCHEDULES="${CAMPAIGN_SCHEDULES:-16}" \
+    (cd "$repo" && PLAN_MISTAKES_PLANS="${PLAN_MISTAKES_PLANS:-10}" CAMPAIGN_SCHEDULES="${CAMPAIGN_SCHEDULES:-10}" \
         python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile -p no:cacheprovider --durations=15)
 }
 
