@@ -13,32 +13,42 @@ import time
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import WaitTimeout
 
-# How long after the expected end the poll is made (a job's times are whole seconds).
-EXPECTED_MARGIN = 0.5
+# How long after the expected end the poll is made.
+EXPECTED_MARGIN = 0.25
 # Whole-second times put the true end within about a second of the expected one: through that second, polls this
-# far apart (a 3-second job missed at 3.5 s is seen by 3.75 s or 4 s, not at 4.5 s).
+# far apart (a 3-second job missed at 3.25 s is seen by 3.5 s or 3.75 s, not at 4.5 s).
 FINE_STEP = 0.25
 WHOLE_SECOND = 1.0
-# After that, until twice the expected time: polls this share of the expected time apart (at least 2 margins), not a
-# backoff step (a 3-second job missed at 4.5 s was otherwise seen at 11 s).
+# After that, until twice the expected time: polls this share of the expected time apart (at least OVERDUE_MIN_STEP),
+# not a backoff step (a 3-second job missed at 4.25 s was otherwise seen at 11 s).
 OVERDUE_STEP = 0.1
+OVERDUE_MIN_STEP = 1.0
 
 
 class Backoff:
-    """Capped exponential backoff with jitter: first, first*factor, ... up to cap."""
+    """Capped exponential backoff with jitter: first, first*factor, ... up to cap; ``probe`` > 0: that first delay
+    reached in steps of ``probe`` seconds (without jitter), then first*factor, ..."""
 
-    def __init__(self, first=1.0, factor=1.5, cap=15.0, jitter=0.1, rng=None):
-        if first <= 0 or factor < 1 or cap < first:
-            raise ValueError("backoff needs first > 0, factor >= 1 and cap >= first")
+    def __init__(self, first=1.0, factor=1.5, cap=15.0, jitter=0.1, rng=None, probe=0.0):
+        if first <= 0 or factor < 1 or cap < first or probe < 0:
+            raise ValueError("backoff needs first > 0, factor >= 1, cap >= first and probe >= 0")
         self.first = first
         self.factor = factor
         self.cap = cap
         self.jitter = jitter
+        self.probe = probe
         self._rng = rng or random.Random()
 
     def delays(self):
         """Yield the successive delays, forever."""
         delay = self.first
+        if 0 < self.probe < self.first:
+            probed = 0.0
+            while probed < self.first:
+                step = min(self.probe, self.first - probed)
+                probed += step
+                yield step
+            delay = min(self.cap, self.first * self.factor)
         while True:
             spread = delay * self.jitter
             yield max(0.0, delay + self._rng.uniform(-spread, spread))
@@ -91,5 +101,5 @@ def _until_next_expected_poll(elapsed, expected):
     if elapsed < expected + EXPECTED_MARGIN + WHOLE_SECOND:
         return FINE_STEP
     if elapsed < 2 * expected + EXPECTED_MARGIN:
-        return max(2 * EXPECTED_MARGIN, expected * OVERDUE_STEP)
+        return max(OVERDUE_MIN_STEP, expected * OVERDUE_STEP)
     return float("inf")

@@ -15,6 +15,9 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 JOB_STATUS_NAMES = {0: "in progress", 1: "succeeded", 2: "failed", 3: "cancelled"}
 MAX_POLL_DELAY = 30.0
+# Before the run knows how long a migration takes: polls this far apart up to the first backoff delay (the first
+# jobs of a run are otherwise seen to end only at that delay, 5 s by default, whatever their length).
+PROBE_STEP = 1.0
 MIGRATE_COMMANDS = ("MigrateVolumeCmd", "MigrateVolumeCmdByAdmin")
 # CloudStack's time format in API answers (2026-12-01T05:02:11+0000).
 CLOUDSTACK_TIME = "%Y-%m-%dT%H:%M:%S%z"
@@ -77,18 +80,19 @@ class JobRunner:
             with self._lock:
                 self._migration_seconds.append(seconds)
 
-    def backoff(self):
+    def backoff(self, probe=0.0):
         first = float(self._options.poll_interval)
-        return Backoff(first=first, factor=1.5, cap=max(first, min(MAX_POLL_DELAY, first * 8)))
+        return Backoff(first=first, factor=1.5, cap=max(first, min(MAX_POLL_DELAY, first * 8)), probe=probe)
 
     def wait(self, job_id, what, **facts):
         """The ended job's record. On timeout or lost contact: the outcome is unknown, say how to resume."""
+        expected = self.expected_seconds()
         try:
             ended = wait_for(
                 poll=lambda: self._cs.query_job(job_id) or {"jobid": job_id, "jobstatus": None},
                 is_done=lambda job: job.get("jobstatus") in (1, 2, 3),
-                timeout=self._options.job_timeout, backoff=self.backoff(), what=what,
-                clock=self._clock, sleep=self._sleep, expected=self.expected_seconds(),
+                timeout=self._options.job_timeout, backoff=self.backoff(probe=PROBE_STEP if expected is None else 0.0),
+                what=what, clock=self._clock, sleep=self._sleep, expected=expected,
             )
         except WaitTimeout as timeout:
             last = timeout.facts.get("last_state") or {}

@@ -37,12 +37,12 @@ def test_after_the_first_migration_the_next_is_polled_when_it_should_end():
     assert waiting.expected_seconds() is None
 
     waiting.wait("job-1", "job 1")
-    assert len(clock.sleeps) == 1 and clock.sleeps[0] >= 4.5, "the first job: the backoff alone (5 s, jitter 10%)"
+    assert clock.sleeps == [1, 1, 1], "the first job: polled every second up to the backoff's first delay (5 s)"
     clock.sleeps.clear()
     waiting.wait("job-2", "job 2")
 
     assert waiting.expected_seconds() == 3
-    assert clock.sleeps == [pytest.approx(3.5)], "seen 0.5 s after its expected end, not at the backoff's 5 s"
+    assert clock.sleeps == [pytest.approx(3.25)], "seen 0.25 s after its expected end, not at the backoff's 5 s"
 
 
 def test_jobs_of_other_commands_teach_nothing():

@@ -85,23 +85,34 @@ def test_a_poll_is_made_when_the_operation_is_expected_to_end():
     clock = FakeClock()
     wait_for(scripted([0, 1]), lambda s: s == 1, timeout=60, backoff=Backoff(first=5, factor=1.5, cap=30, jitter=0),
              clock=clock, sleep=clock.sleep, expected=3.0)
-    assert clock.sleeps == [3.5]
+    assert clock.sleeps == [3.25]
 
 
 def test_a_little_after_the_expected_end_the_polls_come_at_short_steps_then_the_backoff_goes_on():
     clock = FakeClock()
     wait_for(scripted([0] * 9 + [1]), lambda s: s == 1, timeout=60,
              backoff=Backoff(first=2, factor=2, cap=30, jitter=0), clock=clock, sleep=clock.sleep, expected=3.0)
-    # the backoff's 2 s first, then the 1.5 s left to the expected end (3 s + the margin), quarter seconds through the
-    # second after it (CloudStack's times are whole seconds), 1-second steps until twice the expected time (6.5 s),
+    # the backoff's 2 s first, then the 1.25 s left to the expected end (3 s + the margin), quarter seconds through the
+    # second after it (CloudStack's times are whole seconds), 1-second steps until twice the expected time (6.25 s),
     # then the backoff again (its 9th step, 30 s at the cap)
-    assert clock.sleeps == [2, 1.5, 0.25, 0.25, 0.25, 0.25, 1, 1, 30]
+    assert clock.sleeps == [2, 1.25, 0.25, 0.25, 0.25, 0.25, 1, 1, 30]
 
 
 def test_a_long_expected_time_steps_by_a_tenth_of_it_once_overdue():
     clock = FakeClock()
     wait_for(scripted([0] * 9 + [1]), lambda s: s == 1, timeout=3600, backoff=Backoff(first=60, factor=1.5, cap=120, jitter=0),
              clock=clock, sleep=clock.sleep, expected=300.0)
-    # the backoff (60, 90, 120 s), the 30.5 s left to the expected end, quarter seconds for a second, then a tenth of
-    # 300 s, not the backoff's 120 s
-    assert clock.sleeps == [60, 90, 120, pytest.approx(30.5), 0.25, 0.25, 0.25, 0.25, 30]
+    # the backoff (60, 90, 120 s), the 30.25 s left to the expected end, quarter seconds for a second, then a tenth
+    # of 300 s, not the backoff's 120 s
+    assert clock.sleeps == [60, 90, 120, pytest.approx(30.25), 0.25, 0.25, 0.25, 0.25, 30]
+
+
+@pytest.mark.parametrize("first, probe, delays", [
+    (5, 1, [1, 1, 1, 1, 1, 7.5, 11.25]),   # the first delay reached second by second, then the backoff
+    (2.5, 1, [1, 1, 0.5, 3.75, 5.625]),
+    (5, 0, [5, 7.5, 11.25]),              # no probe: the backoff as it is
+    (1, 2, [1, 1.5, 2.25]),               # a probe longer than the first delay changes nothing
+])
+def test_a_probe_reaches_the_first_delay_in_short_steps(first, probe, delays):
+    backoff = Backoff(first=first, factor=1.5, cap=30, jitter=0, probe=probe).delays()
+    assert [next(backoff) for unused in delays] == delays
