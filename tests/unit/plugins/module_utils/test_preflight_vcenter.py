@@ -22,6 +22,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationRequest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.plan import Planner
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
+from unit.plugins.module_utils.identity_read import IdentityRead  # pylint: disable=import-error
 
 SRC_UUID = "6cc2d876-a615-5589-aa54-6fdd6d139f44"
 DST_UUID = "e18ab0ba-7bc8-53a0-8f40-dd7d33dfb46d"
@@ -47,7 +48,7 @@ def vm(moid="vm-4", name="i-2-4-VM", internal_name="i-2-4-VM", power_state="powe
                       for index, file in enumerate(disks)]}
 
 
-class FakeClient:
+class FakeClient(IdentityRead):
     """Canned facts; searches answered from a set of files; every call recorded."""
 
     def __init__(self, vms, datastores=None, files=(DISK,), refused=(), extra_config=None):
@@ -62,10 +63,6 @@ class FakeClient:
 
     def read_inventory(self, datacenter=None):
         return self.inventory
-
-    def read_vm_identities(self, datacenter=None):
-        inventory = self.read_inventory(datacenter)
-        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
 
     def read_vms(self, moids, hosts, field_names):
         return [vm for vm in self.inventory["vms"] if vm["moid"] in moids]

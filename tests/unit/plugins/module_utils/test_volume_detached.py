@@ -18,6 +18,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.migration import VolumeMigrationService
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._volume.options import MigrationOptions, MigrationRequest
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
+from unit.plugins.module_utils.identity_read import IdentityRead  # pylint: disable=import-error
 
 VOL = "11111111-1111-4111-8111-111111111111"
 SRC = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
@@ -29,7 +30,7 @@ PATH = "f00dfeed"
 FILE = PATH + ".vmdk"
 
 
-class FakeVCenterClient:
+class FakeVCenterClient(IdentityRead):
     """Datastores as {name: set of relative file paths}; searches as the real client answers them."""
 
     def __init__(self):
@@ -45,10 +46,6 @@ class FakeVCenterClient:
                                                  "cloud_uuid": None, "accessible": True, "maintenance_mode": "normal"},
                                                 **self.unusable.get(name, {}))
         return {"vms": [], "datastores": datastores}
-
-    def read_vm_identities(self, datacenter=None):
-        inventory = self.read_inventory(datacenter)
-        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
 
     def search_datastore(self, datastore, file_names, timeout=None):
         self.searches.append(datastore["name"])

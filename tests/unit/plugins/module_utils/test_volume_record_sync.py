@@ -17,6 +17,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     SyncRequest,
 )
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import DiskLocation
+from unit.plugins.module_utils.identity_read import IdentityRead  # pylint: disable=import-error
 
 VOL = "11111111-1111-4111-8111-111111111111"
 VOL2 = "22222222-2222-4222-8222-222222222222"
@@ -50,7 +51,7 @@ def vm_missing(copies, complete=True):
     return DiskLocation(False, ["i-2-7-VM is not in the vCenter inventory (not searched: ds-x)"], copies=copies)
 
 
-class FakeVCenterClient:
+class FakeVCenterClient(IdentityRead):
     """The vCenter client's inventory read and exact-name searches, for detached volumes."""
 
     def __init__(self, files=(), unusable=()):
@@ -61,10 +62,6 @@ class FakeVCenterClient:
         names = [SRC_DS, DST_DS, "ds-x"]
         return {"vms": [], "datastores": {name: {"moid": name, "name": name, "browser": "b", "accessible": name not in self.unusable}
                                           for name in names}}
-
-    def read_vm_identities(self, datacenter=None):
-        inventory = self.read_inventory(datacenter)
-        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
 
     def search_datastore(self, datastore, file_names, timeout=None):
         return [path for path in self.files if path.startswith("[%s]" % datastore["name"]) and path.split("] ", 1)[1].rsplit("/", 1)[-1] in file_names]

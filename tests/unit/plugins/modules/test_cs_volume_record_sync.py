@@ -11,6 +11,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import cs_volume_record_sync
+from unit.plugins.module_utils.identity_read import IdentityRead  # pylint: disable=import-error
 
 VOL = "11111111-1111-4111-8111-111111111111"
 SRC = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
@@ -47,7 +48,7 @@ class FakeCloudStack:
         return None  # done at once: no job to wait for
 
 
-class FakeVCenter:
+class FakeVCenter(IdentityRead):
     """One VM with one disk, on the source pool's datastore."""
 
     def __init__(self, files=(FILE,)):
@@ -58,10 +59,6 @@ class FakeVCenter:
         return {"vms": [{"moid": "vm-1", "name": "i-2-7-VM", "connection_state": "connected", "power_state": "poweredOff",
                          "disks": [{"key": 2000, "file": FILE, "datastore_moid": "ds-1"}]}],
                 "datastores": {"ds-1": {"moid": "ds-1", "name": SRC_DS, "browser": "b", "accessible": True}}}
-
-    def read_vm_identities(self, datacenter=None):
-        inventory = self.read_inventory(datacenter)
-        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
 
     def read_vms(self, moids, hosts, field_names):
         return [vm for vm in self.read_inventory()["vms"] if vm["moid"] in moids]

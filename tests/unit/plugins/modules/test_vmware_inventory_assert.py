@@ -10,12 +10,13 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import client as vcenter_client
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import ConnectionFailed
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.modules import vmware_inventory_assert
+from unit.plugins.module_utils.identity_read import IdentityRead  # pylint: disable=import-error
 
 CONNECTION = dict(hostname="vc.example", username="admin", password="S3cret!")
 ROOT34 = "[ds1] i-2-34-VM/ROOT-34.vmdk"
 
 
-class FakeClient:
+class FakeClient(IdentityRead):
     def __init__(self):
         self.closed = False
 
@@ -24,10 +25,6 @@ class FakeClient:
         vm = {"moid": "vm-34", "name": "i-2-34-VM", "connection_state": "connected", "power_state": "poweredOn", "disks": disks}
         ds = {"moid": "ds-1", "name": "ds1", "browser": "b-1", "accessible": True, "maintenance_mode": "normal"}
         return {"vms": [vm], "datastores": {"ds-1": ds}}
-
-    def read_vm_identities(self, datacenter=None):
-        inventory = self.read_inventory(datacenter)
-        return dict(inventory, vms=[dict(vm, disks=None, has_snapshots=None) for vm in inventory["vms"]])
 
     def read_vms(self, moids, hosts, field_names):  # pylint: disable=unused-argument
         return [vm for vm in self.read_inventory()["vms"] if vm["moid"] in moids]
