@@ -84,7 +84,7 @@ options:
         one volume of a VM moves at a time (CloudStack runs a VM's work one item at a time), and at most
         C(concurrent.migrations.per.target.datastore) volumes (read with C(listConfigurations); 0 is no limit) go to
         one destination pool at a time, as CloudStack refuses the excess with an error instead of queueing it.
-      - With O(on_volume_failure=continue), these limits count CloudStack's migration jobs in flight: once a volume's
+      - With O(on_volume_failure=continue), these limits count CloudStack's migration jobs in flight; once a volume's
         job has ended, its verification against vCenter goes on beside the next volume's job (its VM stays busy until
         that verification ends). With O(on_volume_failure=stop), a volume keeps its place until it is verified, so
         that no volume starts before the failure of the one before it is known.
