@@ -57,7 +57,7 @@ def test_the_inventory_is_read_once_per_run_and_each_volume_adds_a_constant(fres
     (one, total_one), (three, total_three), (three_again, total_three_again) = counted
     per_volume = (total_three - total_one) / (three - one)
     assert (three_again, total_three_again) == (three, total_three), "the same plan size, the same calls"
-    assert per_volume <= 20, "calls per volume: %s (%s)" % (per_volume, counted)
+    assert per_volume <= 10, "calls per volume: %s (%s)" % (per_volume, counted)
     for volume_id, (pool_id, _path, state, files) in lab_state(fresh_lab, volumes).items():
         destination = next(volume["destination"]["id"] for volume in volumes if volume["id"] == volume_id)
         assert (pool_id, state, len(files)) == (destination, "Ready", 1)

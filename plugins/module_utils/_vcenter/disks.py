@@ -137,9 +137,11 @@ class VCenterDisks:
                          "reason": destination.reason, "copies": list(destination.copies)} if destination is not None else None,
         )
 
-    def attached_disk_files(self, instance_name):
-        """The files of the disks attached to VM ``instance_name``; None unless vCenter holds that VM exactly once."""
-        self._refresh(instance_name)
+    def attached_disk_files(self, instance_name, read_again=True):
+        """The files of the disks attached to VM ``instance_name``; None unless vCenter holds that VM exactly once.
+        ``read_again=False``: as the caller's last look at that VM (``locate``) read them, with no read of its own."""
+        if read_again:
+            self._refresh(instance_name)
         return attached_disk_files(self._client, instance_name, datacenter=self._datacenter)
 
     def locate_detached(self, path, datastores=None):

@@ -14,11 +14,12 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 class Siblings:
     """The VM's other volumes (record pool and path) and the files of their disks attached to the VM, at one moment."""
 
-    def __init__(self, cloudstack, vcenter, vm_id, instance_name, volume_id, migrating=()):
+    def __init__(self, cloudstack, vcenter, vm_id, instance_name, volume_id, migrating=(), vm_just_read=False):
+        """``vm_just_read``: the VM's disks were read from vCenter a moment ago (the plan's look), no job since."""
         self._cs, self._vcenter = cloudstack, vcenter
         self.vm_id, self.instance_name, self.volume_id = vm_id, instance_name, volume_id
         self._migrating = set(migrating)
-        self.records, self.files = self._read()
+        self.records, self.files = self._read(read_vm_again=not vm_just_read)
 
     @classmethod
     def of(cls, cloudstack, vcenter, plan, migrating=()):
@@ -27,22 +28,25 @@ class Siblings:
         vm = plan.vm or {}
         if not vm.get("id") or not vm.get("instancename"):
             return None
-        siblings = cls(cloudstack, vcenter, vm["id"], vm["instancename"], plan.volume["id"], migrating)
+        # a plan with a located disk has just read the VM in vCenter: its disk files are those of that read
+        siblings = cls(cloudstack, vcenter, vm["id"], vm["instancename"], plan.volume["id"], migrating,
+                       vm_just_read=plan.disk is not None)
         return siblings if siblings.records else None
 
-    def _read(self):
+    def _read(self, read_vm_again=True):
         records = {volume["id"]: {"name": volume.get("name"), "pool_id": volume.get("storageid"), "path": volume.get("path")}
                    for volume in self._cs.list_volumes(virtualmachineid=self.vm_id)
                    if volume["id"] != self.volume_id and not {volume["id"], volume.get("name")} & self._migrating}
-        attached = self._vcenter.attached_disk_files(self.instance_name) or []
+        attached = self._vcenter.attached_disk_files(self.instance_name, read_again=read_vm_again) or []
         files = {volume_id: sorted(file for file in attached if record["path"]
                                    and disk_file_name(file) == disk_file_name(record["path"]))
                  for volume_id, record in records.items()}
         return records, files
 
-    def changes_since(self):
-        """What changed for each sibling since this snapshot: [text], empty when nothing did."""
-        records, files = self._read()
+    def changes_since(self, vm_just_read=False):
+        """What changed for each sibling since this snapshot: [text], empty when nothing did. ``vm_just_read``: the VM
+        was read in vCenter after the job ended (by the verification)."""
+        records, files = self._read(read_vm_again=not vm_just_read)
         changes = []
         for volume_id, before in self.records.items():
             now = records.get(volume_id)
@@ -60,7 +64,8 @@ class Siblings:
 
     def check_after(self, result):
         """``result`` when no sibling changed; otherwise a VerificationFailed naming every change, with the result."""
-        changes = self.changes_since()
+        # every verification located the disk through the VM, read after the job ended
+        changes = self.changes_since(vm_just_read="verification" in result)
         if not changes:
             return result
         raise VerificationFailed(

@@ -3,6 +3,7 @@
 """One read of the VMs' identities per run; a VM's disks come from its own read by moref, just before a look at them; a
 VM the read does not hold reads the identities again."""
 
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import InventoryIndex
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import VmExpectation
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.shared_inventory import SharedInventory
@@ -120,3 +121,14 @@ def test_the_index_is_kept_with_the_read_and_redone_only_for_the_vm_read_again()
     assert (client.identity_reads, client.full_reads) == (1, 0)
     assert shared.index_of({"vms": [vm("vm-7", "i-2-7-VM", "[ds1] g.vmdk")]}).find(
         VmExpectation(ref="i-2-7-VM", ref_type="instance_name"))[0]["moid"] == "vm-7"  # an inventory it did not read: built
+
+
+def test_a_vms_disk_files_come_from_its_last_read_unless_read_again_is_asked():
+    client = Client()
+    disks = VCenterDisks(client)
+    assert disks.attached_disk_files("i-2-1-VM") == ["[ds1] a.vmdk"]
+    client.vms["vm-1"] = vm("vm-1", "i-2-1-VM", "[ds2] a.vmdk")
+    assert disks.attached_disk_files("i-2-1-VM", read_again=False) == ["[ds1] a.vmdk"], "the last read's files, no read"
+    assert len(client.vm_reads) == 1
+    assert disks.attached_disk_files("i-2-1-VM") == ["[ds2] a.vmdk"]
+    assert len(client.vm_reads) == 2

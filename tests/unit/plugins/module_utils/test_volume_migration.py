@@ -94,19 +94,28 @@ class FakeVCenter:
         self.unsearched = False  # True: disks attached, but no datastore search could confirm their files
         self.gone = set()  # (instance name, path) of attached disks whose file is gone from the datastore
         self.strays = []  # files on datastores that no VM has attached
+        self.vm_reads = 0  # reads of one VM in vCenter (a locate, or its disk files read again)
+        self.last_read = {}  # instance name -> {disk path: datastore name} as the last read of that VM saw it
 
     def locate_detached(self, path, datastores=None):
         found = ["[%s] %s/%s.vmdk" % (ds, vm, disk) for vm, disks in self.vms.items() for disk, ds in disks.items()
                  if disk == path and (vm, disk) not in self.gone]
         return FakeSearch(path, sorted(found + [file for file in self.strays if file.endswith("/%s.vmdk" % path)]))
 
-    def attached_disk_files(self, instance_name):
-        disks = self.vms.get(instance_name)
+    def attached_disk_files(self, instance_name, read_again=True):
+        # read_again=False: the disks as the last read of that VM saw them (a caller relying on an old read sees old disks)
+        disks = self._read_vm(instance_name) if read_again else self.last_read.get(instance_name)
         return None if disks is None else ["[%s] %s/%s.vmdk" % (ds, instance_name, path) for path, ds in disks.items()]
+
+    def _read_vm(self, instance_name):
+        self.vm_reads += 1
+        disks = self.vms.get(instance_name)
+        self.last_read[instance_name] = None if disks is None else dict(disks)
+        return disks
 
     def locate(self, instance_name, path, datastores=None):
         self.calls.append((instance_name, path, tuple(datastores or ())))
-        disks = self.vms.get(instance_name)
+        disks = self._read_vm(instance_name)
         if disks is None:
             return FakeDisk(False, [("vm_not_found", "VM %s not found" % instance_name)])
         if path not in disks:
@@ -569,6 +578,14 @@ def test_a_migration_with_siblings_left_alone_is_migrated(world):
     with_a_sibling(world)
     result = run_one(world)
     assert result["volumes"][0]["status"] == "migrated" and "siblings_disturbed" not in result["volumes"][0]
+
+
+def test_the_siblings_are_seen_in_the_reads_of_the_plan_and_of_the_verification(world):
+    cloudstack, vcenter, journal, clock = world
+    with_a_sibling(world)
+    result = run_one(world)
+    assert result["volumes"][0]["status"] == "migrated"
+    assert vcenter.vm_reads == 2, "the VM read once before the job (plan) and once after it (verification)"
 
 
 def test_two_volumes_of_one_vm_migrated_together_are_no_disturbance_of_each_other(world):
