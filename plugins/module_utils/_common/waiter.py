@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import WaitTimeout
 
-# How long after the earliest expected end (a second before the expected one) the first poll is made.
+# How long after the expected end the poll is made.
 EXPECTED_MARGIN = 0.25
 # Whole-second times put the true end within a second either side of the expected one (a job CloudStack reports as
 # 3 s ran between 2 and 4 s): through those two seconds, polls this far apart (a job of 3.1 s reported as 4 s is
