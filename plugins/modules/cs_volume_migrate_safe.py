@@ -150,11 +150,10 @@ options:
       - First delay between two polls of a job, in seconds; must be greater than 0. The delay grows up to 8 times
         this (at most 30 s). Until a migration of the task has ended, a job is also polled every second up to this
         first delay.
-      - Once a migration of the task has ended, each job is also polled around the time it should end (the median time
-        of the task's succeeded migrations, from CloudStack's C(created) and C(completed)). Those times are whole
-        seconds, so a job reported as 3 s ran between 2 and 4 s. The job is polled every quarter second from a second
-        before that time to a second after it, so its end is seen within about a quarter of a second. After that it
-        is polled at short steps (a tenth of that time, at least 1 s) until twice that time.
+      - Once a migration of the task has ended, each job is also polled when it should end (the median time of the
+        task's succeeded migrations, from CloudStack's C(created) and C(completed)), so its end is seen about a
+        quarter of a second after it happens; a job not ended then is polled every quarter second for a second (CloudStack's times
+        are whole seconds), then at short steps (a tenth of that time, at least 1 s) until twice that time.
     type: float
     default: 5
   journal_path:

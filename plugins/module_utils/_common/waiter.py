@@ -15,9 +15,8 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 
 # How long after the expected end the poll is made.
 EXPECTED_MARGIN = 0.25
-# Whole-second times put the true end within a second either side of the expected one (a job CloudStack reports as
-# 3 s ran between 2 and 4 s): through those two seconds, polls this far apart (a job of 3.1 s reported as 4 s is
-# seen at 3.25 s, not at 4.25 s).
+# Whole-second times put the true end within about a second of the expected one: through that second, polls this
+# far apart (a 3-second job missed at 3.25 s is seen by 3.5 s or 3.75 s, not at 4.5 s).
 FINE_STEP = 0.25
 WHOLE_SECOND = 1.0
 # After that, until twice the expected time: polls this share of the expected time apart (at least OVERDUE_MIN_STEP),
@@ -64,10 +63,10 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
     The last sleep is shortened so that the deadline is never overshot by more
     than one poll. On timeout raise ``WaitTimeout`` carrying the last observed
     state and the elapsed time. ``on_poll(state, elapsed)`` observes each poll.
-    ``expected``: seconds after which the condition is expected to hold, give or take
-    a second; polls are made from a second before it (``EXPECTED_MARGIN`` later) even
-    when the backoff would sleep longer, at quarter seconds through the second after
-    it (``FINE_STEP``), then at short steps until twice that time (``OVERDUE_STEP``).
+    ``expected``: seconds after which the condition is expected to hold; a poll is
+    made then (``EXPECTED_MARGIN`` later) even when the backoff would sleep longer,
+    at quarter seconds through the second after it (``FINE_STEP``), then at short
+    steps until twice that time (``OVERDUE_STEP``).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -96,9 +95,9 @@ def wait_for(poll, is_done, timeout, backoff=None, what="the operation",
 
 def _until_next_expected_poll(elapsed, expected):
     """Seconds to the next poll that the expected end asks for (infinite when it asks for none)."""
-    to_earliest = max(0.0, expected - WHOLE_SECOND) + EXPECTED_MARGIN - elapsed
-    if to_earliest > 0:
-        return to_earliest
+    to_expected = expected + EXPECTED_MARGIN - elapsed
+    if to_expected > 0:
+        return to_expected
     if elapsed < expected + EXPECTED_MARGIN + WHOLE_SECOND:
         return FINE_STEP
     if elapsed < 2 * expected + EXPECTED_MARGIN:

@@ -81,31 +81,30 @@ def test_errors_give_fail_json_arguments_without_empty_facts():
     assert error.to_fail_kwargs() == {"msg": "late", "job_id": "j-1"}
 
 
-def test_a_poll_is_made_a_second_before_the_operation_is_expected_to_end():
+def test_a_poll_is_made_when_the_operation_is_expected_to_end():
     clock = FakeClock()
     wait_for(scripted([0, 1]), lambda s: s == 1, timeout=60, backoff=Backoff(first=5, factor=1.5, cap=30, jitter=0),
              clock=clock, sleep=clock.sleep, expected=3.0)
-    assert clock.sleeps == [2.25]
+    assert clock.sleeps == [3.25]
 
 
 def test_a_little_after_the_expected_end_the_polls_come_at_short_steps_then_the_backoff_goes_on():
     clock = FakeClock()
-    wait_for(scripted([0] * 13 + [1]), lambda s: s == 1, timeout=60,
+    wait_for(scripted([0] * 9 + [1]), lambda s: s == 1, timeout=60,
              backoff=Backoff(first=2, factor=2, cap=30, jitter=0), clock=clock, sleep=clock.sleep, expected=3.0)
-    # the backoff's 2 s first, then the 0.25 s left to a second before the expected end (3 s - 1 s + the margin),
-    # quarter seconds through the second after it (CloudStack's times are whole seconds: the end lies within a second
-    # either side), 1-second steps until twice the expected time (6.25 s), then the backoff again (its 13th step, 30 s
-    # at the cap)
-    assert clock.sleeps == [2, 0.25] + [0.25] * 8 + [1, 1, 30]
+    # the backoff's 2 s first, then the 1.25 s left to the expected end (3 s + the margin), quarter seconds through the
+    # second after it (CloudStack's times are whole seconds), 1-second steps until twice the expected time (6.25 s),
+    # then the backoff again (its 9th step, 30 s at the cap)
+    assert clock.sleeps == [2, 1.25, 0.25, 0.25, 0.25, 0.25, 1, 1, 30]
 
 
 def test_a_long_expected_time_steps_by_a_tenth_of_it_once_overdue():
     clock = FakeClock()
     wait_for(scripted([0] * 9 + [1]), lambda s: s == 1, timeout=3600, backoff=Backoff(first=60, factor=1.5, cap=120, jitter=0),
              clock=clock, sleep=clock.sleep, expected=300.0)
-    # the backoff (60, 90, 120 s), the 29.25 s left to a second before the expected end, quarter seconds for two
-    # seconds, then a tenth of 300 s, not the backoff's 120 s
-    assert clock.sleeps == [60, 90, 120, pytest.approx(29.25)] + [0.25] * 5
+    # the backoff (60, 90, 120 s), the 30.25 s left to the expected end, quarter seconds for a second, then a tenth
+    # of 300 s, not the backoff's 120 s
+    assert clock.sleeps == [60, 90, 120, pytest.approx(30.25), 0.25, 0.25, 0.25, 0.25, 30]
 
 
 @pytest.mark.parametrize("first, probe, delays", [
