@@ -196,7 +196,7 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "(`wave_size` volumes, at least `concurrency`) is one module run (a login, an inventory read, the CloudStack "
         "lookups, then a rolling window of `concurrency` volumes) that waits for its slowest volume before the next "
         "wave starts; the first jobs of a wave are polled every second up to the first backoff step (5 s), the "
-        "later ones 0.25 s after their expected end (the median time of the wave's succeeded jobs), then "
+        "later ones 0.25 s after their expected end (the mean time of the wave's succeeded jobs, in CloudStack's whole seconds), then "
         "every quarter second for a second, then at steps of a tenth of it (at least 1 s). With "
         "`on_volume_failure=finish_wave`, a volume whose job has ended leaves its place to the next volume's job while "
         "it is verified; with `stop` (the default) it keeps its place until verified, so that no volume starts before "

@@ -150,10 +150,11 @@ options:
       - First delay between two polls of a job, in seconds; must be greater than 0. The delay grows up to 8 times
         this (at most 30 s). Until a migration of the task has ended, a job is also polled every second up to this
         first delay.
-      - Once a migration of the task has ended, each job is also polled when it should end (the median time of the
-        task's succeeded migrations, from CloudStack's C(created) and C(completed)), so its end is seen about a
-        quarter of a second after it happens; a job not ended then is polled every quarter second for a second (CloudStack's times
-        are whole seconds), then at short steps (a tenth of that time, at least 1 s) until twice that time.
+      - Once a migration of the task has ended, each job is also polled when it should end (the mean time of the
+        task's succeeded migrations, from CloudStack's C(created) and C(completed), leaving out those more than a
+        second from the median, as whole-second times average out to the true time), so its end is seen about a quarter
+        of a second after it happens; a job not ended then is polled every quarter second for a second, then at short
+        steps (a tenth of that time, at least 1 s) until twice that time.
     type: float
     default: 5
   journal_path:

@@ -56,8 +56,9 @@ def job_seconds(job):
 class JobRunner:
     """Polls a job until it ends, with the task's timeout and a capped backoff.
 
-    The run's succeeded migrateVolume jobs teach it how long one takes (the median, from CloudStack's own times): each wait
-    also polls when a job is expected to end, so a job is seen to end soon after it does, not a backoff step later.
+    The run's succeeded migrateVolume jobs teach it how long one takes (``expected_seconds``, from CloudStack's own
+    times): each wait also polls when a job is expected to end, so a job is seen to end soon after it does, not a
+    backoff step later.
     """
 
     def __init__(self, cloudstack, options, clock=time.monotonic, sleep=time.sleep):
@@ -69,9 +70,16 @@ class JobRunner:
         self._lock = threading.Lock()
 
     def expected_seconds(self):
-        """The median time of the run's succeeded migrateVolume jobs, or None before the first one."""
+        """How long the run's succeeded migrateVolume jobs take, or None before the first one: the mean of their times
+        within a second of the median. CloudStack's times are whole seconds (a job of 3.3 s reads 3 s or 4 s, 4 s three
+        times in ten): their mean comes to the true time, their median to the nearest whole second, up to half a second
+        off it (and the polls then late by as much). Times further from the median (a job that waited in a queue) are
+        left out."""
         with self._lock:
-            return statistics.median(self._migration_seconds) if self._migration_seconds else None
+            if not self._migration_seconds:
+                return None
+            median = statistics.median(self._migration_seconds)
+            return statistics.mean(seconds for seconds in self._migration_seconds if abs(seconds - median) <= 1)
 
     def _learn(self, job):
         # only jobs that succeeded: a refusal ends at once and would make the run poll early ever after

@@ -78,3 +78,34 @@ def test_failed_jobs_teach_nothing():
 ])
 def test_a_job_s_own_times_give_how_long_it_ran(job, seconds):
     assert job_seconds(job) == seconds
+
+
+class WholeSecondJobs(Jobs):
+    """Jobs that end ``seconds`` after they start, each reading the next of ``reported`` in CloudStack's whole-second
+    times (a 3.6-s job reads 3 s or 4 s, as the fractions of its start and end are cut off)."""
+
+    def __init__(self, clock, seconds, reported):
+        super().__init__(clock, seconds)
+        self.reported = list(reported)
+        self.read = {}
+
+    def query_job(self, job_id):
+        job = super().query_job(job_id)
+        if job["jobstatus"] == 1:
+            reported = self.read.setdefault(job_id, self.reported.pop(0))
+            job["completed"] = "2026-12-01T05:00:%02d+0000" % reported
+        return job
+
+
+def test_whole_second_times_are_averaged_so_a_job_is_polled_as_it_ends_not_at_the_next_whole_second():
+    clock = Clock()
+    # a 3.6-s job reads 4 s six times in ten and 3 s four times; one more waited in a queue (40 s)
+    jobs = WholeSecondJobs(clock, 3.6, [4, 3, 4, 4, 3, 4, 3, 4, 3, 4, 40])
+    waiting = runner(jobs, clock)
+    for number in range(11):
+        waiting.wait("job-%d" % number, "job %d" % number)
+    assert waiting.expected_seconds() == pytest.approx(3.6), "the mean of the times near the median, the 40 s left out"
+    clock.sleeps.clear()
+    jobs.reported = [4]
+    waiting.wait("job-next", "the next job")
+    assert clock.sleeps == [pytest.approx(3.85)], "seen 0.25 s after 3.6 s, not at 4.25 s (the median's 4 s)"
