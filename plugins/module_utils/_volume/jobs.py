@@ -78,7 +78,7 @@ class JobRunner:
         with self._lock:
             if not self._migration_seconds:
                 return None
-            median = statistics.median(self._migration_seconds)
+            median = statistics.median_low(self._migration_seconds)  # one of the times: the mean below is never empty
             return statistics.mean(seconds for seconds in self._migration_seconds if abs(seconds - median) <= 1)
 
     def _learn(self, job):

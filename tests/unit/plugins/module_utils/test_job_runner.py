@@ -109,3 +109,13 @@ def test_whole_second_times_are_averaged_so_a_job_is_polled_as_it_ends_not_at_th
     jobs.reported = [4]
     waiting.wait("job-next", "the next job")
     assert clock.sleeps == [pytest.approx(3.85)], "seen 0.25 s after 3.6 s, not at 4.25 s (the median's 4 s)"
+
+
+def test_two_job_times_far_apart_give_an_expected_time_of_one_of_them():
+    clock = Clock()
+    jobs = WholeSecondJobs(clock, 3, [3, 10])
+    waiting = runner(jobs, clock)
+    waiting.wait("job-1", "job 1")
+    jobs.seconds = 10
+    waiting.wait("job-2", "job 2")
+    assert waiting.expected_seconds() == 3, "no time lies within a second of their median (6.5 s): the lower one"
