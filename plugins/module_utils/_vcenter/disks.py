@@ -93,6 +93,17 @@ class VCenterDisks:
         self._datacenter = datacenter
         self._check = check
 
+    def read_ahead(self):
+        """Read the run's shared inventory now (beside the CloudStack lookups that come before any look at a disk), so
+        that the first look finds it read. A failure is left to that look: it reads again and reports the error with
+        its volume's facts."""
+        if self._client is None:
+            return
+        try:
+            self._client.read_inventory(self._datacenter)
+        except SafeMigrationError:
+            pass
+
     def _refresh(self, instance_name):
         if self._client is not None:
             self._client.refresh_vm(instance_name, self._datacenter)

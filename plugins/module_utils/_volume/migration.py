@@ -10,6 +10,7 @@ crashed controller leads to waiting again for the same job, never to a second on
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import threading
 import time
@@ -101,8 +102,7 @@ class VolumeMigrationService:
 
     def _run(self, requests):
         self._migrating = {request.volume for request in requests}
-        # read-only lookups, one or two CloudStack calls each: side by side, as the migrations will run
-        resolved = in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
+        resolved = self._resolve_all(requests)
         routes = self._route_zones(resolved)
         items = [ScheduledItem(index, destination and destination["id"], vm=volume and volume.get("virtualmachineid"))
                  for index, (volume, destination) in enumerate(resolved)]
@@ -157,6 +157,17 @@ class VolumeMigrationService:
             texts.append("%d of %d not started: %s (%s); run the same plan again to go on"
                          % (len(not_started), len(results), why, ", ".join(str(result["volume"]) for result in not_started)))
         raise SafeMigrationError("; ".join(texts), **_public(payload))
+
+    def _resolve_all(self, requests):
+        """Every request resolved in CloudStack: read-only lookups, one or two calls each, side by side as the migrations
+        will run; with one vCenter, its inventory read meanwhile (every plan needs it: it would wait for it after)."""
+        if self._zones is not None:
+            return in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reading:
+            read_ahead = reading.submit(self._vcenter.read_ahead)
+            resolved = in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
+            read_ahead.result()
+        return resolved
 
     # ---- zones on several vCenters ----------------------------------------------------------------------
     def _route_zones(self, resolved):

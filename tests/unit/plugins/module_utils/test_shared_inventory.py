@@ -3,6 +3,9 @@
 """One read of the VMs' identities per run; a VM's disks come from its own read by moref, just before a look at them; a
 VM the read does not hold reads the identities again."""
 
+import pytest
+
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import VCenterError
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.disks import VCenterDisks
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import InventoryIndex
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import VmExpectation
@@ -132,3 +135,29 @@ def test_a_vms_disk_files_come_from_its_last_read_unless_read_again_is_asked():
     assert len(client.vm_reads) == 1
     assert disks.attached_disk_files("i-2-1-VM") == ["[ds2] a.vmdk"]
     assert len(client.vm_reads) == 2
+
+
+class UnreachableClient(Client):
+    """A vCenter whose inventory read fails (the run's first read of it)."""
+
+    def read_vm_identities(self, datacenter=None):
+        self.identity_reads += 1
+        raise VCenterError("Failed to read the vCenter inventory: connection reset")
+
+
+def test_the_inventory_read_ahead_is_the_one_every_look_uses():
+    client = Client()
+    disks = VCenterDisks(client)
+    disks.read_ahead()
+    assert client.identity_reads == 1
+    assert disks.attached_disk_files("i-2-2-VM") == ["[ds1] b.vmdk"]
+    assert (client.identity_reads, len(client.vm_reads)) == (1, 1), "no second inventory read, one read of the VM"
+
+
+def test_a_read_ahead_that_fails_leaves_the_error_to_the_first_look():
+    client = UnreachableClient()
+    disks = VCenterDisks(client)
+    disks.read_ahead()  # nothing raised here: no volume to name yet
+    with pytest.raises(VCenterError, match="connection reset"):
+        disks.attached_disk_files("i-2-1-VM")
+    assert client.identity_reads == 2, "the look read again, and reported the failure itself"

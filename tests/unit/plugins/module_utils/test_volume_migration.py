@@ -96,6 +96,10 @@ class FakeVCenter:
         self.strays = []  # files on datastores that no VM has attached
         self.vm_reads = 0  # reads of one VM in vCenter (a locate, or its disk files read again)
         self.last_read = {}  # instance name -> {disk path: datastore name} as the last read of that VM saw it
+        self.read_ahead_calls = 0
+
+    def read_ahead(self):
+        self.read_ahead_calls += 1
 
     def locate_detached(self, path, datastores=None):
         found = ["[%s] %s/%s.vmdk" % (ds, vm, disk) for vm, disks in self.vms.items() for disk, ds in disks.items()
@@ -578,6 +582,21 @@ def test_a_migration_with_siblings_left_alone_is_migrated(world):
     with_a_sibling(world)
     result = run_one(world)
     assert result["volumes"][0]["status"] == "migrated" and "siblings_disturbed" not in result["volumes"][0]
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_inventory_is_read_ahead_once_before_the_first_look_at_a_disk(world, check_mode):
+    cloudstack, vcenter, journal, clock = world
+    read_ahead_before_each_look = []
+    locate = vcenter.locate
+
+    def counted_locate(*args, **kwargs):
+        read_ahead_before_each_look.append(vcenter.read_ahead_calls)
+        return locate(*args, **kwargs)
+    vcenter.locate = counted_locate
+    result = run_one(world, check_mode=check_mode)
+    assert result["volumes"][0]["status"] == ("planned" if check_mode else "migrated")
+    assert read_ahead_before_each_look and set(read_ahead_before_each_look) == {1}
 
 
 def test_the_siblings_are_seen_in_the_reads_of_the_plan_and_of_the_verification(world):
