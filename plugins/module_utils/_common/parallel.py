@@ -18,3 +18,15 @@ def in_parallel(function, items, workers=LOOKUP_WORKERS):
         return [function(item) for item in items]
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="lookup") as pool:
         return list(pool.map(function, items))
+
+
+def alongside(side, main):
+    """``main()``'s result, with ``side()`` run on a thread of its own meanwhile and ended before this returns (``side``
+    None: ``main()`` alone). An exception of either is raised here, ``main``'s first."""
+    if side is None:
+        return main()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="alongside") as pool:
+        side_done = pool.submit(side)
+        result = main()
+        side_done.result()
+    return result

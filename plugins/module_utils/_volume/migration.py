@@ -10,7 +10,6 @@ crashed controller leads to waiting again for the same job, never to a second on
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import threading
 import time
@@ -34,7 +33,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     JOB_SUBMITTING,
     OUTCOME,
 )
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import alongside, in_parallel
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.run_lock import (
     VOLUME_LOCK_DIRECTORY,
     held,
@@ -161,13 +160,9 @@ class VolumeMigrationService:
     def _resolve_all(self, requests):
         """Every request resolved in CloudStack: read-only lookups, one or two calls each, side by side as the migrations
         will run; with one vCenter, its inventory read meanwhile (every plan needs it: it would wait for it after)."""
-        if self._zones is not None:
-            return in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reading:
-            read_ahead = reading.submit(self._vcenter.read_ahead)
-            resolved = in_parallel(self._resolve_for_schedule, requests, self._options.concurrency)
-            read_ahead.result()
-        return resolved
+        # several vCenters: which one serves a volume is known only once the volume is resolved
+        read_ahead = self._vcenter.read_ahead if self._zones is None else None
+        return alongside(read_ahead, lambda: in_parallel(self._resolve_for_schedule, requests, self._options.concurrency))
 
     # ---- zones on several vCenters ----------------------------------------------------------------------
     def _route_zones(self, resolved):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import alongside, in_parallel
 
 
 def test_the_results_keep_the_order_of_the_items_whatever_ends_first():
@@ -51,3 +51,23 @@ def test_the_first_error_in_item_order_is_raised():
 
     with pytest.raises(ValueError, match="item 1"):
         in_parallel(lookup, range(5), workers=4)
+
+
+def test_alongside_runs_the_side_work_during_the_main_work_and_ends_it_first():
+    side_started, order = threading.Event(), []
+
+    def side():
+        side_started.set()
+        time.sleep(0.05)
+        order.append("side ended")
+
+    def main():
+        assert side_started.wait(5), "the side work runs while the main work does"
+        order.append("main ended")
+        return "resolved"
+    assert alongside(side, main) == "resolved"
+    assert order == ["main ended", "side ended"], "the side work ended before alongside returned"
+
+
+def test_alongside_without_side_work_is_the_main_work_alone():
+    assert alongside(None, lambda: 42) == 42
