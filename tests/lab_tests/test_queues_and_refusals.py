@@ -86,6 +86,7 @@ def test_default_setting_runs_migrations_to_one_pool_side_by_side(fresh):
     entries = [entry for entry in log["jobs"] if entry["jobid"] in jobs]
     assert all(entry["jobstatus"] == 1 and entry["storageid"] == pool["id"] for entry in entries)
     assert max(entry["started"] for entry in entries) < min(entry["ended"] for entry in entries)
+    assert all(entry["ended"] - entry["started"] >= 0.6 for entry in entries)   # a job lasts job_seconds at least
 
 
 def test_a_threshold_queues_per_pool_and_refuses_beyond_it(fresh):
@@ -244,10 +245,12 @@ def test_detach_keeps_the_file_at_the_datastore_root_and_attach_puts_it_back(fre
 def test_a_migration_job_lasts_job_seconds_its_vcenter_work_included(tmp_path):
     sim = Simulator(Settings(state_dir=tmp_path, job_seconds=3.0))
     try:
-        assert sim.migration_pause() == 3.0   # no migration yet: the whole time is waited
+        assert sim.migration_pause() == 1.5   # no migration yet: half the time, the rest after the work
         for seconds in (0.4, 0.9, 0.5):
             sim.note_migration_work(seconds)
         assert sim.migration_pause() == pytest.approx(2.5)   # less the median of the last works
+        assert sim.rest_of_job(time.monotonic() - 0.1) == pytest.approx(2.9, abs=0.05)   # waited after the work
+        assert sim.rest_of_job(time.monotonic() - 3.5) == 0.0   # the work took longer than the job: no wait after
         sim.job_seconds = 0.05
         assert sim.migration_pause() == 0.0   # work longer than the job: no wait at all
     finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,10 +86,15 @@ class Simulator:
         return not self.reset_event.wait(max(0.0, seconds))
 
     def migration_pause(self) -> float:
-        """The wait before a migration's vCenter work: job_seconds less what that work took lately (the median)."""
+        """The wait before a migration's vCenter work: job_seconds less what that work took lately (the median), or
+        less half of it before any migration (the rest of job_seconds is waited after the work: ``rest_of_job``)."""
         with self.migration_work_lock:
             work = sorted(self.migration_work_seconds)
-        return max(0.0, self.job_seconds - (work[len(work) // 2] if work else 0.0))
+        return max(0.0, self.job_seconds - (work[len(work) // 2] if work else self.job_seconds / 2))
+
+    def rest_of_job(self, started: float) -> float:
+        """What is left of job_seconds since the job's pause began (monotonic ``started``): a job lasts at least that."""
+        return max(0.0, self.job_seconds - (time.monotonic() - started))
 
     def note_migration_work(self, seconds: float) -> None:
         with self.migration_work_lock:

@@ -48,16 +48,22 @@ def run_migration(sim, job: dict, order: MigrationOrder):
     # path (B): the destination row exists for the whole job, as duplicateVolumeOnAnotherStorage makes it first
     duplicate_id = _duplicate_row(sim, job, volume, pool) if vm is None else None
     try:
+        paused = time.monotonic()
         _pause(sim, order.fault)
         work_started = time.monotonic()
         _migrate(sim, job, order, volume, pool, vm, duplicate_id)
         sim.note_migration_work(time.monotonic() - work_started)
+        if (order.fault or {}).get("mode") not in TIMED_FAULTS and not sim.wait(sim.rest_of_job(paused)):
+            raise Abandoned()
     except Abandoned:
         raise ApiError(INTERNAL_ERROR, RESET_TEXT) from None
     except ApiError as error:
         _failed(sim, job, volume["id"], duplicate_id, getattr(error, "volume_state", "Ready"))
         raise
     return "object", {"volume": volume_view(Catalog(store), _current_row(store, volume), order.full_view)}
+
+
+TIMED_FAULTS = ("slow", "hang")  # a job that lasts what its fault says, not job_seconds
 
 
 def _pause(sim, fault: dict | None) -> None:
