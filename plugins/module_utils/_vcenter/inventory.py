@@ -33,6 +33,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     VCenterError,
     WaitTimeout,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.arguments import VCenterSettings
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_identity,
@@ -215,6 +216,10 @@ def _lookup_keys(vm):
 
 
 # ---- datastore searches -----------------------------------------------------------------------
+# Datastore searches at once: light for vCenter, whose search tasks of one datastore each mostly wait on storage.
+SEARCHES_AT_ONCE = 8
+
+
 def _unsearchable_reason(datastore):
     """Why a datastore cannot be searched, or None when it can."""
     name = datastore.get("name")
@@ -231,18 +236,24 @@ def _unsearchable_reason(datastore):
 def _search(client, index, names_by_datastore):
     """{datastore moid: names} -> ({moid: set of full datastore paths found}, {moid: why it was not searched}).
 
-    One search per datastore. A search vCenter refuses or that times out leaves that datastore
-    unsearched (said in the second dict); the other datastores are still searched.
+    One search per datastore, several datastores at once (each search is a vCenter task that mostly waits). A search
+    vCenter refuses or that times out leaves that datastore unsearched (said in the second dict); the other datastores
+    are still searched.
     """
-    found, failed = {}, {}
-    for moid, names in sorted(names_by_datastore.items()):
+    def search(moid):
         datastore = index.datastores.get(moid)
         reason = _unsearchable_reason(datastore) if datastore else "datastore %s is not in the inventory read" % moid
-        if reason is None and names:
-            try:
-                found[moid] = {normalize_path(path) for path in client.search_datastore(datastore, sorted(names))}
-            except (VCenterError, WaitTimeout) as error:
-                reason = "the search of datastore %s failed: %s" % (datastore.get("name"), error.message)
+        if reason is not None or not names_by_datastore[moid]:
+            return None, reason
+        try:
+            return {normalize_path(path) for path in client.search_datastore(datastore, sorted(names_by_datastore[moid]))}, None
+        except (VCenterError, WaitTimeout) as error:
+            return None, "the search of datastore %s failed: %s" % (datastore.get("name"), error.message)
+    found, failed = {}, {}
+    moids = sorted(names_by_datastore)
+    for moid, (paths, reason) in zip(moids, in_parallel(search, moids, SEARCHES_AT_ONCE)):
+        if paths is not None:
+            found[moid] = paths
         if reason is not None:
             failed[moid] = reason
     return found, failed

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The inventory check over facts as the vCenter client returns them (a fake client: no vCenter, no sleep)."""
 
+import threading
+
 import pytest
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter import inventory
@@ -272,6 +274,24 @@ def test_searches_are_per_datastore_never_per_vm():
     assert len(client.reads) == 1
     assert len(client.searches) == 4  # disks on 2 datastores, then leftovers on 2 datastores
     assert codes(report) == ["vm_not_found"] * 20
+
+
+def test_the_datastores_are_searched_side_by_side_each_answer_kept_to_its_datastore():
+    """A search task mostly waits on vCenter: three datastores' searches are all in flight at once (a barrier that
+    only three concurrent searches pass), and each datastore keeps its own answer or failure."""
+    in_flight = threading.Barrier(3, timeout=5)
+
+    class Concurrent(FakeClient):
+        def search_datastore(self, ds, file_names):
+            in_flight.wait()
+            return super().search_datastore(ds, file_names)
+    vms = [vm("vm-%d" % n, "i-2-%d-VM" % n, [disk("[ds%d] i-2-%d-VM/ROOT-%d.vmdk" % (n, n, n), "ds-%d" % n)]) for n in (1, 2, 3)]
+    client = Concurrent(vms, [datastore("ds-%d" % n, "ds%d" % n) for n in (1, 2, 3)],
+                        files=["[ds1] i-2-1-VM/ROOT-1.vmdk", "[ds3] i-2-3-VM/ROOT-3.vmdk"], refused=["ds2"])
+    report = check_inventory(client, [VmExpectation("i-2-%d-VM" % n, disks=[DiskExpectation("ROOT-%d" % n)]) for n in (1, 2, 3)])
+    assert sorted(name for name, _names in client.searches) == ["ds1", "ds2", "ds3"]
+    assert [d.file_status for vm_facts in report.vms for d in vm_facts.disks] == ["found", "not_searched", "found"]
+    assert codes(report) == ["disk_file_unverified"] and report.problems[0].vm == "i-2-2-VM"
 
 
 @pytest.mark.parametrize("expectation", [VmExpectation(""), VmExpectation("x", ref_type="hostname"),
