@@ -230,6 +230,16 @@ class VCenterClient:
         Read only when needed (a VM not found by name or custom attribute): extraConfig is large on real VMs,
         so it is not part of the inventory read.
         """
+        objects = self._reading("read the extraConfig of the VMs", self._vm_reader(datacenter, ["config.extraConfig"]))
+        values = {}
+        for ref, props in objects:
+            for option in props.get("config.extraConfig") or []:
+                if getattr(option, "key", None) == key and getattr(option, "value", None) not in (None, ""):
+                    values[ref._moId] = str(option.value)
+        return values
+
+    def _vm_reader(self, datacenter, properties):
+        """A read of ``properties`` of every VM under ``datacenter`` (or everywhere), in one retrieval."""
         def read():
             root = self._datacenter(datacenter) if datacenter else self._content.rootFolder
             view = self._content.viewManager.CreateContainerView(root, [vim.VirtualMachine], True)
@@ -238,17 +248,11 @@ class VCenterClient:
                     name="view", path="view", skip=False, type=vim.view.ContainerView)
                 spec = vmodl.query.PropertyCollector.FilterSpec(
                     objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
-                    propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=["config.extraConfig"])])
+                    propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=properties)])
                 return self._retrieve(spec)
             finally:
                 _destroy(view)
-        objects = self._reading("read the extraConfig of the VMs", read)
-        values = {}
-        for ref, props in objects:
-            for option in props.get("config.extraConfig") or []:
-                if getattr(option, "key", None) == key and getattr(option, "value", None) not in (None, ""):
-                    values[ref._moId] = str(option.value)
-        return values
+        return read
 
     def _datacenter(self, name):
         found = self._content.searchIndex.FindByInventoryPath(name)
