@@ -49,7 +49,9 @@ def test_a_few_vms_in_a_large_inventory_have_only_their_own_devices_read(tmp_pat
         objects = original(client, spec)
         vm_paths = [path for prop in spec.propSet if prop.type is vim.VirtualMachine for path in prop.pathSet]
         if vm_paths:  # not the reads of the datastore searches' tasks
-            retrievals.append(("config.hardware.device" in vm_paths, sum(isinstance(ref, vim.VirtualMachine) for ref, unused in objects)))
+            details = "config.hardware.device" in vm_paths
+            retrievals.append((details, sum(isinstance(ref, vim.VirtualMachine) for ref, unused in objects),
+                               None if details else sorted(vm_paths)))
         return objects
     monkeypatch.setattr(VCenterClient, "_retrieve", recorded)
     lab = InventoryLab(tmp_path, hosts=2)
@@ -60,4 +62,5 @@ def test_a_few_vms_in_a_large_inventory_have_only_their_own_devices_read(tmp_pat
     finally:
         lab.stop()
     assert report.ok and [disk.file_status for vm in report.vms for disk in vm.disks] == ["found", "found"]
-    assert retrievals == [(False, 200), (True, 2)], "identities of every VM, then the devices of the 2 asserted"
+    # what finds every VM (names and custom attributes, nothing else), then the 2 asserted in full
+    assert retrievals == [(False, 200, ["customValue", "name"]), (True, 2, None)]

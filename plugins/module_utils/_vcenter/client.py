@@ -56,12 +56,16 @@ NOT_VIM_TEXT = "is down or is not a VIM server"
 # on the server than one "*.vmdk" and a longer answer (measured: docs/benchmarks-inventory.md).
 EXACT_PATTERNS_LIMIT = 100
 
-# What identifies a VM and its state; the devices and snapshots, most of an answer's size, come on top.
-VM_IDENTITY_PROPERTIES = [
-    "name", "config.instanceUuid", "config.uuid", "runtime.connectionState", "runtime.powerState", "runtime.host",
-    "customValue", "summary.config.vmPathName", "config.annotation",
-]
-VM_PROPERTIES = VM_IDENTITY_PROPERTIES + ["config.hardware.device", "snapshot"]
+# What finds a VM by its CloudStack instance name (its name, or its custom attribute cloud.vm.internal.name): all a
+# read of every VM needs; each further property of every VM costs a large inventory's answer time (docs/benchmarks-inventory.md).
+VM_LOOKUP_PROPERTIES = ["name", "customValue"]
+# What finds a VM by UUID: read for every VM only when a VM is asked for by UUID.
+VM_UUID_PROPERTIES = ["config.instanceUuid", "config.uuid"]
+# The clues to a VM registered under another name (its .vmx path, its notes): read for every VM only when one is missing.
+VM_CLUE_PROPERTIES = ["summary.config.vmPathName", "config.annotation"]
+# A VM in full: its state, host, devices and snapshots besides (devices and snapshots make most of an answer's size).
+VM_PROPERTIES = (VM_LOOKUP_PROPERTIES + VM_UUID_PROPERTIES + VM_CLUE_PROPERTIES
+                 + ["runtime.connectionState", "runtime.powerState", "runtime.host", "config.hardware.device", "snapshot"])
 HOST_PROPERTIES = ["name"]
 # "host": the datastore's mounts (DatastoreHostMount: host, mountInfo.mounted/accessible), for "is it mounted on the VM's host?"
 DATASTORE_PROPERTIES = ["name", "browser", "summary.accessible", "summary.maintenanceMode", "summary.url", "customValue", "host"]
@@ -187,11 +191,21 @@ class VCenterClient:
         """
         return _inventory_from(self._reading("read the vCenter inventory", self._inventory_reader(datacenter, VM_PROPERTIES)))
 
-    def read_vm_identities(self, datacenter=None):
-        """``read_inventory`` without the VMs' devices and snapshots (their ``disks`` and ``has_snapshots`` are None):
-        what finds and identifies VMs, at a fraction of the answer's size; ``read_vms`` then reads the few it needs."""
-        objects = self._reading("read the vCenter inventory", self._inventory_reader(datacenter, VM_IDENTITY_PROPERTIES))
-        return _inventory_from(objects, vm_details=False)
+    def read_vm_identities(self, datacenter=None, uuids=False):
+        """``read_inventory`` with only what finds the VMs: their names and custom attributes (and their UUIDs with
+        ``uuids``), at a fraction of the answer's size; every other fact of a VM is None (``disks`` too), and the
+        inventory says ``vm_clues`` False. ``read_vms`` then reads the few VMs it needs in full, and
+        ``read_vm_clues`` the clues to a VM registered under another name."""
+        properties = VM_LOOKUP_PROPERTIES + (VM_UUID_PROPERTIES if uuids else [])
+        objects = self._reading("read the vCenter inventory", self._inventory_reader(datacenter, properties))
+        return dict(_inventory_from(objects, vm_details=False), vm_clues=False)
+
+    def read_vm_clues(self, datacenter=None):
+        """{VM moid: {"vmx_path", "annotation"}} of every VM, in one retrieval: the clues ``read_vm_identities`` leaves
+        out, read only when a VM is not found by its name."""
+        objects = self._reading("read the .vmx paths and notes of the VMs", self._vm_reader(datacenter, VM_CLUE_PROPERTIES))
+        return {ref._moId: {"vmx_path": props.get("summary.config.vmPathName"), "annotation": props.get("config.annotation")}
+                for ref, props in objects}
 
     def _inventory_reader(self, datacenter, vm_properties):
         def read():

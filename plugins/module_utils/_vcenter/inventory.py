@@ -90,7 +90,8 @@ def read_focused(client, expectations, datacenter=None):
     match: a first pass reads what identifies every VM (name, custom attributes, UUIDs, state, .vmx path, notes),
     a second the details of the matched VMs by moref. Every VM that could be a match or a duplicate is in the
     first pass, so the lookups are those of a full read. A matched VM gone between the passes: one full read."""
-    identities = client.read_vm_identities(datacenter)
+    uuids = any(expectation.ref_type in UUID_REF_TYPES for expectation in expectations)
+    identities = client.read_vm_identities(datacenter, uuids=uuids)
     index = InventoryIndex(identities)
     moids = sorted({vm["moid"] for expectation in expectations for vm in index.find(expectation)})
     details = client.read_vms(moids, identities.get("hosts") or {}, identities.get("custom_fields") or {}) if moids else []
@@ -136,6 +137,8 @@ class InventoryIndex:
         self.vms = inventory.get("vms") or []
         self.datastores = inventory.get("datastores") or {}
         self.hosts = inventory.get("hosts") or {}
+        # False: the read left out the VMs' .vmx paths and notes (read_vm_identities); read_vm_clues has them
+        self.vm_clues = inventory.get("vm_clues", True)
         self._datastores_by_name = {ds["name"]: ds for ds in self.datastores.values()}
         self._by_key = {}
         for vm in self.vms:
@@ -177,16 +180,18 @@ class InventoryIndex:
         found = sorted(by_name, key=lambda ds: ds.get("name") or "") or sorted(by_uuid, key=lambda ds: ds.get("name") or "")
         return found[0] if found else None
 
-    def registered_elsewhere(self, instance_name, extra_config=None):
+    def registered_elsewhere(self, instance_name, extra_config=None, clues=None):
         """VMs that are the CloudStack VM ``instance_name`` under another name: [{"vm", "by"}].
 
         Clues, in order: its .vmx is <instance_name>.vmx or in folder <instance_name>/; its extraConfig
-        cloud.vm.internal.name (``extra_config``: {moid: value}); its annotation names it.
+        cloud.vm.internal.name (``extra_config``: {moid: value}); its annotation names it. ``clues``: {moid:
+        {"vmx_path", "annotation"}} (``read_vm_clues``), when this index's read left them out.
         """
         wanted = instance_name.lower()
         word = re.compile(r"(?<![\w-])%s(?![\w-])" % re.escape(wanted))
         found = []
-        for vm in self.vms:
+        for listed in self.vms:
+            vm = dict(listed, **clues[listed["moid"]]) if clues and listed.get("moid") in clues else listed
             vmx = normalize_path(vm.get("vmx_path") or "")
             relative = vmx.split("] ", 1)[-1] if vmx else ""
             folder, file_name = posixpath.split(relative)
@@ -213,6 +218,9 @@ def _lookup_keys(vm):
         if value:
             keys.append((ref_type, value.lower()))
     return keys
+
+
+UUID_REF_TYPES = ("instance_uuid", "bios_uuid")
 
 
 # ---- datastore searches -----------------------------------------------------------------------

@@ -58,26 +58,38 @@ def _fill_vm_facts(facts, vm):
 def find_registered_elsewhere(client, index, results, datacenter):
     """A VM not found by name or cloud.vm.internal.name may be registered under another name: say so.
 
-    The .vmx path and the annotation are in the inventory read; extraConfig is read (once, for all VMs)
-    only when they find nothing and the client can read it.
+    The .vmx path and the annotation are in the inventory read, or read once for all VMs when that read left them
+    out; extraConfig is read (once, for all VMs) only when they find nothing and the client can read it.
     """
     missing = [(facts, problems) for facts, problems in results if facts.matches == 0 and facts.ref_type == "instance_name"]
     if not missing:
         return
+    clues = _vm_clues(client, index, datacenter)
     extra_config = None
     for facts, problems in missing:
-        found = index.registered_elsewhere(facts.ref)
+        found = index.registered_elsewhere(facts.ref, clues=clues)
         if not found and extra_config is None and hasattr(client, "read_extra_config"):
             try:
                 extra_config = client.read_extra_config(INTERNAL_NAME_FIELD, datacenter) or {}
             except (VCenterError, WaitTimeout):
                 extra_config = {}
         if not found and extra_config:
-            found = index.registered_elsewhere(facts.ref, extra_config)
+            found = index.registered_elsewhere(facts.ref, extra_config, clues)
         if found:
             facts.registered_as = [{"name": item["vm"].get("name"), "moid": item["vm"].get("moid"), "by": item["by"],
                                     "vmx_path": item["vm"].get("vmx_path")} for item in found]
             problems[0] = _registered_as_problem(facts)
+
+
+def _vm_clues(client, index, datacenter):
+    """The .vmx paths and notes of every VM, read now when the inventory read left them out (None: it has them, or
+    they could not be read; a VM registered under another name is then found by extraConfig alone)."""
+    if index.vm_clues or not hasattr(client, "read_vm_clues"):
+        return None
+    try:
+        return client.read_vm_clues(datacenter)
+    except (VCenterError, WaitTimeout):
+        return None
 
 
 def _registered_as_problem(facts):

@@ -10,6 +10,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import InventoryIndex
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory_facts import VmExpectation
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.shared_inventory import SharedInventory
+from unit.plugins.module_utils.identity_read import identities_of  # pylint: disable=import-error
 
 
 def vm(moid, name, file):
@@ -28,10 +29,10 @@ class Client:
         return {"vms": [dict(item) for item in self.vms.values()], "datastores": {}, "hosts": {"host-1": "esx-1"},
                 "custom_fields": {101: "cloud.vm.internal.name"}}
 
-    def read_vm_identities(self, datacenter=None):
+    def read_vm_identities(self, datacenter=None, uuids=False):
         self.identity_reads += 1
-        return {"vms": [dict(item, disks=None, has_snapshots=None) for item in self.vms.values()], "datastores": {},
-                "hosts": {"host-1": "esx-1"}, "custom_fields": {101: "cloud.vm.internal.name"}}
+        return identities_of({"vms": [dict(item) for item in self.vms.values()], "datastores": {}, "hosts": {"host-1": "esx-1"},
+                              "custom_fields": {101: "cloud.vm.internal.name"}}, uuids)
 
     def read_vms(self, moids, hosts, field_names):
         self.vm_reads.append((list(moids), dict(hosts), dict(field_names)))
@@ -140,7 +141,7 @@ def test_a_vms_disk_files_come_from_its_last_read_unless_read_again_is_asked():
 class UnreachableClient(Client):
     """A vCenter whose inventory read fails (the run's first read of it)."""
 
-    def read_vm_identities(self, datacenter=None):
+    def read_vm_identities(self, datacenter=None, uuids=False):
         self.identity_reads += 1
         raise VCenterError("Failed to read the vCenter inventory: connection reset")
 

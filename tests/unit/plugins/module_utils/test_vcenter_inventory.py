@@ -14,6 +14,7 @@ from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._
     DiskExpectation,
     VmExpectation,
 )
+from unit.plugins.module_utils.identity_read import clues_of, identities_of  # pylint: disable=import-error
 
 
 def datastore(moid, name, cloud_uuid=None, accessible=True, maintenance_mode="normal"):
@@ -337,9 +338,15 @@ class TwoPassClient(FakeClient):
         super().__init__(vms, **kwargs)
         self.gone = set(gone)
         self.detailed = []
+        self.identity_reads, self.clue_reads = [], 0
 
-    def read_vm_identities(self, datacenter=None):
-        return dict(self.inventory, vms=[dict(item, disks=None, has_snapshots=None) for item in self.inventory["vms"]])
+    def read_vm_identities(self, datacenter=None, uuids=False):
+        self.identity_reads.append(uuids)
+        return identities_of(self.inventory, uuids)
+
+    def read_vm_clues(self, datacenter=None):
+        self.clue_reads += 1
+        return clues_of(self.inventory)
 
     def read_vms(self, moids, hosts, field_names):  # pylint: disable=unused-argument
         self.detailed.append(list(moids))
@@ -367,6 +374,33 @@ def test_a_focused_read_sees_duplicates_among_the_vms_of_the_first_pass():
     assert client.detailed == [["vm-34", "vm-90"]]
     assert codes(report) == codes(check_inventory(FakeClient(vms, files=[ROOT34]), [VmExpectation(ref="i-2-34-VM")]))
     assert codes(report) and all(code == "vm_duplicate" for code in codes(report))
+
+
+def test_a_focused_read_reads_uuids_only_when_a_vm_is_asked_for_by_uuid():
+    vms = [vm("vm-34", "i-2-34-VM", [disk(ROOT34)]), vm("vm-35", "i-2-35-VM")]
+    by_name = TwoPassClient(vms, files=[ROOT34])
+    assert check_inventory(by_name, [VmExpectation(ref="i-2-34-VM")], focused_read=True).ok
+    by_uuid = TwoPassClient(vms, files=[ROOT34])
+    report = check_inventory(by_uuid, [VmExpectation(ref="inst-vm-35", ref_type="instance_uuid")], focused_read=True)
+    assert (by_name.identity_reads, by_uuid.identity_reads) == ([False], [True])
+    assert report.ok and report.vms[0].moid == "vm-35" and by_uuid.detailed == [["vm-35"]]
+
+
+def test_a_focused_read_reads_the_clues_of_every_vm_only_when_one_is_missing():
+    """The first pass leaves out .vmx paths and notes: a VM not found by name has them read then, once, and is found
+    registered under another name as a full read finds it."""
+    renamed = dict(vm("vm-90", "restored-copy"), vmx_path="[ds1] i-2-40-VM/i-2-40-VM.vmx")
+    vms = [vm("vm-34", "i-2-34-VM", [disk(ROOT34)]), renamed, vm("vm-91", "notes", ), vm("vm-92", "other")]
+    vms[2]["annotation"] = "was i-2-41-VM before the restore"
+    found_all = TwoPassClient(vms, files=[ROOT34])
+    assert check_inventory(found_all, [VmExpectation(ref="i-2-34-VM")], focused_read=True).ok
+    missing = TwoPassClient(vms, files=[ROOT34])
+    expectations = [VmExpectation(ref="i-2-40-VM"), VmExpectation(ref="i-2-41-VM"), VmExpectation(ref="i-2-42-VM")]
+    report = check_inventory(missing, expectations, focused_read=True)
+    assert (found_all.clue_reads, missing.clue_reads) == (0, 1)
+    assert [[item["moid"] for item in facts.registered_as] for facts in report.vms] == [["vm-90"], ["vm-91"], []]
+    assert report.vms[0].registered_as[0]["vmx_path"] == "[ds1] i-2-40-VM/i-2-40-VM.vmx"
+    assert codes(report) == codes(check_inventory(FakeClient(vms, files=[ROOT34]), expectations))
 
 
 def test_a_vm_gone_between_the_passes_makes_one_full_read():
