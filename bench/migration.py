@@ -115,7 +115,29 @@ def run_playbook(lab, volumes, settings, workdir):
     if completed.returncode != 0 or summary.get("migrated") != len(volumes):
         raise SystemExit("the playbook run failed (exit %d, summary %s):\n%s" % (
             completed.returncode, summary, (completed.stdout + completed.stderr)[-4000:]))
-    return {"seconds": seconds, "summary": summary}
+    return {"seconds": seconds, "summary": summary, "window": migration_window(workdir / "journal.jsonl")}
+
+
+def migration_window(journal_path):
+    """Seconds from the first volume's plan to the last volume's outcome, by the journal (the preflight, in check mode,
+    writes none of it): the part of the run that the jobs make."""
+    stamps = {"plan": [], "outcome": []}
+    for line in journal_path.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("event") in stamps:
+            stamps[entry["event"]].append(entry["ts"])
+    return max(stamps["outcome"]) - min(stamps["plan"])
+
+
+def per_added_volume(playbook_runs):
+    """[(smaller run, larger run)] of runs alike but for their number of volumes: what each volume more costs."""
+    pairs = []
+    for larger in playbook_runs:
+        alike = [run for run in playbook_runs if run["volumes"] < larger["volumes"] and all(
+            run[key] == larger[key] for key in ("concurrency", "job_seconds", "settings"))]
+        if alike:
+            pairs.append((max(alike, key=lambda run: run["volumes"]), larger))
+    return pairs
 
 
 def parse_matrix(text):
@@ -134,6 +156,15 @@ def _counts(by_name):
     return ", ".join("%s %d" % (name, count) for name, count in sorted(by_name.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _ideal(run):
+    """What the jobs alone need: ceil(volumes / concurrency) x job time."""
+    return math.ceil(run["volumes"] / run["concurrency"]) * run["job_seconds"]
+
+
+def _settings(run):
+    return ", ".join("%s=%s" % item for item in sorted(run["settings"].items()) if item[0] != "concurrency") or "defaults"
+
+
 def render(args, service_runs, playbook_runs, lab_seconds, load, command):
     lines = [
         "# Benchmark: migration (migrate_volumes.yml and cs_volume_migrate_safe's service)",
@@ -142,8 +173,8 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "",
         "The lab: %d VMs (1 ROOT and 1 data disk each) on %d NFS pools in 2 clusters; %d ms added to every SOAP call "
         "after the inventory was built; CloudStack jobs of the time given per row (a migrateVolume job of the simulator "
-        "lasts that time in all, its vCenter work included: it waits that time less what the last migrations' vCenter "
-        "work took). Each run migrates data disks of "
+        "lasts that time at least, its vCenter work included: it waits that time less what the last migrations' vCenter "
+        "work took, half of it before any, then after its work what is left of that time). Each run migrates data disks of "
         "distinct stopped VMs, each to another pool of its cluster, round robin over the pools. Every run below ended "
         "with every volume migrated and verified against vCenter (the benchmark stops otherwise)." % (
             args.vms, args.pools, args.delay_ms),
@@ -175,20 +206,38 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "concurrency) x job time, what the jobs alone need. Settings not shown are the playbook's defaults "
         "(`wave_size` 100, `on_volume_failure` stop, `poll_interval` 5).",
         "",
-        "| volumes | concurrency | job time | settings | time | ideal | time / ideal | overhead per volume |",
-        "|--------:|------------:|---------:|----------|-----:|------:|-------------:|--------------------:|",
+        "| volumes | concurrency | job time | settings | time | ideal | time / ideal | overhead per volume "
+        "| migration window | window / ideal | before and after the window |",
+        "|--------:|------------:|---------:|----------|-----:|------:|-------------:|--------------------:"
+        "|-----------------:|---------------:|----------------------------:|",
     ]
     for run in playbook_runs:
-        ideal = math.ceil(run["volumes"] / run["concurrency"]) * run["job_seconds"]
-        ratio = "%.2f" % (run["seconds"] / ideal) if ideal else "-"
-        lines.append("| %d | %d | %.0f s | %s | %.1f s | %.0f s | %s | %.2f s |" % (
-            run["volumes"], run["concurrency"], run["job_seconds"],
-            ", ".join("%s=%s" % item for item in sorted(run["settings"].items()) if item[0] != "concurrency") or "defaults",
-            run["seconds"], ideal, ratio, (run["seconds"] - ideal) / run["volumes"]))
+        ideal = _ideal(run)
+        lines.append("| %d | %d | %.0f s | %s | %.1f s | %.0f s | %s | %.2f s | %.1f s | %s | %.1f s |" % (
+            run["volumes"], run["concurrency"], run["job_seconds"], _settings(run), run["seconds"], ideal,
+            "%.2f" % (run["seconds"] / ideal) if ideal else "-", (run["seconds"] - ideal) / run["volumes"],
+            run["window"], "%.2f" % (run["window"] / ideal) if ideal else "-", run["seconds"] - run["window"]))
     lines += [
         "",
         "Overhead per volume: (time - ideal) / volumes, the playbook's own cost spread over the plan (the preflight, "
-        "the waits between waves and polls, the verification, the report).",
+        "the waits between waves and polls, the verification, the report). Migration window: from the first volume's "
+        "plan to the last volume's outcome in the run's journal (the preflight runs in check mode and writes none); "
+        "before and after it: the playbook's start, the preflight's three module runs, the migration module's start "
+        "(login, inventory read, CloudStack lookups) and the report.",
+        "",
+        "What one volume more costs, between runs alike but for their number of volumes (time less the ideal, and the "
+        "window less the ideal, of the larger run less those of the smaller, over the volumes added):",
+        "",
+        "| concurrency | job time | settings | volumes | overhead per added volume | window overhead per added volume |",
+        "|------------:|---------:|----------|--------:|--------------------------:|---------------------------------:|",
+    ]
+    for smaller, larger in per_added_volume(playbook_runs):
+        added, ideal_added = larger["volumes"] - smaller["volumes"], _ideal(larger) - _ideal(smaller)
+        lines.append("| %d | %.0f s | %s | %d to %d | %.2f s | %.2f s |" % (
+            larger["concurrency"], larger["job_seconds"], _settings(larger), smaller["volumes"], larger["volumes"],
+            (larger["seconds"] - smaller["seconds"] - ideal_added) / added,
+            (larger["window"] - smaller["window"] - ideal_added) / added))
+    lines += [
         "",
         "Goals (issue 13): time at most 1.15 x the ideal, an overhead of at most 0.2 s per volume, and calls that are a "
         "constant per run plus a constant per volume. How the playbook spends its time: the preflight (the plan "
