@@ -87,9 +87,10 @@ def check_inventory(client, expectations, datacenter=None, verify_files=True, fo
 
 def read_focused(client, expectations, datacenter=None):
     """The inventory as ``read_inventory`` gives it, with devices and snapshots only for the VMs the expectations
-    match: a first pass reads what identifies every VM (name, custom attributes, UUIDs, state, .vmx path, notes),
-    a second the details of the matched VMs by moref. Every VM that could be a match or a duplicate is in the
-    first pass, so the lookups are those of a full read. A matched VM gone between the passes: one full read."""
+    match: a first pass reads what finds every VM (name and custom attributes; the UUIDs too when an expectation
+    names a VM by UUID), a second the matched VMs in full by moref. Every VM that could be a match or a duplicate is
+    in the first pass, so the lookups are those of a full read (a missing VM's clues are read by
+    ``find_registered_elsewhere``). A matched VM gone between the passes: one full read."""
     uuids = any(expectation.ref_type in UUID_REF_TYPES for expectation in expectations)
     identities = client.read_vm_identities(datacenter, uuids=uuids)
     index = InventoryIndex(identities)
