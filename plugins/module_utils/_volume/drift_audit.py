@@ -140,9 +140,7 @@ class Comparison:
         return self._by_name.get(name)
 
     def report(self):
-        for datastore in self.datastores:
-            if usable(datastore):
-                self.files.listing(datastore)
+        self.files.list_all([datastore for datastore in self.datastores if usable(datastore)])
         drifts = self.attached_drifts() + self.detached_drifts() + self.stuck_drifts()
         drifts += orphan_drifts(self) + unrecorded_vm_drifts(self)
         counts = {"volumes": len(self.volumes), "vcenter_vms": len(self.vms), "datastores_listed": len(self.files.listed()),

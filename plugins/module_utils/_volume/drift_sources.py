@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._cloudstack.records import is_uuid, pool_datastores
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._common.parallel import in_parallel
 from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.datastore_paths import (
     datastore_accepted,
     datastore_name,
     normalize_path,
 )
+from ansible_collections.cloudstack_vmware.safe_migration.plugins.module_utils._vcenter.inventory import SEARCHES_AT_ONCE
 
 
 VMWARE = "VMware"
@@ -131,6 +134,7 @@ class DatastoreFiles:
         self._listings = {}
         self._by_file_name = {}
         self.searches = 0
+        self._searches_lock = threading.Lock()  # the inventory check searches several datastores at once
 
     def read_inventory(self, datacenter=None):  # pylint: disable=unused-argument
         return self._inventory
@@ -138,11 +142,21 @@ class DatastoreFiles:
     def listing(self, datastore):
         """Every .vmdk and .vmx of the datastore (listed once)."""
         if datastore["moid"] not in self._listings:
-            paths = [normalize_path(path) for path in self._client.list_datastore_files(datastore)]
-            self._listings[datastore["moid"]] = paths
-            for path in paths:
-                self._by_file_name.setdefault(posixpath.basename(relative_path(path)), []).append(path)
+            self._keep(datastore, self._client.list_datastore_files(datastore))
         return self._listings[datastore["moid"]]
+
+    def list_all(self, datastores):
+        """``listing`` of every datastore of ``datastores`` not listed yet, several at once (each listing is a vCenter task
+        that mostly waits); a failed listing is raised, the first in the order given."""
+        wanted = list({datastore["moid"]: datastore for datastore in datastores if datastore["moid"] not in self._listings}.values())
+        for datastore, paths in zip(wanted, in_parallel(self._client.list_datastore_files, wanted, SEARCHES_AT_ONCE)):
+            self._keep(datastore, paths)
+
+    def _keep(self, datastore, paths):
+        paths = [normalize_path(path) for path in paths]
+        self._listings[datastore["moid"]] = paths
+        for path in paths:
+            self._by_file_name.setdefault(posixpath.basename(relative_path(path)), []).append(path)
 
     def named(self, file_name):
         """The listed files called exactly ``file_name``, on every datastore listed so far."""
@@ -158,7 +172,8 @@ class DatastoreFiles:
         wanted = set(file_names)
         if datastore["moid"] in self._listings:
             return [path for path in self._listings[datastore["moid"]] if posixpath.basename(relative_path(path)) in wanted]
-        self.searches += 1
+        with self._searches_lock:
+            self.searches += 1
         return self._client.search_datastore(datastore, sorted(wanted))
 
 

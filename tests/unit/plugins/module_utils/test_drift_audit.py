@@ -3,6 +3,7 @@
 """The drift audit over fake CloudStack and vCenter clients: one case per drift code, scopes, call counts."""
 
 import copy
+import threading
 from pathlib import Path
 
 import pytest
@@ -318,6 +319,21 @@ def test_vm_looking_like_an_instance_without_a_record(cloudstack, vcenter):
 
 
 # ---- scopes ------------------------------------------------------------------------------------------
+def test_the_pools_datastores_are_listed_side_by_side(cloudstack, vcenter, monkeypatch):
+    """A listing is a vCenter task that mostly waits: the three pools' datastores are all being listed at once (a
+    barrier that only three concurrent listings pass), and the audit is the one a listing after another gives."""
+    in_flight = threading.Barrier(3, timeout=5)
+    one_by_one = run(cloudstack, vcenter)
+    listed = type(vcenter).list_datastore_files
+
+    def concurrent(client, ds):
+        in_flight.wait()
+        return listed(client, ds)
+    monkeypatch.setattr(type(vcenter), "list_datastore_files", concurrent)
+    report = run(cloudstack, vcenter)
+    assert report.clean and report.summary() == one_by_one.summary() and report.summary()["datastores_listed"] == 3
+
+
 def test_zone_scope_filters_the_lists_by_zone(cloudstack, vcenter):
     report = run(cloudstack, vcenter, zone="zone1")
     assert report.scope["kind"] == "zone" and report.scope["zone_id"] == ZONE
