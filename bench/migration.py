@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from drift_audit import CloudStackCalls, machine  # pylint: disable=import-error
@@ -107,7 +108,7 @@ def run_playbook(lab, volumes, settings, workdir):
                "-e", "safe_migration_journal_path=%s" % (workdir / "journal.jsonl")]
     for name, value in settings.items():
         command += ["-e", "safe_migration_%s=%s" % (name, value)]
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     completed = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     report = workdir / "report" / "report.json"
@@ -115,7 +116,17 @@ def run_playbook(lab, volumes, settings, workdir):
     if completed.returncode != 0 or summary.get("migrated") != len(volumes):
         raise SystemExit("the playbook run failed (exit %d, summary %s):\n%s" % (
             completed.returncode, summary, (completed.stdout + completed.stderr)[-4000:]))
-    return {"seconds": seconds, "summary": summary, "window": migration_window(workdir / "journal.jsonl")}
+    return {"seconds": seconds, "summary": summary, "window": migration_window(workdir / "journal.jsonl"),
+            "job_seconds_seen": lab_job_seconds(lab, started_at)}
+
+
+def lab_job_seconds(lab, since):
+    """How long the simulator's migrateVolume jobs queued since ``since`` (epoch seconds) lasted, started to ended,
+    sorted: at least the job time asked for, more when its vCenter work took longer (vcsim's own cost)."""
+    with urllib.request.urlopen("%s/control/job_log" % lab.env["LAB_CONTROL_URL"], timeout=30) as response:
+        jobs = json.loads(response.read().decode())["jobs"]
+    return sorted(job["ended"] - job["started"] for job in jobs if job["command"].lower() == "migratevolume"
+                  and job["queued"] >= since and job["started"] and job["ended"])
 
 
 def migration_window(journal_path):
@@ -207,23 +218,30 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
         "(`wave_size` 100, `on_volume_failure` stop, `poll_interval` 5).",
         "",
         "| volumes | concurrency | job time | settings | time | ideal | time / ideal | overhead per volume "
-        "| migration window | window / ideal | before and after the window |",
+        "| migration window | window / ideal | before and after the window | the lab's jobs lasted (median, max) "
+        "| window / ideal by those jobs |",
         "|--------:|------------:|---------:|----------|-----:|------:|-------------:|--------------------:"
-        "|-----------------:|---------------:|----------------------------:|",
+        "|-----------------:|---------------:|----------------------------:|------:|------:|",
     ]
     for run in playbook_runs:
         ideal = _ideal(run)
-        lines.append("| %d | %d | %.0f s | %s | %.1f s | %.0f s | %s | %.2f s | %.1f s | %s | %.1f s |" % (
+        seen = run["job_seconds_seen"]
+        median_job = seen[len(seen) // 2]
+        lines.append("| %d | %d | %.0f s | %s | %.1f s | %.0f s | %s | %.2f s | %.1f s | %s | %.1f s | %.1f s, %.1f s | %.2f |" % (
             run["volumes"], run["concurrency"], run["job_seconds"], _settings(run), run["seconds"], ideal,
             "%.2f" % (run["seconds"] / ideal) if ideal else "-", (run["seconds"] - ideal) / run["volumes"],
-            run["window"], "%.2f" % (run["window"] / ideal) if ideal else "-", run["seconds"] - run["window"]))
+            run["window"], "%.2f" % (run["window"] / ideal) if ideal else "-", run["seconds"] - run["window"],
+            median_job, seen[-1], run["window"] / (math.ceil(run["volumes"] / run["concurrency"]) * median_job)))
     lines += [
         "",
         "Overhead per volume: (time - ideal) / volumes, the playbook's own cost spread over the plan (the preflight, "
         "the waits between waves and polls, the verification, the report). Migration window: from the first volume's "
         "plan to the last volume's outcome in the run's journal (the preflight runs in check mode and writes none); "
         "before and after it: the playbook's start, the preflight's three module runs, the migration module's start "
-        "(login, inventory read, CloudStack lookups) and the report.",
+        "(login, inventory read, CloudStack lookups) and the report. The lab's jobs: how long the simulator's "
+        "migrateVolume jobs of the run lasted, started to ended (its job log); a job lasts the job time at least, and "
+        "longer when vcsim's relocation of the disk takes longer than that (a 0-s job is that relocation alone); "
+        "window / ideal by those jobs: the window over ceil(volumes / concurrency) x their median.",
         "",
         "What one volume more costs, between runs alike but for their number of volumes (time less the ideal, and the "
         "window less the ideal, of the larger run less those of the smaller, over the volumes added):",
