@@ -28,6 +28,7 @@ FAULT_TEXT = "Migrate volume failed: simulated failure injected by the lab"
 RESET_TEXT = "Migration abandoned: the lab was reset"
 DISK_LOST_FAULT = "detached_disk_lost"
 LOST_TEXT = "java.lang.NullPointerException in appendFileType: retrieved 'null' as new path (simulated apache/cloudstack#8747)"
+TIMED_FAULTS = ("slow", "hang")  # a job that lasts what its fault says, not job_seconds
 
 
 @dataclass
@@ -61,9 +62,6 @@ def run_migration(sim, job: dict, order: MigrationOrder):
         _failed(sim, job, volume["id"], duplicate_id, getattr(error, "volume_state", "Ready"))
         raise
     return "object", {"volume": volume_view(Catalog(store), _current_row(store, volume), order.full_view)}
-
-
-TIMED_FAULTS = ("slow", "hang")  # a job that lasts what its fault says, not job_seconds
 
 
 def _pause(sim, fault: dict | None) -> None:
