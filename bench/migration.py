@@ -167,9 +167,14 @@ def _counts(by_name):
     return ", ".join("%s %d" % (name, count) for name, count in sorted(by_name.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _waves_of_jobs(run):
+    """ceil(volumes / concurrency): how many jobs each place runs one after another."""
+    return math.ceil(run["volumes"] / run["concurrency"])
+
+
 def _ideal(run):
     """What the jobs alone need: ceil(volumes / concurrency) x job time."""
-    return math.ceil(run["volumes"] / run["concurrency"]) * run["job_seconds"]
+    return _waves_of_jobs(run) * run["job_seconds"]
 
 
 def _settings(run):
@@ -231,7 +236,7 @@ def render(args, service_runs, playbook_runs, lab_seconds, load, command):
             run["volumes"], run["concurrency"], run["job_seconds"], _settings(run), run["seconds"], ideal,
             "%.2f" % (run["seconds"] / ideal) if ideal else "-", (run["seconds"] - ideal) / run["volumes"],
             run["window"], "%.2f" % (run["window"] / ideal) if ideal else "-", run["seconds"] - run["window"],
-            median_job, seen[-1], run["window"] / (math.ceil(run["volumes"] / run["concurrency"]) * median_job)))
+            median_job, seen[-1], run["window"] / (_waves_of_jobs(run) * median_job)))
     lines += [
         "",
         "Overhead per volume: (time - ideal) / volumes, the playbook's own cost spread over the plan (the preflight, "

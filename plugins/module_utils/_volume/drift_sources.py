@@ -148,7 +148,7 @@ class DatastoreFiles:
     def list_all(self, datastores):
         """``listing`` of every datastore of ``datastores`` not listed yet, several at once (each listing is a vCenter task
         that mostly waits); a failed listing is raised, the first in the order given."""
-        wanted = list({datastore["moid"]: datastore for datastore in datastores if datastore["moid"] not in self._listings}.values())
+        wanted = [datastore for datastore in datastores if datastore["moid"] not in self._listings]
         for datastore, paths in zip(wanted, in_parallel(self._client.list_datastore_files, wanted, SEARCHES_AT_ONCE)):
             self._keep(datastore, paths)
 
